@@ -1,0 +1,143 @@
+/**
+ * The environment the Pulumi engine runs in: where the CLI is, the backend, the passphrase, the
+ * plugin launchers, and no network other than the package registries.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { execFileSync } from "child_process";
+
+/** The project's root: the folder holding Pulumi.yaml. */
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+/** The Pulumi release the SDK, and so the CLI, must match. */
+export const PULUMI_VERSION = "3.259.0";
+
+/** Passphrase for local stacks' secrets when PULUMI_CONFIG_PASSPHRASE is not set. Not a secret: local use only. */
+export const DEFAULT_PASSPHRASE = "switchyard-local";
+
+/** Cache root outside the clone: the built CLI and the moto virtualenv live here. */
+export function cacheDir(): string {
+    return process.env.SWITCHYARD_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "switchyard");
+}
+
+/** Where local stacks keep state and data, unless PULUMI_BACKEND_URL / SWITCHYARD_HOME say otherwise. */
+export function switchyardHome(root = PROJECT_ROOT): string {
+    return process.env.SWITCHYARD_HOME ?? path.join(root, ".switchyard");
+}
+
+/** The backend URL: PULUMI_BACKEND_URL, or a file backend under the switchyard home. */
+export function backendUrl(root = PROJECT_ROOT): string {
+    if (process.env.PULUMI_BACKEND_URL) {
+        return process.env.PULUMI_BACKEND_URL;
+    }
+    const dir = path.join(switchyardHome(root), "state");
+    fs.mkdirSync(dir, { recursive: true });
+    return `file://${dir}`;
+}
+
+/** Folder holding the policy-pack launcher and dynamic-provider shims. */
+export function shimDir(root = PROJECT_ROOT): string {
+    return path.join(root, "scripts", "plugins");
+}
+
+/** Reports the version of a `pulumi` binary, or undefined if it does not run. */
+export function pulumiVersionOf(bin: string): string | undefined {
+    try {
+        return execFileSync(bin, ["version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 20_000 }).trim();
+    } catch {
+        return undefined;
+    }
+}
+
+/** Finds a `pulumi` binary on PATH. */
+function onPath(name: string): string | undefined {
+    for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+        const p = path.join(dir, name);
+        try {
+            fs.accessSync(p, fs.constants.X_OK);
+            return p;
+        } catch {
+            /* next */
+        }
+    }
+    return undefined;
+}
+
+/**
+ * The folder of the Pulumi CLI to use: SWITCHYARD_PULUMI_DIR, then a compatible `pulumi` on PATH, then
+ * the one the set-up built and cached. Throws a message saying how to get one.
+ */
+export function pulumiCliDir(): string {
+    const wanted = `v${PULUMI_VERSION}`;
+    const candidates: string[] = [];
+    if (process.env.SWITCHYARD_PULUMI_DIR) {
+        candidates.push(path.join(process.env.SWITCHYARD_PULUMI_DIR, "pulumi"));
+    }
+    const found = onPath("pulumi");
+    if (found) {
+        candidates.push(found);
+    }
+    candidates.push(path.join(cacheDir(), "pulumi", wanted, "pulumi"));
+    for (const c of candidates) {
+        const v = pulumiVersionOf(c);
+        if (v && compatible(v)) {
+            return path.dirname(c);
+        }
+    }
+    throw new Error(
+        `no Pulumi CLI compatible with ${wanted} was found (looked at: ${candidates.join(", ")}). ` +
+            "Run `npm run setup`, which builds and caches one, or install the Pulumi CLI.",
+    );
+}
+
+/** A CLI is compatible when its major version matches and it is not older than the SDK. */
+export function compatible(version: string): boolean {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version.trim());
+    if (!m) {
+        return false;
+    }
+    const [maj, min] = [Number(m[1]), Number(m[2])];
+    const [wMaj, wMin] = PULUMI_VERSION.split(".").map(Number);
+    return maj === wMaj && min >= wMin;
+}
+
+/** Checks the running Node is 22 or later; throws a message naming the fix otherwise. */
+export function checkNode(version = process.versions.node): void {
+    const major = Number(version.split(".")[0]);
+    if (major < 22) {
+        throw new Error(
+            `Switchyard runs on Node 22 or later, but this is Node ${version}. ` +
+                "Run it through npm (`npm run …` or `npx switchyard …`), which uses the Node 22 that `npm ci` installs.",
+        );
+    }
+}
+
+/**
+ * Environment variables for the engine and everything it starts. Sets PATH so that the CLI, the
+ * plugin launchers and Node 22 are found first.
+ */
+export function engineEnv(root = PROJECT_ROOT): Record<string, string> {
+    const cli = pulumiCliDir();
+    const nodeBin = path.dirname(process.execPath);
+    const pathParts = [cli, shimDir(root), path.join(root, "node_modules", ".bin"), nodeBin, process.env.PATH ?? ""];
+    return {
+        PATH: pathParts.join(path.delimiter),
+        PULUMI_BACKEND_URL: backendUrl(root),
+        PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? DEFAULT_PASSPHRASE,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "false",
+        PULUMI_HOME: process.env.PULUMI_HOME ?? path.join(cacheDir(), "pulumi-home"),
+    };
+}
+
+/**
+ * Puts the engine environment into this process, so the Automation API and the CLI it starts see it.
+ * Returns the CLI folder.
+ */
+export function applyEngineEnv(root = PROJECT_ROOT): string {
+    const env = engineEnv(root);
+    Object.assign(process.env, env);
+    return pulumiCliDir();
+}
