@@ -36,9 +36,9 @@ export function backendUrl(root = PROJECT_ROOT): string {
     return `file://${dir}`;
 }
 
-/** Folder holding the policy-pack launcher and dynamic-provider shims. */
-export function shimDir(root = PROJECT_ROOT): string {
-    return path.join(root, "scripts", "plugins");
+/** Folder holding the policy-pack launcher and dynamic-provider shims (always Switchyard's own). */
+export function shimDir(): string {
+    return path.join(PROJECT_ROOT, "scripts", "plugins");
 }
 
 /** Reports the version of a `pulumi` binary, or undefined if it does not run. */
@@ -120,9 +120,9 @@ export function checkNode(version = process.versions.node): void {
 export function engineEnv(root = PROJECT_ROOT): Record<string, string> {
     const cli = pulumiCliDir();
     const nodeBin = path.dirname(process.execPath);
-    const pathParts = [cli, shimDir(root), path.join(root, "node_modules", ".bin"), nodeBin, process.env.PATH ?? ""];
+    const pathParts = [cli, shimDir(), path.join(PROJECT_ROOT, "node_modules", ".bin"), nodeBin, process.env.PATH ?? ""];
     return {
-        PATH: pathParts.join(path.delimiter),
+        PATH: [...new Set(pathParts.join(path.delimiter).split(path.delimiter).filter(Boolean))].join(path.delimiter),
         PULUMI_BACKEND_URL: backendUrl(root),
         PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? DEFAULT_PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -133,11 +133,12 @@ export function engineEnv(root = PROJECT_ROOT): Record<string, string> {
 }
 
 /**
- * Puts the engine environment into this process, so the Automation API and the CLI it starts see it.
- * Returns the CLI folder.
+ * Puts PATH into this process, so the Automation API finds the CLI and the CLI finds the plugin
+ * launchers; returns the rest of the engine environment, to hand to the workspace (so nothing else
+ * leaks into this process).
  */
-export function applyEngineEnv(root = PROJECT_ROOT): string {
+export function applyEngineEnv(root = PROJECT_ROOT): Record<string, string> {
     const env = engineEnv(root);
-    Object.assign(process.env, env);
-    return pulumiCliDir();
+    process.env.PATH = env.PATH;
+    return env;
 }
