@@ -122,6 +122,7 @@ export const TAGS = {
     expiresAt: "switchyard:expires-at",
     sourceSnapshot: "switchyard:source-snapshot",
     stack: "switchyard:stack",
+    cutoverSteps: "switchyard:cutover-steps",
 } as const;
 
 // ---------------------------------------------------------------------------------------------

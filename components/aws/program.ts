@@ -1,0 +1,239 @@
+/**
+ * The AWS program: builds a BlueGreen pair or a Sandbox from the stack's `switchyard:*`
+ * configuration (see stacks/Pulumi.prod.yaml and stacks/Pulumi.sandbox.yaml).
+ *
+ *   switchyard:role      "blue-green" or "sandbox"
+ *   switchyard:traffic   { blue, green }                       (blue-green)
+ *   switchyard:colors    { blue: { version, image? }, green: { version, image? } }
+ *   switchyard:app       { image?, build?, port?, healthCheck?, environment?, desiredCount?, cpu?, memory? }
+ *   switchyard:database  { mode, engine?, engineVersion?, sourceInstance?, snapshot?, name?, instanceClass?,
+ *                          multiAz?, backupRetentionPeriod?, blueGreen?: { targetEngineVersion?, targetInstanceClass? } }
+ *   switchyard:databasePassword  (secret, optional) the master password; generated and kept otherwise
+ *   switchyard:aws       { vpcId, subnetIds, publicSubnetIds?, internal?, listener?: { port?, testPort?,
+ *                          certificateArn?, allowedCidrBlocks?, testAllowedCidrBlocks?, stickiness? } }
+ *   switchyard:cutover   { steps }                             (blue-green, optional)
+ *   switchyard:sandbox   { productionStack, ttlHours, color? } (sandbox)
+ *   switchyard:name      logical name prefix of every resource (default "app"; never change it)
+ *
+ * A color's image is its own `image`, else the app's image with the tag replaced by the color's
+ * version (`.../shop:1.4.2` becomes `.../shop:1.5.0` for version 1.5.0); an image pinned by digest
+ * is used as is.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import {
+    COLORS,
+    Color,
+    CutoverPlanArgs,
+    DatabaseMode,
+    HealthCheckArgs,
+    ROLES,
+    Role,
+    TrafficWeights,
+    checkDatabaseMode,
+} from "../types";
+import { AwsColorArgs, BlueGreen, BlueGreenListenerArgs, RdsBlueGreenTargetArgs } from "./blueGreen";
+import { ImageBuildArgs } from "./colorEnvironment";
+import { Engine } from "./common";
+import { Sandbox } from "./sandbox";
+
+/** `switchyard:app` */
+export interface AppConfig {
+    image?: string;
+    build?: { context: string; dockerfile?: string; platform?: string };
+    port?: number;
+    healthCheck?: HealthCheckArgs & { path?: string };
+    environment?: Record<string, string>;
+    desiredCount?: number;
+    cpu?: number;
+    memory?: number;
+}
+
+/** `switchyard:colors.<color>` */
+export interface ColorConfig {
+    version: string;
+    image?: string;
+    environment?: Record<string, string>;
+}
+
+/** `switchyard:database` */
+export interface DatabaseConfig {
+    mode: DatabaseMode;
+    engine?: Engine;
+    engineVersion?: string;
+    /** Instance whose latest snapshot the production database is restored from. */
+    sourceInstance?: string;
+    /** Or a snapshot to restore. */
+    snapshot?: string;
+    /** Database name in DATABASE_URL. */
+    name?: string;
+    instanceClass?: string;
+    multiAz?: boolean;
+    backupRetentionPeriod?: number;
+    blueGreen?: { targetEngineVersion?: string; targetInstanceClass?: string; deploymentName?: string };
+}
+
+/** `switchyard:aws` */
+export interface AwsConfig {
+    vpcId: string;
+    subnetIds: string[];
+    publicSubnetIds?: string[];
+    internal?: boolean;
+    listener?: BlueGreenListenerArgs & {
+        port?: number;
+        testPort?: number;
+        certificateArn?: string;
+        allowedCidrBlocks?: string[];
+        testAllowedCidrBlocks?: string[];
+    };
+}
+
+/** `switchyard:sandbox` */
+export interface SandboxConfig {
+    productionStack: string;
+    ttlHours?: number;
+    color?: Color;
+}
+
+/**
+ * The image of a version: the image with its tag replaced by the version. An image pinned by
+ * digest (`@sha256:...`) is returned unchanged. Pure.
+ *
+ * @example imageForVersion("123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:1.4.2", "1.5.0")
+ *          // "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:1.5.0"
+ */
+export function imageForVersion(image: string, version: string): string {
+    if (image.includes("@")) {
+        return image;
+    }
+    const slash = image.lastIndexOf("/");
+    const colon = image.lastIndexOf(":");
+    const repository = colon > slash ? image.slice(0, colon) : image;
+    return `${repository}:${version}`;
+}
+
+function colorConfig(colors: Partial<Record<Color, ColorConfig>> | undefined, app: AppConfig, c: Color): AwsColorArgs {
+    const given = colors?.[c];
+    if (given === undefined || given.version === undefined) {
+        throw new Error(`switchyard:colors.${c}.version is missing: give each color the version it runs, e.g. { version: "1.5.0" }`);
+    }
+    if (given.image !== undefined || app.image === undefined) {
+        return given;
+    }
+    return { ...given, image: imageForVersion(app.image, String(given.version)) };
+}
+
+/**
+ * Builds the stack's resources from its configuration (`new pulumi.Config("switchyard")`) and
+ * returns the stack outputs.
+ */
+export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard")): Record<string, pulumi.Output<unknown>> {
+    const role = cfg.require("role") as Role;
+    if (!(ROLES as readonly string[]).includes(role)) {
+        throw new Error(`switchyard:role is ${JSON.stringify(role)}: use one of ${ROLES.join(", ")}`);
+    }
+    const name = cfg.get("name") ?? "app";
+    const app = cfg.getObject<AppConfig>("app") ?? {};
+    const colors = cfg.getObject<Partial<Record<Color, ColorConfig>>>("colors");
+    const db = cfg.requireObject<DatabaseConfig>("database");
+    const net = cfg.requireObject<AwsConfig>("aws");
+    const password = cfg.getSecret("databasePassword");
+    const build: ImageBuildArgs | undefined = app.build;
+
+    const modeProblem = checkDatabaseMode(db.mode, role, "aws");
+    if (modeProblem) {
+        throw new Error(`switchyard:database.mode: ${modeProblem}`);
+    }
+
+    if (role === "blue-green") {
+        const cutover = cfg.getObject<CutoverPlanArgs>("cutover");
+        const pair = new BlueGreen(name, {
+            traffic: cfg.requireObject<TrafficWeights>("traffic"),
+            colors: {
+                blue: colorConfig(colors, app, "blue"),
+                green: colorConfig(colors, app, "green"),
+            },
+            app: { ...app, build },
+            database: {
+                mode: db.mode,
+                engine: db.engine,
+                engineVersion: db.engineVersion,
+                sourceInstanceIdentifier: db.sourceInstance,
+                snapshotIdentifier: db.snapshot,
+                instanceClass: db.instanceClass,
+                databaseName: db.name,
+                masterPassword: password,
+                multiAz: db.multiAz,
+                backupRetentionPeriod: db.backupRetentionPeriod,
+                blueGreen: db.blueGreen as RdsBlueGreenTargetArgs | undefined,
+            },
+            vpcId: net.vpcId,
+            subnetIds: net.subnetIds,
+            publicSubnetIds: net.publicSubnetIds,
+            internal: net.internal,
+            listener: net.listener,
+            cutover,
+        });
+        return {
+            url: pair.url,
+            testUrl: pair.testUrl,
+            listenerArn: pair.listenerArn,
+            testListenerArn: pair.testListenerArn,
+            targetGroupArns: pair.targetGroupArns,
+            liveColor: pair.liveColor,
+            appImage: pair.appImage,
+            databaseIdentifier: pair.databaseIdentifier,
+            engine: pair.engine,
+            engineVersion: pair.engineVersion,
+            rdsBlueGreenDeploymentId: pair.rdsBlueGreenDeploymentId,
+        };
+    }
+
+    const sb = cfg.requireObject<SandboxConfig>("sandbox");
+    const color = sb.color ?? "green";
+    if (!(COLORS as readonly string[]).includes(color)) {
+        throw new Error(`switchyard:sandbox.color is ${JSON.stringify(color)}: use "blue" or "green"`);
+    }
+    const candidate = colors?.[color];
+    if (candidate?.version === undefined) {
+        throw new Error(`switchyard:colors.${color}.version is missing: the sandbox runs that color's version`);
+    }
+    const image = candidate.image ?? (app.image !== undefined ? imageForVersion(app.image, String(candidate.version)) : undefined);
+    const sandbox = new Sandbox(name, {
+        productionStack: sb.productionStack,
+        ttlHours: sb.ttlHours,
+        color,
+        version: candidate.version,
+        image: build === undefined ? image : undefined,
+        build,
+        app: {
+            port: app.port,
+            healthCheck: app.healthCheck,
+            environment: candidate.environment ?? app.environment,
+            desiredCount: app.desiredCount,
+            cpu: app.cpu,
+            memory: app.memory,
+        },
+        database: {
+            snapshotIdentifier: db.snapshot,
+            engine: db.engine,
+            instanceClass: db.instanceClass,
+            databaseName: db.name,
+            masterPassword: password,
+        },
+        vpcId: net.vpcId,
+        subnetIds: net.subnetIds,
+        publicSubnetIds: net.publicSubnetIds,
+        internal: net.internal,
+        port: net.listener?.port,
+        allowedCidrBlocks: net.listener?.allowedCidrBlocks,
+    });
+    return {
+        url: sandbox.url,
+        expiresAt: sandbox.expiresAt,
+        databaseIdentifier: sandbox.databaseIdentifier,
+        sourceSnapshotIdentifier: sandbox.sourceSnapshotIdentifier,
+        appImage: sandbox.appImage,
+        engine: sandbox.engine,
+        engineVersion: sandbox.engineVersion,
+    };
+}
