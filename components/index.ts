@@ -1,0 +1,5 @@
+/** Switchyard's components, importable by other Pulumi programs. */
+export * as types from "./types";
+export * from "./types";
+export * as local from "./local";
+export * as aws from "./aws";

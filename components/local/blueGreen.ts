@@ -1,0 +1,208 @@
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    applyTransform,
+    checkDatabaseMode,
+    checkPort,
+    checkStepPlan,
+    checkTraffic,
+    COLORS,
+    Color,
+    ColorArgs,
+    CutoverPlanArgs,
+    DatabaseMode,
+    HealthCheckArgs,
+    idleColor,
+    resolveHealthCheck,
+    throwIfInvalid,
+    TrafficWeights,
+    Transform,
+} from "../types";
+import { AppProcess, PostgresServer, Router } from "./resources";
+
+/** The app as the local platform runs it. */
+export interface LocalAppArgs {
+    /**
+     * Shell command that starts the app. It gets `PORT`, `DATABASE_URL`, `COLOR` and `VERSION` in its
+     * environment and must answer the health check on `PORT`.
+     * @example "node examples/app/server.js"
+     */
+    readonly command: string;
+    /**
+     * Working directory of the command.
+     * @default the project folder
+     */
+    readonly cwd?: string;
+    /**
+     * Environment shared by both colors.
+     * @default {}
+     */
+    readonly environment?: Record<string, string>;
+    /**
+     * HTTP health check, used by `up` before it returns and by HAProxy for every server.
+     * @default { path: "/healthz", intervalSeconds: 1 }
+     */
+    readonly healthCheck?: HealthCheckArgs & { path?: string; intervalSeconds?: number };
+    /**
+     * Milliseconds a new app process has to pass its health check.
+     * @default 30000
+     */
+    readonly startTimeoutMs?: number;
+}
+
+/** Ports on 127.0.0.1. */
+export interface LocalPortsArgs {
+    /** The weighted frontend. @default 18080 */
+    readonly router?: number;
+    /** The test frontend, always on the idle color. @default 18081 */
+    readonly test?: number;
+    /** Blue's app. @default 18001 */
+    readonly blue?: number;
+    /** Green's app. @default 18002 */
+    readonly green?: number;
+    /** PostgreSQL. @default 15432 */
+    readonly database?: number;
+}
+
+export interface LocalBlueGreenArgs {
+    /** The app both colors run. */
+    readonly app: LocalAppArgs;
+    /**
+     * Each color's release.
+     * @example { blue: { version: "1.0.0" }, green: { version: "1.1.0" } }
+     */
+    readonly colors: Record<Color, ColorArgs>;
+    /**
+     * Traffic weights; changed through HAProxy's runtime API on `up`, without a reload.
+     * @example { blue: 90, green: 10 }
+     */
+    readonly traffic: TrafficWeights;
+    /**
+     * Database mode and name. Only `shared` is offered for a live pair on this platform.
+     * @default { mode: "shared", name: "app" }
+     */
+    readonly database?: { readonly mode?: DatabaseMode; readonly name?: string };
+    /** The cutover plan this stack declares, checked here and by the policy pack. */
+    readonly cutover?: CutoverPlanArgs;
+    /** Ports on 127.0.0.1. */
+    readonly ports?: LocalPortsArgs;
+    /** Folder for the data directory, snapshots, router files and logs. */
+    readonly dataDir: string;
+    /** Adjust a child's args before it is created. */
+    readonly transform?: {
+        readonly database?: Transform<pulumi.Inputs>;
+        readonly app?: Transform<pulumi.Inputs>;
+        readonly router?: Transform<pulumi.Inputs>;
+    };
+}
+
+export const DEFAULT_LOCAL_PORTS = { router: 18080, test: 18081, blue: 18001, green: 18002, database: 15432 } as const;
+
+/** `postgres://postgres@127.0.0.1:PORT/DB`: local servers trust loopback connections. */
+export function localDatabaseUrl(port: pulumi.Input<number>, db: string): pulumi.Output<string> {
+    return pulumi.interpolate`postgres://postgres@127.0.0.1:${port}/${db}`;
+}
+
+/**
+ * A blue-green pair on one machine: a PostgreSQL server shared by both colors, an app process per
+ * color, and HAProxy spreading traffic by weight, with a test frontend on the idle color.
+ *
+ * @example
+ * new LocalBlueGreen("shop", {
+ *     app: { command: "node examples/app/server.js" },
+ *     colors: { blue: { version: "1.0.0" }, green: { version: "1.1.0" } },
+ *     traffic: { blue: 90, green: 10 },
+ *     dataDir: "/var/lib/switchyard/shop",
+ * });
+ */
+export class LocalBlueGreen extends pulumi.ComponentResource {
+    public readonly url: pulumi.Output<string>;
+    public readonly testUrl: pulumi.Output<string>;
+    public readonly databaseUrl: pulumi.Output<string>;
+    public readonly database: PostgresServer;
+    public readonly apps: Record<Color, AppProcess>;
+    public readonly router: Router;
+    public readonly snapshotRoot: string;
+
+    constructor(name: string, args: LocalBlueGreenArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("switchyard:local:BlueGreen", name, {}, opts);
+        const ports = { ...DEFAULT_LOCAL_PORTS, ...(args.ports ?? {}) };
+        const mode = args.database?.mode ?? "shared";
+        throwIfInvalid(
+            this,
+            checkTraffic(args.traffic),
+            checkDatabaseMode(mode, "blue-green", "local"),
+            args.cutover ? checkStepPlan(args.cutover.steps) : undefined,
+            !args.app?.command?.trim() ? "app.command is missing: give the shell command that starts the app" : undefined,
+            ...Object.entries(ports).map(([k, v]) => checkPort(`ports.${k}`, v)),
+            new Set(Object.values(ports)).size !== Object.values(ports).length
+                ? `ports must all differ, but got ${JSON.stringify(ports)}`
+                : undefined,
+            ...COLORS.map((c) => (args.colors?.[c]?.version ? undefined : `colors.${c}.version is missing`)),
+        );
+        const health = resolveHealthCheck(args.app.healthCheck as never, { path: "/healthz", intervalSeconds: 1, healthyThreshold: 2, unhealthyThreshold: 3 });
+        const dbName = args.database?.name ?? "app";
+        const dir = args.dataDir;
+        this.snapshotRoot = path.join(dir, "snapshots");
+
+        this.database = new PostgresServer(
+            `${name}-db`,
+            applyTransform<pulumi.Inputs>(
+                { dataDir: path.join(dir, "pg"), port: ports.database, databases: [dbName], role: "production", listenAddress: "127.0.0.1" },
+                args.transform?.database,
+            ),
+            { parent: this, protect: opts?.protect },
+        );
+        this.databaseUrl = localDatabaseUrl(this.database.port, dbName);
+
+        const apps = {} as Record<Color, AppProcess>;
+        for (const color of COLORS) {
+            const c = args.colors[color];
+            apps[color] = new AppProcess(
+                `${name}-${color}`,
+                applyTransform<pulumi.Inputs>(
+                    {
+                        color,
+                        version: c.version,
+                        role: "production",
+                        command: args.app.command,
+                        cwd: args.app.cwd ?? process.cwd(),
+                        port: ports[color],
+                        environment: pulumi
+                            .all([args.app.environment ?? {}, c.environment ?? {}, this.databaseUrl])
+                            .apply(([a, b, url]) => ({ ...a, ...b, DATABASE_URL: url })),
+                        healthCheckPath: health.path,
+                        logDir: path.join(dir, "logs"),
+                        startTimeoutMs: args.app.startTimeoutMs ?? 30_000,
+                    },
+                    args.transform?.app,
+                ),
+                { parent: this, dependsOn: [this.database] },
+            );
+        }
+        this.apps = apps;
+
+        this.router = new Router(
+            `${name}-router`,
+            applyTransform<pulumi.Inputs>(
+                {
+                    role: "production",
+                    dir: path.join(dir, "router"),
+                    port: ports.router,
+                    testPort: ports.test,
+                    servers: COLORS.map((color) => ({ color, port: ports[color] })),
+                    weights: { blue: args.traffic.blue, green: args.traffic.green },
+                    idle: idleColor(args.traffic),
+                    healthCheckPath: health.path,
+                    checkIntervalMs: health.intervalSeconds * 1000,
+                    ...(args.cutover ? { cutoverSteps: args.cutover.steps } : {}),
+                },
+                args.transform?.router,
+            ),
+            { parent: this, dependsOn: COLORS.map((c) => apps[c]) },
+        );
+        this.url = pulumi.interpolate`http://127.0.0.1:${this.router.port}`;
+        this.testUrl = pulumi.interpolate`http://127.0.0.1:${this.router.testPort}`;
+        this.registerOutputs({ url: this.url, testUrl: this.testUrl, databaseUrl: this.databaseUrl });
+    }
+}

@@ -1,0 +1,4 @@
+export * from "./resources";
+export * from "./blueGreen";
+export * from "./sandbox";
+export * from "./program";

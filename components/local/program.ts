@@ -1,0 +1,112 @@
+/**
+ * The local program: builds a LocalBlueGreen pair or a LocalSandbox from the stack's `switchyard:*`
+ * configuration (see stacks/Pulumi.local.yaml and stacks/Pulumi.local-sandbox.yaml). The keys are the
+ * AWS program's, less the AWS-only ones, plus `switchyard:local`:
+ *
+ *   switchyard:role      "blue-green" or "sandbox"
+ *   switchyard:name      logical name prefix of every resource (default "app"; never change it)
+ *   switchyard:traffic   { blue, green }                                  (blue-green)
+ *   switchyard:colors    { blue: { version, environment? }, green: { … } }
+ *   switchyard:app       { command, cwd?, environment?, healthCheck?: { path, intervalSeconds }, startTimeoutMs? }
+ *   switchyard:database  { mode: shared | snapshot, name?, snapshot?: "latest" | <name> }
+ *   switchyard:cutover   { steps }                                        (blue-green, optional)
+ *   switchyard:sandbox   { productionStack, ttlHours, color? }            (sandbox)
+ *   switchyard:local     { ports?: { router, test, blue, green, database, app }, dataDir? }
+ */
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { checkDatabaseMode, Color, COLORS, ColorArgs, CutoverPlanArgs, DatabaseMode, Role, ROLES, TrafficWeights } from "../types";
+import { LocalAppArgs, LocalBlueGreen, LocalPortsArgs } from "./blueGreen";
+import { LocalSandbox } from "./sandbox";
+
+export interface LocalConfig {
+    ports?: LocalPortsArgs & { app?: number };
+    dataDir?: string;
+}
+
+export interface LocalProgramContext {
+    /** Folder under which each stack gets its data folder. */
+    readonly dataRoot: string;
+    /** Working directory of the app command. */
+    readonly cwd: string;
+}
+
+export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new pulumi.Config("switchyard")): Record<string, pulumi.Output<unknown> | unknown> {
+    const role = cfg.require("role") as Role;
+    if (!(ROLES as readonly string[]).includes(role)) {
+        throw new Error(`switchyard:role is ${JSON.stringify(role)}: use one of ${ROLES.join(", ")}`);
+    }
+    const name = cfg.get("name") ?? "app";
+    const app = cfg.requireObject<LocalAppArgs>("app");
+    const colors = cfg.getObject<Partial<Record<Color, ColorArgs>>>("colors") ?? {};
+    const db = cfg.getObject<{ mode?: DatabaseMode; name?: string; snapshot?: string }>("database") ?? {};
+    const local = cfg.getObject<LocalConfig>("local") ?? {};
+    const mode = db.mode ?? (role === "sandbox" ? "snapshot" : "shared");
+    const modeProblem = checkDatabaseMode(mode, role, "local");
+    if (modeProblem) {
+        throw new Error(`switchyard:database.mode: ${modeProblem}`);
+    }
+    const dataDir = local.dataDir ?? path.join(ctx.dataRoot, pulumi.getStack());
+    const appArgs: LocalAppArgs = { ...app, cwd: app.cwd ? path.resolve(ctx.cwd, app.cwd) : ctx.cwd };
+
+    if (role === "blue-green") {
+        const pair = new LocalBlueGreen(name, {
+            app: appArgs,
+            colors: colors as Record<Color, ColorArgs>,
+            traffic: cfg.requireObject<TrafficWeights>("traffic"),
+            database: { mode, name: db.name },
+            cutover: cfg.getObject<CutoverPlanArgs>("cutover"),
+            ports: local.ports,
+            dataDir,
+        });
+        return {
+            platform: "local",
+            role,
+            url: pair.url,
+            testUrl: pair.testUrl,
+            databaseUrl: pair.databaseUrl,
+            databasePort: pair.database.port,
+            dataDir: pair.database.dataDir,
+            snapshotRoot: pair.snapshotRoot,
+            adminSocket: pair.router.adminSocket,
+            weights: pair.router.appliedWeights,
+            versions: Object.fromEntries(COLORS.map((c) => [c, colors[c]?.version])),
+            appPids: pulumi.all(COLORS.map((c) => pair.apps[c].pid)),
+            routerPid: pair.router.pid,
+        };
+    }
+
+    const sb = cfg.requireObject<{ productionStack: string; ttlHours?: number; color?: Color }>("sandbox");
+    const color = sb.color ?? "green";
+    if (!(COLORS as readonly string[]).includes(color)) {
+        throw new Error(`switchyard:sandbox.color is ${JSON.stringify(color)}: use "blue" or "green"`);
+    }
+    const candidate = colors[color];
+    if (candidate?.version === undefined) {
+        throw new Error(`switchyard:colors.${color}.version is missing: the sandbox runs that color's version`);
+    }
+    const prod = new pulumi.StackReference(`${name}-production`, { name: sb.productionStack });
+    const sandbox = new LocalSandbox(name, {
+        app: appArgs,
+        candidate,
+        snapshotRoot: prod.requireOutput("snapshotRoot") as pulumi.Output<string>,
+        snapshot: db.snapshot,
+        databaseName: db.name,
+        ttlHours: sb.ttlHours,
+        ports: { app: local.ports?.app, database: local.ports?.database },
+        dataDir,
+    });
+    return {
+        platform: "local",
+        role,
+        url: sandbox.url,
+        databaseUrl: sandbox.databaseUrl,
+        databasePort: sandbox.database.port,
+        dataDir: sandbox.database.dataDir,
+        sourceSnapshot: sandbox.sourceSnapshot,
+        restoreMethod: sandbox.database.method,
+        restoreMs: sandbox.database.restoreMs,
+        expiresAt: sandbox.expiresAt,
+        appPid: sandbox.app.pid,
+    };
+}

@@ -1,0 +1,337 @@
+/**
+ * The local platform's Pulumi resources, as dynamic providers with distinct type tokens
+ * (`pulumi-nodejs:dynamic/switchyard-local:<Type>`) so policies can target them.
+ *
+ * A dynamic provider's code is serialized into the state and run in a separate process, so each one
+ * here is small: it loads the ordinary modules in `./ops` inside its methods and calls them. The
+ * module's absolute path is the only thing captured.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** Module part of every local type token. */
+export const LOCAL_MODULE = "switchyard-local";
+
+/** Absolute path of the ops module, captured by the providers (TypeScript under ts-node, else JavaScript). */
+const OPS_PATH: string = require.resolve("./ops");
+
+/** Loads the ops module inside a provider process. Kept tiny: it is serialized with every provider. */
+function loadOps(): typeof import("./ops") {
+    if (OPS_PATH.endsWith(".ts")) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(OPS_PATH);
+}
+
+type Role = "production" | "sandbox";
+
+// ---------------------------------------------------------------------------------------------
+// PostgresServer
+// ---------------------------------------------------------------------------------------------
+
+export interface PostgresServerInputs {
+    /** Data directory; created by initdb, or cloned from `fromSnapshot`. */
+    dataDir: string;
+    /** TCP port on 127.0.0.1. */
+    port: number;
+    /** Databases to create on a new server (ignored when restoring). */
+    databases: string[];
+    /** `production` or `sandbox`. */
+    role: Role;
+    /** Always loopback: a local database is never reachable from outside the machine. */
+    listenAddress: string;
+    /** Snapshot directory to restore from, if any. */
+    fromSnapshot?: string;
+    /** Name of the snapshot restored from (for tags and policies). */
+    sourceSnapshot?: string;
+    /** Expiry instant (sandboxes). */
+    expiresAt?: string;
+}
+
+export interface PostgresServerOutputs extends PostgresServerInputs {
+    pid: number;
+    version: string;
+    running: boolean;
+    /** How the data directory was made: initdb, reflink or copy. */
+    method: string;
+    /** Milliseconds the restore took (0 for initdb). */
+    restoreMs: number;
+}
+
+const postgresProvider: pulumi.dynamic.ResourceProvider = {
+    async check(olds: Partial<PostgresServerInputs>, news: PostgresServerInputs) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        if (olds.port !== news.port) {
+            try {
+                await loadOps().assertPortFree(news.port);
+            } catch (e) {
+                failures.push({ property: "port", reason: (e as Error).message });
+            }
+        }
+        if (news.fromSnapshot && olds.fromSnapshot !== news.fromSnapshot) {
+            try {
+                loadOps().readSnapshot(news.fromSnapshot);
+            } catch (e) {
+                failures.push({ property: "fromSnapshot", reason: (e as Error).message });
+            }
+        }
+        return { inputs: news, failures };
+    },
+    async create(inputs: PostgresServerInputs) {
+        const ops = loadOps();
+        let outs: PostgresServerOutputs;
+        if (inputs.fromSnapshot) {
+            const r = await ops.restoreSnapshot({ snapshotDir: inputs.fromSnapshot, dataDir: inputs.dataDir, port: inputs.port });
+            outs = { ...inputs, pid: r.pid, version: r.version, running: true, method: r.method, restoreMs: r.durationMs };
+        } else {
+            const s = await ops.initServer({ dataDir: inputs.dataDir, port: inputs.port, databases: inputs.databases });
+            outs = { ...inputs, pid: s.pid, version: s.version, running: true, method: "initdb", restoreMs: 0 };
+        }
+        return { id: inputs.dataDir, outs };
+    },
+    async read(id: string, props: PostgresServerOutputs) {
+        const st = loadOps().serverStatus(id);
+        return { id, props: { ...props, running: st.running, pid: st.pid ?? 0 } };
+    },
+    async diff(_id: string, olds: PostgresServerOutputs, news: PostgresServerInputs) {
+        const replaces = (["dataDir", "port", "fromSnapshot"] as const).filter((k) => olds[k] !== news[k]);
+        const changes =
+            replaces.length > 0 ||
+            olds.running === false ||
+            olds.role !== news.role ||
+            olds.expiresAt !== news.expiresAt ||
+            olds.sourceSnapshot !== news.sourceSnapshot ||
+            JSON.stringify(olds.databases) !== JSON.stringify(news.databases);
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+    async update(id: string, olds: PostgresServerOutputs, news: PostgresServerInputs) {
+        const ops = loadOps();
+        let { pid, running } = olds;
+        if (!ops.serverStatus(id).running) {
+            const s = await ops.startServer(id, news.port);
+            pid = s.pid;
+            running = true;
+        }
+        for (const db of news.databases.filter((d) => !olds.databases.includes(d))) {
+            await ops.psql(news.port, "postgres", `CREATE DATABASE "${db.replace(/"/g, '""')}"`);
+        }
+        return { outs: { ...olds, ...news, pid, running } };
+    },
+    async delete(id: string) {
+        await loadOps().destroyServer(id);
+    },
+};
+
+/** A PostgreSQL server on 127.0.0.1, new (initdb) or restored from a snapshot. */
+export class PostgresServer extends pulumi.dynamic.Resource {
+    public readonly dataDir!: pulumi.Output<string>;
+    public readonly port!: pulumi.Output<number>;
+    public readonly pid!: pulumi.Output<number>;
+    public readonly version!: pulumi.Output<string>;
+    public readonly running!: pulumi.Output<boolean>;
+    public readonly method!: pulumi.Output<string>;
+    public readonly restoreMs!: pulumi.Output<number>;
+    constructor(name: string, args: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
+        super(postgresProvider, name, { pid: undefined, version: undefined, running: undefined, method: undefined, restoreMs: undefined, ...args }, opts, LOCAL_MODULE, "PostgresServer");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AppProcess
+// ---------------------------------------------------------------------------------------------
+
+export interface AppProcessInputs {
+    color: string;
+    version: string;
+    role: Role;
+    command: string;
+    cwd: string;
+    port: number;
+    environment: Record<string, string>;
+    healthCheckPath: string;
+    logDir: string;
+    startTimeoutMs: number;
+}
+
+export interface AppProcessOutputs extends AppProcessInputs {
+    pid: number;
+    running: boolean;
+    stdoutLog: string;
+    stderrLog: string;
+}
+
+const appProvider: pulumi.dynamic.ResourceProvider = {
+    async check(olds: Partial<AppProcessInputs>, news: AppProcessInputs) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        if (!news.command || !String(news.command).trim()) {
+            failures.push({ property: "command", reason: `app command for ${news.color} is empty: give the command that starts the app` });
+        }
+        if (olds.port !== news.port) {
+            try {
+                await loadOps().assertPortFree(news.port);
+            } catch (e) {
+                failures.push({ property: "port", reason: (e as Error).message });
+            }
+        }
+        return { inputs: news, failures };
+    },
+    async create(inputs: AppProcessInputs) {
+        const p = await loadOps().startApp({
+            command: inputs.command,
+            cwd: inputs.cwd,
+            env: { ...inputs.environment, PORT: String(inputs.port), COLOR: inputs.color, VERSION: inputs.version },
+            port: inputs.port,
+            logDir: inputs.logDir,
+            name: `${inputs.color}@${inputs.version}`,
+            healthPath: inputs.healthCheckPath,
+            timeoutMs: inputs.startTimeoutMs,
+        });
+        const outs: AppProcessOutputs = { ...inputs, pid: p.pid, running: true, stdoutLog: p.stdoutLog, stderrLog: p.stderrLog };
+        return { id: `${inputs.color}-${p.pid}`, outs };
+    },
+    async read(id: string, props: AppProcessOutputs) {
+        return { id, props: { ...props, running: loadOps().isAlive(props.pid) } };
+    },
+    async diff(_id: string, olds: AppProcessOutputs, news: AppProcessInputs) {
+        const keys = ["color", "version", "command", "cwd", "port", "healthCheckPath", "logDir"] as const;
+        const replaces: string[] = keys.filter((k) => olds[k] !== news[k]);
+        if (JSON.stringify(olds.environment) !== JSON.stringify(news.environment)) {
+            replaces.push("environment");
+        }
+        if (olds.running === false) {
+            replaces.push("running");
+        }
+        return { changes: replaces.length > 0 || olds.role !== news.role, replaces, deleteBeforeReplace: true };
+    },
+    async update(_id: string, olds: AppProcessOutputs, news: AppProcessInputs) {
+        return { outs: { ...olds, ...news } };
+    },
+    async delete(_id: string, props: AppProcessOutputs) {
+        await loadOps().stopProcessGroup(props.pid);
+    },
+};
+
+/** One color's app process, started detached and health-checked before `up` returns. */
+export class AppProcess extends pulumi.dynamic.Resource {
+    public readonly pid!: pulumi.Output<number>;
+    public readonly port!: pulumi.Output<number>;
+    public readonly running!: pulumi.Output<boolean>;
+    public readonly stdoutLog!: pulumi.Output<string>;
+    public readonly stderrLog!: pulumi.Output<string>;
+    constructor(name: string, args: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
+        super(appProvider, name, { pid: undefined, running: undefined, stdoutLog: undefined, stderrLog: undefined, ...args }, opts, LOCAL_MODULE, "AppProcess");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Router (HAProxy)
+// ---------------------------------------------------------------------------------------------
+
+export interface RouterInputs {
+    role: Role;
+    dir: string;
+    port: number;
+    testPort: number;
+    servers: { color: "blue" | "green"; port: number }[];
+    weights: { blue: number; green: number };
+    idle: "blue" | "green";
+    healthCheckPath: string;
+    checkIntervalMs: number;
+    cutoverSteps?: number[];
+}
+
+export interface RouterOutputs extends RouterInputs {
+    pid: number;
+    running: boolean;
+    configPath: string;
+    adminSocket: string;
+    /** Weights HAProxy really applies, read back after every change. */
+    appliedWeights: { blue: number; green: number };
+}
+
+function routerSpec(i: RouterInputs) {
+    return {
+        dir: i.dir,
+        port: i.port,
+        testPort: i.testPort,
+        servers: i.servers.map((s) => ({ color: s.color, port: s.port, weight: i.weights[s.color] })),
+        healthPath: i.healthCheckPath,
+        checkIntervalMs: i.checkIntervalMs,
+        idle: i.idle,
+    };
+}
+
+const routerProvider: pulumi.dynamic.ResourceProvider = {
+    async check(olds: Partial<RouterInputs>, news: RouterInputs) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        for (const key of ["port", "testPort"] as const) {
+            if (olds[key] !== news[key]) {
+                try {
+                    await loadOps().assertPortFree(news[key]);
+                } catch (e) {
+                    failures.push({ property: key, reason: (e as Error).message });
+                }
+            }
+        }
+        return { inputs: news, failures };
+    },
+    async create(inputs: RouterInputs) {
+        const ops = loadOps();
+        const spec = routerSpec(inputs);
+        const r = await ops.startRouter(spec);
+        const appliedWeights = await ops.readWeights(r.socketPath);
+        const outs: RouterOutputs = { ...inputs, pid: r.pid, running: true, configPath: r.configPath, adminSocket: r.socketPath, appliedWeights };
+        return { id: inputs.dir, outs };
+    },
+    async read(id: string, props: RouterOutputs) {
+        const ops = loadOps();
+        const st = ops.routerStatus(id);
+        let appliedWeights = props.appliedWeights;
+        if (st.running) {
+            try {
+                appliedWeights = await ops.readWeights(props.adminSocket);
+            } catch {
+                /* keep the recorded weights */
+            }
+        }
+        return { id, props: { ...props, running: st.running, pid: st.pid ?? 0, appliedWeights } };
+    },
+    async diff(_id: string, olds: RouterOutputs, news: RouterInputs) {
+        const replaces: string[] = (["dir", "port", "testPort", "healthCheckPath", "checkIntervalMs"] as const).filter((k) => olds[k] !== news[k]);
+        if (JSON.stringify(olds.servers) !== JSON.stringify(news.servers)) replaces.push("servers");
+        if (olds.running === false) replaces.push("running");
+        const changes =
+            replaces.length > 0 ||
+            JSON.stringify(olds.weights) !== JSON.stringify(news.weights) ||
+            JSON.stringify(olds.appliedWeights) !== JSON.stringify(news.weights) ||
+            olds.idle !== news.idle ||
+            olds.role !== news.role ||
+            JSON.stringify(olds.cutoverSteps) !== JSON.stringify(news.cutoverSteps);
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+    async update(_id: string, olds: RouterOutputs, news: RouterInputs) {
+        // Weights and the idle color change through HAProxy's runtime API: no reload, no dropped request.
+        const ops = loadOps();
+        await ops.applyConfig(routerSpec(news));
+        const appliedWeights = await ops.readWeights(olds.adminSocket);
+        return { outs: { ...olds, ...news, appliedWeights } };
+    },
+    async delete(id: string) {
+        await loadOps().stopRouter(id);
+    },
+};
+
+/** HAProxy with one weighted frontend over the two colors and a test frontend on the idle one. */
+export class Router extends pulumi.dynamic.Resource {
+    public readonly pid!: pulumi.Output<number>;
+    public readonly port!: pulumi.Output<number>;
+    public readonly testPort!: pulumi.Output<number>;
+    public readonly adminSocket!: pulumi.Output<string>;
+    public readonly configPath!: pulumi.Output<string>;
+    public readonly appliedWeights!: pulumi.Output<{ blue: number; green: number }>;
+    public readonly running!: pulumi.Output<boolean>;
+    constructor(name: string, args: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
+        super(routerProvider, name, { pid: undefined, running: undefined, configPath: undefined, adminSocket: undefined, appliedWeights: undefined, ...args }, opts, LOCAL_MODULE, "Router");
+    }
+}
