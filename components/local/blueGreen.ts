@@ -18,7 +18,7 @@ import {
     TrafficWeights,
     Transform,
 } from "../types";
-import { AppProcess, PostgresServer, Router } from "./resources";
+import { AppProcess, DataDirectory, PostgresServer, Router } from "./resources";
 
 /** The app as the local platform runs it. */
 export interface LocalAppArgs {
@@ -144,6 +144,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
         const dbName = args.database?.name ?? "app";
         const dir = args.dataDir;
         this.snapshotRoot = path.join(dir, "snapshots");
+        const home = new DataDirectory(`${name}-data`, { path: dir }, { parent: this });
 
         this.database = new PostgresServer(
             `${name}-db`,
@@ -151,7 +152,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
                 { dataDir: path.join(dir, "pg"), port: ports.database, databases: [dbName], role: "production", listenAddress: "127.0.0.1" },
                 args.transform?.database,
             ),
-            { parent: this, protect: opts?.protect },
+            { parent: this, protect: opts?.protect, dependsOn: [home] },
         );
         this.databaseUrl = localDatabaseUrl(this.database.port, dbName);
 
@@ -177,7 +178,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
                     },
                     args.transform?.app,
                 ),
-                { parent: this, dependsOn: [this.database] },
+                { parent: this, dependsOn: [home, this.database] },
             );
         }
         this.apps = apps;
@@ -199,7 +200,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
                 },
                 args.transform?.router,
             ),
-            { parent: this, dependsOn: COLORS.map((c) => apps[c]) },
+            { parent: this, dependsOn: [home, ...COLORS.map((c) => apps[c])] },
         );
         this.url = pulumi.interpolate`http://127.0.0.1:${this.router.port}`;
         this.testUrl = pulumi.interpolate`http://127.0.0.1:${this.router.testPort}`;

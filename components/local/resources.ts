@@ -335,3 +335,32 @@ export class Router extends pulumi.dynamic.Resource {
         super(routerProvider, name, { pid: undefined, running: undefined, configPath: undefined, adminSocket: undefined, appliedWeights: undefined, ...args }, opts, LOCAL_MODULE, "Router");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// DataDirectory
+// ---------------------------------------------------------------------------------------------
+
+const dataDirectoryProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: { path: string }) {
+        require("fs").mkdirSync(inputs.path, { recursive: true, mode: 0o755 });
+        return { id: inputs.path, outs: inputs };
+    },
+    async diff(_id: string, olds: { path: string }, news: { path: string }) {
+        return { changes: olds.path !== news.path, replaces: olds.path !== news.path ? ["path"] : [] };
+    },
+    async delete(id: string) {
+        // Last to go: every resource stored under it depends on it, so they are deleted first.
+        require("fs").rmSync(id, { recursive: true, force: true });
+    },
+};
+
+/**
+ * A stack's data folder (data directories, snapshots, router files, logs). Destroying the stack
+ * removes it, so nothing is left behind.
+ */
+export class DataDirectory extends pulumi.dynamic.Resource {
+    public readonly path!: pulumi.Output<string>;
+    constructor(name: string, args: { path: pulumi.Input<string> }, opts?: pulumi.CustomResourceOptions) {
+        super(dataDirectoryProvider, name, { ...args }, opts, LOCAL_MODULE, "DataDirectory");
+    }
+}

@@ -3,7 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { applyTransform, checkPort, checkTtlHours, ColorArgs, expiryFrom, resolveHealthCheck, throwIfInvalid, Transform } from "../types";
 import { localDatabaseUrl, LocalAppArgs } from "./blueGreen";
-import { AppProcess, PostgresServer } from "./resources";
+import { AppProcess, DataDirectory, PostgresServer } from "./resources";
 
 export interface LocalSandboxArgs {
     /** The app, as the production stack runs it. */
@@ -97,6 +97,7 @@ export class LocalSandbox extends pulumi.ComponentResource {
         });
         this.sourceSnapshot = snapshotDir.apply((d) => path.basename(d));
         const dbName = args.databaseName ?? "app";
+        const home = new DataDirectory(`${name}-data`, { path: args.dataDir }, { parent: this });
 
         this.database = new PostgresServer(
             `${name}-db`,
@@ -113,7 +114,7 @@ export class LocalSandbox extends pulumi.ComponentResource {
                 },
                 args.transform?.database,
             ),
-            { parent: this },
+            { parent: this, dependsOn: [home] },
         );
         this.databaseUrl = localDatabaseUrl(this.database.port, dbName);
         this.app = new AppProcess(
@@ -135,7 +136,7 @@ export class LocalSandbox extends pulumi.ComponentResource {
                 },
                 args.transform?.app,
             ),
-            { parent: this, dependsOn: [this.database] },
+            { parent: this, dependsOn: [home, this.database] },
         );
         this.url = pulumi.interpolate`http://127.0.0.1:${this.app.port}`;
         this.registerOutputs({ url: this.url, databaseUrl: this.databaseUrl, sourceSnapshot: this.sourceSnapshot, expiresAt: this.expiresAt });
