@@ -12,6 +12,7 @@ import { snapshotStack } from "../stack/snapshot";
 import { program } from "../index";
 import { tempProject, TempProject, withEnv } from "./support/project";
 import { load, LoadResult, portOpen, countColors } from "./support/http";
+import { isAlive } from "../components/local/ops/proc";
 
 const BASE = 19200 + (process.pid % 50) * 10; // keep clear of the demo's ports and of parallel runs
 
@@ -103,8 +104,8 @@ describe("local platform (real PostgreSQL, app processes, HAProxy)", function ()
 
     it("moves traffic on `up` with new weights, with zero failed requests under steady load", async () => {
         const url = pairOut.url.value as string;
-        const loadRun: Promise<LoadResult> = load(url, { concurrency: 4, durationMs: 60_000, stopWhen: () => done });
         let done = false;
+        const loadRun: Promise<LoadResult> = load(url, { concurrency: 4, durationMs: 60_000, stopWhen: () => done });
         writeStack("pair", pairConfig({ "switchyard:traffic": { blue: 10, green: 90 } }));
         const r = await inEnv(() => run.up(target("pair")));
         done = true;
@@ -217,7 +218,7 @@ describe("local platform (real PostgreSQL, app processes, HAProxy)", function ()
         });
     });
 
-    it("destroy leaves no process, listening port or data directory behind", async () => {
+    describe("teardown", () => it("destroy leaves no process, listening port or data directory behind", async () => {
         const sbOut = await inEnv(async () => (await run.outputs(target("sandbox"))));
         const pids = [...(pairOut.appPids.value as number[]), pairOut.routerPid.value as number, sbOut.appPid.value as number];
         await inEnv(() => run.destroy(target("sandbox")));
@@ -231,18 +232,11 @@ describe("local platform (real PostgreSQL, app processes, HAProxy)", function ()
         for (const d of ["pg", "router"]) {
             assert.ok(!fs.existsSync(path.join(home, "data", "pair", d)), `data/pair/${d} removed`);
         }
-        assert.ok(!fs.existsSync(path.join(home, "data", "sandbox", "pg")), "the sandbox's data directory removed");
-    });
+        assert.ok(!fs.existsSync(path.join(home, "data", "sandbox")), "the sandbox's data directory removed");
+        assert.ok(!fs.existsSync(path.join(home, "data", "pair")), "the pair's data directory removed");
+    }));
 });
 
-function isAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
 
 async function waitGone(pid: number): Promise<void> {
     for (let i = 0; i < 100 && isAlive(pid); i++) {

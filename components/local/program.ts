@@ -89,7 +89,8 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
     const sandbox = new LocalSandbox(name, {
         app: appArgs,
         candidate,
-        snapshotRoot: prod.requireOutput("snapshotRoot") as pulumi.Output<string>,
+        snapshotRoot: prod.getOutput("snapshotRoot") as pulumi.Output<string | undefined>,
+        color,
         snapshot: db.snapshot,
         databaseName: db.name,
         ttlHours: sb.ttlHours,

@@ -13,12 +13,14 @@ export const LOCAL_MODULE = "switchyard-local";
 
 /** Absolute path of the ops module, captured by the providers (TypeScript under ts-node, else JavaScript). */
 const OPS_PATH: string = require.resolve("./ops");
+/** Absolute path of ts-node, for loading the TypeScript ops module (a serialized provider has no module paths). */
+const TS_NODE_PATH: string = OPS_PATH.endsWith(".ts") ? require.resolve("ts-node") : "";
 
 /** Loads the ops module inside a provider process. Kept tiny: it is serialized with every provider. */
 function loadOps(): typeof import("./ops") {
     if (OPS_PATH.endsWith(".ts")) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
+        require(TS_NODE_PATH).register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(OPS_PATH);

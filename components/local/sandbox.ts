@@ -16,12 +16,14 @@ export interface LocalSandboxArgs {
     /**
      * Folder of the production stack's snapshots (its `snapshotRoot` output, read through a StackReference).
      */
-    readonly snapshotRoot: pulumi.Input<string>;
+    readonly snapshotRoot: pulumi.Input<string | undefined>;
     /**
      * Which snapshot to restore: a snapshot name, or `latest`.
      * @default "latest"
      */
     readonly snapshot?: string;
+    /** The color the candidate runs as (its `COLOR`). @default "green" */
+    readonly color?: "blue" | "green";
     /** Database name in DATABASE_URL. @default "app" */
     readonly databaseName?: string;
     /**
@@ -40,7 +42,10 @@ export interface LocalSandboxArgs {
 }
 
 /** Snapshot folder names under a snapshot root, newest last (names sort by creation: see meta.json). */
-function resolveSnapshot(root: string, wanted: string): { dir?: string; error?: string } {
+function resolveSnapshot(root: string | undefined, wanted: string): { dir?: string; error?: string } {
+    if (!root) {
+        return { error: "the production stack has no snapshotRoot output: is it a local blue-green stack, and is it up?" };
+    }
     if (!fs.existsSync(root)) {
         return { error: `the production stack has no snapshot folder ${root}: take one first with \`switchyard snapshot <stack>\`` };
     }
@@ -121,7 +126,7 @@ export class LocalSandbox extends pulumi.ComponentResource {
             `${name}-app`,
             applyTransform<pulumi.Inputs>(
                 {
-                    color: "sandbox",
+                    color: args.color ?? "green",
                     version: args.candidate.version,
                     role: "sandbox",
                     command: args.app.command,

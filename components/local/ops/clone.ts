@@ -1,0 +1,172 @@
+// Snapshots and restores of local PostgreSQL servers: the local twins of RDS snapshots.
+// A snapshot is a named, immutable, consistent copy of a running server's data directory, taken as a
+// low-level base backup (pg_backup_start / copy / pg_backup_stop), so production never stops.
+// On a copy-on-write filesystem (XFS with reflink, btrfs) the copy is a thin clone.
+import * as fs from "fs";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import { Client } from "pg";
+import { assertPortFree, run } from "./proc";
+import { chownToPg, destroyServer, PgServer, startServer } from "./postgres";
+
+export type CloneMethod = "reflink" | "copy";
+
+export interface SnapshotMeta {
+  name: string;
+  createdAt: string;
+  sizeBytes: number;
+  method: CloneMethod;
+  pgVersion: string;
+  sourceDataDir: string;
+  durationMs: number;
+}
+
+/** Whether the filesystem holding dir can make reflinks (thin clones); probed at run time. */
+export function cloneMethodFor(dir: string): CloneMethod {
+  fs.mkdirSync(dir, { recursive: true });
+  const a = path.join(dir, `.reflink-probe-${process.pid}`);
+  const b = `${a}.copy`;
+  try {
+    fs.writeFileSync(a, "probe");
+    return spawnSync("cp", ["--reflink=always", a, b]).status === 0 ? "reflink" : "copy";
+  } finally {
+    fs.rmSync(a, { force: true });
+    fs.rmSync(b, { force: true });
+  }
+}
+
+/** Copies src (a file or folder) to dest: a reflink when the method allows, else a plain full copy. */
+async function copy(src: string, dest: string, method: CloneMethod): Promise<void> {
+  await run("cp", ["-a", `--reflink=${method === "reflink" ? "always" : "auto"}`, src, dest], { timeoutMs: 3_600_000 });
+}
+
+function dirSize(p: string): number {
+  let total = 0;
+  const st = fs.lstatSync(p);
+  if (st.isDirectory()) {
+    for (const e of fs.readdirSync(p)) total += dirSize(path.join(p, e));
+  } else {
+    total += st.size;
+  }
+  return total;
+}
+
+/** Entries of a data directory a backup leaves out (the server recreates them). */
+const SKIPPED = new Set(["pg_wal", "postmaster.pid", "postmaster.opts", "pg_replslot", "pg_stat_tmp"]);
+
+/** Takes a snapshot of a running server without stopping it. Refuses an existing name. */
+export async function takeSnapshot(opts: { dataDir: string; port: number; snapshotDir: string; name: string }): Promise<SnapshotMeta> {
+  if (fs.existsSync(opts.snapshotDir)) {
+    throw new Error(`snapshot ${opts.name} already exists at ${opts.snapshotDir}: choose another name`);
+  }
+  const started = Date.now();
+  const partial = `${opts.snapshotDir}.partial`;
+  fs.rmSync(partial, { recursive: true, force: true });
+  fs.mkdirSync(path.join(partial, "data"), { recursive: true });
+  const method = cloneMethodFor(partial);
+  const client = new Client({ host: "127.0.0.1", port: opts.port, user: "postgres", database: "postgres" });
+  await client.connect();
+  try {
+    await client.query("SELECT pg_backup_start($1, true)", [`switchyard ${opts.name}`]);
+    let stopped = false;
+    try {
+      const entries = fs.readdirSync(opts.dataDir).filter((e) => !SKIPPED.has(e));
+      await Promise.all(entries.map((e) => copy(path.join(opts.dataDir, e), path.join(partial, "data", e), method)));
+      const r = await client.query("SELECT labelfile, spcmapfile FROM pg_backup_stop(false)");
+      stopped = true;
+      const label: string = r.rows[0].labelfile;
+      fs.writeFileSync(path.join(partial, "data", "backup_label"), label);
+      if (r.rows[0].spcmapfile) fs.writeFileSync(path.join(partial, "data", "tablespace_map"), r.rows[0].spcmapfile);
+      // The WAL from the backup's start onwards, so recovery reaches a consistent point.
+      const first = /START WAL LOCATION: .* \(file ([0-9A-F]{24})\)/.exec(label)?.[1];
+      if (!first) throw new Error(`unexpected backup label from pg_backup_stop:\n${label}`);
+      const walSrc = path.join(opts.dataDir, "pg_wal");
+      const walDest = path.join(partial, "data", "pg_wal");
+      fs.mkdirSync(path.join(walDest, "archive_status"), { recursive: true });
+      const segments = fs.readdirSync(walSrc).filter((f) => /^[0-9A-F]{24}$/.test(f) && f.slice(8) >= first.slice(8));
+      await Promise.all(segments.map((s) => copy(path.join(walSrc, s), path.join(walDest, s), method)));
+      for (const e of ["pg_replslot", "pg_stat_tmp"]) fs.mkdirSync(path.join(partial, "data", e), { recursive: true });
+    } finally {
+      if (!stopped) await client.query("SELECT pg_backup_stop(false)").catch(() => undefined);
+    }
+  } catch (e) {
+    fs.rmSync(partial, { recursive: true, force: true });
+    throw new Error(`snapshot ${opts.name} of ${opts.dataDir} failed: ${(e as Error).message}`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const meta: SnapshotMeta = {
+    name: opts.name,
+    createdAt: new Date().toISOString(),
+    sizeBytes: dirSize(path.join(partial, "data")),
+    method,
+    pgVersion: fs.readFileSync(path.join(partial, "data", "PG_VERSION"), "utf8").trim(),
+    sourceDataDir: opts.dataDir,
+    durationMs: Date.now() - started,
+  };
+  fs.writeFileSync(path.join(partial, "meta.json"), JSON.stringify(meta, null, 2) + "\n");
+  // Immutable: nobody writes into a snapshot; restores copy it.
+  spawnSync("chmod", ["-R", "a-w", partial]);
+  fs.renameSync(partial, opts.snapshotDir);
+  return meta;
+}
+
+/** Reads a snapshot's record; throws "snapshot <dir> does not exist" when it is missing. */
+export function readSnapshot(snapshotDir: string): SnapshotMeta {
+  const f = path.join(snapshotDir, "meta.json");
+  if (!fs.existsSync(f)) {
+    throw new Error(`snapshot ${snapshotDir} does not exist`);
+  }
+  return JSON.parse(fs.readFileSync(f, "utf8"));
+}
+
+/** Snapshots under a root, oldest first. */
+export function listSnapshots(snapshotRoot: string): (SnapshotMeta & { dir: string })[] {
+  if (!fs.existsSync(snapshotRoot)) return [];
+  return fs
+    .readdirSync(snapshotRoot)
+    .map((n) => path.join(snapshotRoot, n))
+    .filter((d) => fs.existsSync(path.join(d, "meta.json")))
+    .map((dir) => ({ ...readSnapshot(dir), dir }))
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+export function latestSnapshot(snapshotRoot: string): (SnapshotMeta & { dir: string }) | undefined {
+  const all = listSnapshots(snapshotRoot);
+  return all[all.length - 1];
+}
+
+/** Makes a new running server from a snapshot: a thin clone where the filesystem allows. */
+export async function restoreSnapshot(opts: { snapshotDir: string; dataDir: string; port: number }): Promise<PgServer & { method: CloneMethod; durationMs: number }> {
+  readSnapshot(opts.snapshotDir);
+  await assertPortFree(opts.port);
+  if (fs.existsSync(opts.dataDir)) {
+    throw new Error(`data directory ${opts.dataDir} already exists: destroy it first or choose another`);
+  }
+  const started = Date.now();
+  fs.mkdirSync(path.dirname(opts.dataDir), { recursive: true });
+  let method = cloneMethodFor(path.dirname(opts.dataDir));
+  try {
+    try {
+      await copy(path.join(opts.snapshotDir, "data"), opts.dataDir, method);
+    } catch (e) {
+      if (method !== "reflink") throw e;
+      // A reflink cannot cross filesystems: fall back to a full copy.
+      fs.rmSync(opts.dataDir, { recursive: true, force: true });
+      method = "copy";
+      await copy(path.join(opts.snapshotDir, "data"), opts.dataDir, method);
+    }
+    spawnSync("chmod", ["-R", "u+w", opts.dataDir]);
+    fs.chmodSync(opts.dataDir, 0o700);
+    chownToPg(opts.dataDir);
+    const server = await startServer(opts.dataDir, opts.port);
+    return { ...server, method, durationMs: Date.now() - started };
+  } catch (e) {
+    await destroyServer(opts.dataDir).catch(() => undefined);
+    throw new Error(`restore of ${opts.snapshotDir} failed: ${(e as Error).message}`);
+  }
+}
+
+export function deleteSnapshot(snapshotDir: string): void {
+  fs.rmSync(snapshotDir, { recursive: true, force: true });
+}

@@ -1,0 +1,198 @@
+// HAProxy as the local weighted router: one frontend spreading over the two colors by weight, a test
+// frontend on the idle color, weights changed through the runtime API (no reload). No Pulumi here.
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { assertPortFree, isAlive, run, sleep } from "./proc";
+
+export type Color = "blue" | "green";
+
+export interface RouterSpec {
+  dir: string;
+  port: number;
+  testPort: number;
+  servers: { color: Color; port: number; weight: number }[];
+  healthPath: string;
+  checkIntervalMs: number;
+  idle: Color;
+}
+
+export const configPathOf = (dir: string) => path.join(dir, "haproxy.cfg");
+export const socketPathOf = (dir: string) => path.join(dir, "admin.sock");
+const pidPathOf = (dir: string) => path.join(dir, "haproxy.pid");
+
+/** The HAProxy configuration for a spec. Pure. */
+export function renderConfig(spec: RouterSpec): string {
+  const inter = Math.max(100, Math.round(spec.checkIntervalMs));
+  const server = (s: RouterSpec["servers"][number], extra = "") =>
+    `  server ${s.color} 127.0.0.1:${s.port} weight ${s.weight} check${extra}`;
+  return [
+    "# Written by Switchyard. Weights change through the runtime API and are persisted here.",
+    "global",
+    `  stats socket ${socketPathOf(spec.dir)} mode 600 level admin`,
+    "  maxconn 4096",
+    "",
+    "defaults",
+    "  mode http",
+    "  timeout connect 2s",
+    "  timeout client 30s",
+    "  timeout server 30s",
+    "  retries 3",
+    "  option redispatch",
+    `  default-server inter ${inter} rise 2 fall 3`,
+    "",
+    "frontend app",
+    `  bind 127.0.0.1:${spec.port}`,
+    "  default_backend app",
+    "",
+    "frontend test",
+    `  bind 127.0.0.1:${spec.testPort}`,
+    "  default_backend test",
+    "",
+    "backend app",
+    "  balance roundrobin",
+    `  option httpchk GET ${spec.healthPath}`,
+    ...spec.servers.map((s) => server(s)),
+    "",
+    "# Always the idle color: for tests before any live traffic reaches it.",
+    "backend test",
+    "  balance roundrobin",
+    `  option httpchk GET ${spec.healthPath}`,
+    ...spec.servers.map((s) => server({ ...s, weight: 1 }, s.color === spec.idle ? "" : " disabled")),
+    "",
+  ].join("\n");
+}
+
+export function routerStatus(dir: string): { running: boolean; pid?: number } {
+  const f = pidPathOf(dir);
+  if (!fs.existsSync(f)) return { running: false };
+  const pid = Number(fs.readFileSync(f, "utf8").trim().split("\n")[0]);
+  return pid > 0 && isAlive(pid) ? { running: true, pid } : { running: false };
+}
+
+function haproxyBin(): string {
+  for (const p of ["/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"]) {
+    if (fs.existsSync(p)) return p;
+  }
+  throw new Error("HAProxy is not installed: run the set-up (npm run setup) or apt-get install haproxy");
+}
+
+/** Writes the config and starts HAProxy as a daemon; waits until its runtime API answers. */
+export async function startRouter(spec: RouterSpec): Promise<{ pid: number; configPath: string; socketPath: string }> {
+  await assertPortFree(spec.port);
+  await assertPortFree(spec.testPort);
+  fs.mkdirSync(spec.dir, { recursive: true });
+  const cfg = configPathOf(spec.dir);
+  fs.writeFileSync(cfg, renderConfig(spec));
+  const bin = haproxyBin();
+  try {
+    await run(bin, ["-c", "-q", "-f", cfg]);
+    await run(bin, ["-D", "-f", cfg, "-p", pidPathOf(spec.dir)], { timeoutMs: 30_000 });
+    const end = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await runtimeCommand(socketPathOf(spec.dir), "show info");
+        break;
+      } catch (e) {
+        if (Date.now() > end) throw e;
+        await sleep(50);
+      }
+    }
+  } catch (e) {
+    await stopRouter(spec.dir);
+    throw new Error(`HAProxy did not start on 127.0.0.1:${spec.port}: ${(e as Error).message}`);
+  }
+  const st = routerStatus(spec.dir);
+  return { pid: st.pid as number, configPath: cfg, socketPath: socketPathOf(spec.dir) };
+}
+
+/** Sends one command to HAProxy's runtime API and returns its answer. */
+export function runtimeCommand(socketPath: string, cmd: string, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(socketPath);
+    let out = "";
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`HAProxy runtime API did not answer "${cmd}" within ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.setEncoding("utf8");
+    s.on("connect", () => s.write(`${cmd}\n`));
+    s.on("data", (d) => (out += d));
+    s.on("end", () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    s.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+async function expectEmpty(socketPath: string, cmd: string): Promise<void> {
+  const r = (await runtimeCommand(socketPath, cmd)).trim();
+  if (r !== "") throw new Error(`HAProxy refused "${cmd}": ${r}`);
+}
+
+export async function setWeights(socketPath: string, w: Record<Color, number>): Promise<void> {
+  // Raise first, then lower: the sum never drops to zero in between.
+  const order: Color[] = w.blue >= w.green ? ["blue", "green"] : ["green", "blue"];
+  for (const c of order) await expectEmpty(socketPath, `set server app/${c} weight ${w[c]}`);
+}
+
+export async function setIdle(socketPath: string, idle: Color): Promise<void> {
+  const live: Color = idle === "blue" ? "green" : "blue";
+  await expectEmpty(socketPath, `set server test/${idle} state ready`);
+  await expectEmpty(socketPath, `set server test/${live} state maint`);
+}
+
+/** The weights HAProxy applies now. */
+export async function readWeights(socketPath: string): Promise<Record<Color, number>> {
+  const out = {} as Record<Color, number>;
+  for (const c of ["blue", "green"] as Color[]) {
+    const r = await runtimeCommand(socketPath, `get weight app/${c}`);
+    const m = /^(\d+)/.exec(r.trim());
+    if (!m) throw new Error(`HAProxy answered "get weight app/${c}" with: ${r.trim()}`);
+    out[c] = Number(m[1]);
+  }
+  return out;
+}
+
+/** Health of each color's server in the weighted backend, from `show stat`. */
+export async function serverHealth(socketPath: string): Promise<Record<Color, { status: string; checkStatus?: string }>> {
+  const csv = await runtimeCommand(socketPath, "show stat");
+  const [head, ...rows] = csv.replace(/^# /, "").trim().split("\n");
+  const cols = head.split(",");
+  const at = (row: string[], name: string) => row[cols.indexOf(name)];
+  const out = {} as Record<Color, { status: string; checkStatus?: string }>;
+  for (const line of rows) {
+    const row = line.split(",");
+    if (at(row, "pxname") === "app" && (at(row, "svname") === "blue" || at(row, "svname") === "green")) {
+      out[at(row, "svname") as Color] = { status: at(row, "status"), checkStatus: at(row, "check_status") || undefined };
+    }
+  }
+  return out;
+}
+
+/** Persists a new spec to the config file and applies weights and the idle color, with no reload. */
+export async function applyConfig(spec: RouterSpec): Promise<void> {
+  fs.writeFileSync(configPathOf(spec.dir), renderConfig(spec));
+  const w = Object.fromEntries(spec.servers.map((s) => [s.color, s.weight])) as Record<Color, number>;
+  await setWeights(socketPathOf(spec.dir), w);
+  await setIdle(socketPathOf(spec.dir), spec.idle);
+}
+
+/** Stops HAProxy and removes its folder. No error if it is not running. */
+export async function stopRouter(dir: string): Promise<void> {
+  const st = routerStatus(dir);
+  if (st.running && st.pid) {
+    try {
+      process.kill(st.pid, "SIGTERM");
+    } catch {
+      /* gone */
+    }
+    for (let i = 0; i < 100 && isAlive(st.pid); i++) await sleep(50);
+    if (isAlive(st.pid)) process.kill(st.pid, "SIGKILL");
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}

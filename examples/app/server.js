@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// The example app: a small HTTP service with a PostgreSQL table. It reports its color and version and
+// can be told to fail a share of requests or to add latency (for cutover tests and the demo).
+//
+// Env: PORT, DATABASE_URL, COLOR, VERSION, FAIL_RATE (0..1), LATENCY_MS, MIGRATE_ON_START=1.
+// GET /            {color, version}
+// GET /healthz     200 when the database answers, else 503
+// GET /items       rows of table items;   POST /items {name}
+// GET|POST /admin/faults {failRate, latencyMs, faultHealth}
+"use strict";
+const http = require("http");
+const { Pool } = require("pg");
+const { migrate } = require("./migrate");
+
+const port = Number(process.env.PORT || 8080);
+const color = process.env.COLOR || "none";
+const version = process.env.VERSION || "0.0.0";
+if (!process.env.DATABASE_URL) {
+    process.stderr.write("app: DATABASE_URL is not set\n");
+    process.exit(2);
+}
+const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 5 });
+const faults = { failRate: Number(process.env.FAIL_RATE || 0), latencyMs: Number(process.env.LATENCY_MS || 0), faultHealth: false };
+
+function send(res, status, body) {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+}
+
+function readJson(req) {
+    return new Promise((resolve, reject) => {
+        let s = "";
+        req.on("data", (c) => (s += c));
+        req.on("end", () => {
+            try {
+                resolve(s ? JSON.parse(s) : {});
+            } catch (e) {
+                reject(e);
+            }
+        });
+    });
+}
+
+async function handle(req, res) {
+    const url = new URL(req.url, "http://x");
+    if (url.pathname === "/admin/faults") {
+        if (req.method === "POST") {
+            const b = await readJson(req);
+            if (b.failRate !== undefined) faults.failRate = Number(b.failRate);
+            if (b.latencyMs !== undefined) faults.latencyMs = Number(b.latencyMs);
+            if (b.faultHealth !== undefined) faults.faultHealth = Boolean(b.faultHealth);
+        }
+        return send(res, 200, faults);
+    }
+    const isHealth = url.pathname === "/healthz";
+    if (!isHealth || faults.faultHealth) {
+        if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+        if (faults.failRate > 0 && Math.random() < faults.failRate) return send(res, 500, { error: "injected failure", color, version });
+    }
+    if (isHealth) {
+        try {
+            await pool.query("SELECT 1");
+            return send(res, 200, { ok: true, color, version });
+        } catch (e) {
+            return send(res, 503, { ok: false, error: e.message });
+        }
+    }
+    if (url.pathname === "/") return send(res, 200, { color, version });
+    if (url.pathname === "/items" && req.method === "GET") {
+        const r = await pool.query("SELECT id, name FROM items ORDER BY id");
+        return send(res, 200, r.rows.map((x) => ({ id: Number(x.id), name: x.name })));
+    }
+    if (url.pathname === "/items" && req.method === "POST") {
+        const b = await readJson(req);
+        if (typeof b.name !== "string" || !b.name) return send(res, 400, { error: "name is required" });
+        const r = await pool.query("INSERT INTO items (name) VALUES ($1) RETURNING id", [b.name]);
+        return send(res, 201, { id: Number(r.rows[0].id), name: b.name });
+    }
+    return send(res, 404, { error: "not found" });
+}
+
+async function main() {
+    if (process.env.MIGRATE_ON_START === "1") await migrate(process.env.DATABASE_URL, "up");
+    const server = http.createServer((req, res) => handle(req, res).catch((e) => send(res, 500, { error: e.message })));
+    server.keepAliveTimeout = 65_000;
+    server.listen(port, "127.0.0.1", () => process.stdout.write(`app ${color}@${version} listening on 127.0.0.1:${port}\n`));
+    const stop = () => server.close(() => pool.end().then(() => process.exit(0)));
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+}
+
+main().catch((e) => {
+    process.stderr.write(`app: ${e.message}\n`);
+    process.exit(1);
+});
