@@ -35,9 +35,46 @@ export function cloneMethodFor(dir: string): CloneMethod {
   }
 }
 
-/** Copies src (a file or folder) to dest: a reflink when the method allows, else a plain full copy. */
+/** Copies src (a file or folder) to dest: a reflink when the method allows, else a parallel full copy. */
 async function copy(src: string, dest: string, method: CloneMethod): Promise<void> {
-  await run("cp", ["-a", `--reflink=${method === "reflink" ? "always" : "auto"}`, src, dest], { timeoutMs: 3_600_000 });
+  if (method === "reflink") {
+    await run("cp", ["-a", "--reflink=always", src, dest], { timeoutMs: 3_600_000 });
+  } else {
+    await parallelCopy(src, dest);
+  }
+}
+
+/**
+ * A full copy of a tree with several files in flight at once (copy_file_range in the kernel through
+ * libuv), keeping modes and ownership. Faster than a one-file-at-a-time `cp -a` on a data directory
+ * whose bulk is a few large segment files.
+ */
+export async function parallelCopy(src: string, dest: string, concurrency = 4): Promise<void> {
+  const files: [string, string, fs.Stats][] = [];
+  const walk = (s: string, d: string) => {
+    const st = fs.lstatSync(s);
+    if (st.isDirectory()) {
+      fs.mkdirSync(d, { mode: (st.mode & 0o7777) | 0o700 });
+      fs.chownSync(d, st.uid, st.gid);
+      for (const e of fs.readdirSync(s)) walk(path.join(s, e), path.join(d, e));
+    } else if (st.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(s), d);
+    } else {
+      files.push([s, d, st]);
+    }
+  };
+  walk(src, dest);
+  files.sort((a, b) => b[2].size - a[2].size);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const [s, d, st] = files[next++];
+      await fs.promises.copyFile(s, d);
+      await fs.promises.chmod(d, st.mode & 0o7777);
+      await fs.promises.chown(d, st.uid, st.gid);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
 function dirSize(p: string): number {
