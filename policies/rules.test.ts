@@ -1,0 +1,680 @@
+/**
+ * Unit tests of the policy pack: every rule as a pure function (violating and compliant cases, exact
+ * messages, config thresholds, unknown values), then the pack itself as the Pulumi CLI would load it.
+ * No CLI needed.
+ */
+import * as assert from "assert";
+import { unknownCheckingProxy } from "@pulumi/policy";
+import { unknownBooleanValue, unknownNumberValue, unknownStringValue } from "@pulumi/policy/proxy";
+import {
+    AWS,
+    DEFAULTS,
+    LOCAL,
+    RULES,
+    RULE_NAMES,
+    RuleResource,
+    cutoverPlanValid,
+    examplePlan,
+    healthCheckRequired,
+    noPublicDbPort,
+    prodDbBackupRetention,
+    prodDbDeletionProtection,
+    prodDbEncryptedProtected,
+    sandboxDbPrivateEncrypted,
+    sandboxDbTags,
+    sandboxExpiryMax,
+    stackRoleConsistent,
+    trafficTwoColors,
+    trafficWeightsValid,
+} from "./rules";
+import { checkStepPlan } from "../components/types";
+
+const LISTENER = AWS.listener[0];
+const TG = AWS.targetGroup[0];
+const RDS = AWS.rdsInstance;
+
+function res(type: string, name: string, props: Record<string, unknown>, protect?: boolean): RuleResource {
+    return { type, name, urn: `urn:pulumi:test::switchyard::${type}::${name}`, props, protect };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: compliant resources as the components build them.
+// ---------------------------------------------------------------------------------------------
+
+const prodTags = { "switchyard:role": "production" };
+const sandboxTags = {
+    "switchyard:role": "sandbox",
+    "switchyard:expires-at": "2025-11-25T12:00:00Z",
+    "switchyard:source-snapshot": "shop-prod-before-migration-42",
+};
+const NOW = new Date("2025-11-23T12:00:00Z"); // 48 hours before the sandbox expiry above
+
+const prodDb = (extra: Record<string, unknown> = {}, protect: boolean | undefined = true) =>
+    res(
+        RDS,
+        "shop-db",
+        {
+            deletionProtection: true,
+            skipFinalSnapshot: false,
+            finalSnapshotIdentifier: "shop-db-final",
+            backupRetentionPeriod: 7,
+            storageEncrypted: true,
+            publiclyAccessible: false,
+            tags: prodTags,
+            ...extra,
+        },
+        protect,
+    );
+
+const sandboxDb = (extra: Record<string, unknown> = {}) =>
+    res(RDS, "pr-42-db", {
+        snapshotIdentifier: "shop-prod-before-migration-42",
+        deletionProtection: false,
+        skipFinalSnapshot: true,
+        backupRetentionPeriod: 0,
+        storageEncrypted: true,
+        publiclyAccessible: false,
+        tags: sandboxTags,
+        ...extra,
+    });
+
+const localDb = (extra: Record<string, unknown> = {}, protect?: boolean) =>
+    res(
+        LOCAL.postgresServer,
+        "pg",
+        { role: "sandbox", port: 15432, listenAddress: "127.0.0.1", dataDir: "/tmp/pg", expiresAt: "2025-11-25T12:00:00Z", sourceSnapshot: "snap-1", ...extra },
+        protect,
+    );
+
+const router = (extra: Record<string, unknown> = {}) =>
+    res(LOCAL.router, "router", {
+        role: "blue-green",
+        port: 8000,
+        testPort: 8001,
+        weights: { blue: 90, green: 10 },
+        servers: [
+            { color: "blue", port: 9001 },
+            { color: "green", port: 9002 },
+        ],
+        healthCheckPath: "/healthz",
+        idle: "green",
+        ...extra,
+    });
+
+const listener = (groups: unknown[], tags: Record<string, string> = prodTags) =>
+    res(LISTENER, "front-main", { port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", forward: { targetGroups: groups } }], tags });
+
+const twoGroups = (blue: unknown = 90, green: unknown = 10) => [
+    { arn: "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/blue/1", weight: blue },
+    { arn: "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/green/2", weight: green },
+];
+
+// ---------------------------------------------------------------------------------------------
+
+describe("policies: rules", () => {
+    describe("traffic-two-colors", () => {
+        it("accepts a router with a blue and a green server, and a listener with two target groups", () => {
+            assert.deepStrictEqual(trafficTwoColors(router()), []);
+            assert.deepStrictEqual(trafficTwoColors(listener(twoGroups())), []);
+        });
+
+        it("ignores a test listener: one target group, no cutover plan", () => {
+            assert.deepStrictEqual(trafficTwoColors(listener([{ arn: "arn:green", weight: 1 }])), []);
+        });
+
+        it("reports a router whose servers are not blue and green", () => {
+            const r = router({ servers: [{ color: "blue", port: 9001 }, { color: "blue", port: 9002 }] });
+            assert.deepStrictEqual(trafficTwoColors(r), [
+                `${LOCAL.router} "router": traffic-two-colors: servers have the colors ["blue", "blue"]; a router forwards to exactly two servers, one blue and one green. ` +
+                    'Give servers [{ color: "blue", port }, { color: "green", port }].',
+            ]);
+        });
+
+        it("reports a router whose two colors share a port", () => {
+            const r = router({ servers: [{ color: "blue", port: 9001 }, { color: "green", port: 9001 }] });
+            assert.deepStrictEqual(trafficTwoColors(r), [
+                `${LOCAL.router} "router": traffic-two-colors: the blue and green servers both use port 9001; each color runs its own app. Give each server its own port.`,
+            ]);
+        });
+
+        it("reports a weighted listener with three target groups", () => {
+            const groups = [...twoGroups(), { arn: "arn:red", weight: 0 }];
+            assert.deepStrictEqual(trafficTwoColors(listener(groups)), [
+                'aws:lb/listener:Listener "front-main": traffic-two-colors: defaultActions[0] forwards to 3 target group(s); a blue-green listener forwards to exactly two, the blue and the green target group. ' +
+                    "List both in forward.targetGroups, e.g. [{ arn: blueArn, weight: 90 }, { arn: greenArn, weight: 10 }].",
+            ]);
+        });
+
+        it("reports a listener with a cutover plan and a single target group", () => {
+            const l = res(LISTENER, "front-main", {
+                defaultActions: [{ type: "forward", targetGroupArn: "arn:blue" }],
+                tags: { ...prodTags, "switchyard:cutover-steps": "10,25,50,100" },
+            });
+            assert.deepStrictEqual(trafficTwoColors(l), [
+                'aws:lb/listener:Listener "front-main": traffic-two-colors: defaultActions[0] forwards to 1 target group(s); a blue-green listener forwards to exactly two, the blue and the green target group. ' +
+                    "List both in forward.targetGroups, e.g. [{ arn: blueArn, weight: 90 }, { arn: greenArn, weight: 10 }].",
+            ]);
+        });
+
+        it("reports a listener that forwards to the same target group twice", () => {
+            const groups = [
+                { arn: "arn:blue", weight: 50 },
+                { arn: "arn:blue", weight: 50 },
+            ];
+            assert.deepStrictEqual(trafficTwoColors(listener(groups)), [
+                'aws:lb/listener:Listener "front-main": traffic-two-colors: defaultActions[0] forwards to the target group arn:blue twice; a blue-green listener forwards to two different target groups, blue and green. ' +
+                    "Give each color its own target group.",
+            ]);
+        });
+    });
+
+    describe("traffic-weights-valid", () => {
+        it("accepts integer weights from 0 to 100 with one positive", () => {
+            assert.deepStrictEqual(trafficWeightsValid(router({ weights: { blue: 0, green: 100 } })), []);
+            assert.deepStrictEqual(trafficWeightsValid(listener(twoGroups(100, 0))), []);
+        });
+
+        it("reports a router weight out of range", () => {
+            assert.deepStrictEqual(trafficWeightsValid(router({ weights: { blue: 150, green: 0 } })), [
+                `${LOCAL.router} "router": traffic-weights-valid: traffic weight for blue is 150: it must be an integer from 0 to 100. ` +
+                    "Set the traffic weights to integers from 0 to 100, at least one positive, e.g. { blue: 90, green: 10 }.",
+            ]);
+        });
+
+        it("reports a router whose weights are both 0", () => {
+            assert.deepStrictEqual(trafficWeightsValid(router({ weights: { blue: 0, green: 0 } })), [
+                `${LOCAL.router} "router": traffic-weights-valid: traffic weights are both 0: at least one color must receive traffic. ` +
+                    "Set the traffic weights to integers from 0 to 100, at least one positive, e.g. { blue: 90, green: 10 }.",
+            ]);
+        });
+
+        it("reports a listener weight that is not an integer", () => {
+            assert.deepStrictEqual(trafficWeightsValid(listener(twoGroups(90, 10.5))), [
+                'aws:lb/listener:Listener "front-main": traffic-weights-valid: defaultActions[0] forward weights [90, 10.5] (blue, green): traffic weight for green is 10.5: it must be an integer from 0 to 100. ' +
+                    "Set the traffic weights to integers from 0 to 100, at least one positive, e.g. { blue: 90, green: 10 }.",
+            ]);
+        });
+    });
+
+    describe("cutover-plan-valid", () => {
+        it("accepts a plan that rises to 100 in steps of at most 50, and no plan at all", () => {
+            assert.deepStrictEqual(cutoverPlanValid(router({ cutoverSteps: [10, 25, 50, 100] })), []);
+            assert.deepStrictEqual(cutoverPlanValid(router()), []);
+            assert.deepStrictEqual(cutoverPlanValid(listener(twoGroups(), { ...prodTags, "switchyard:cutover-steps": "10,25,50,100" })), []);
+        });
+
+        it("reports a router plan that jumps more than maxStep", () => {
+            assert.deepStrictEqual(cutoverPlanValid(router({ cutoverSteps: [10, 80, 100] })), [
+                `${LOCAL.router} "router": cutover-plan-valid: cutoverSteps is [10, 80, 100]: cutover step 2 jumps from 10 to 80 (70 points), more than the maximum of 50: add intermediate steps. ` +
+                    "Declare steps that rise strictly to 100, each at most 50 points above the one before (the first counts from 0), e.g. [10, 25, 50, 100].",
+            ]);
+        });
+
+        it("reports a listener plan that does not end at 100", () => {
+            const l = listener(twoGroups(), { ...prodTags, "switchyard:cutover-steps": "10,25,50,90" });
+            assert.deepStrictEqual(cutoverPlanValid(l), [
+                'aws:lb/listener:Listener "front-main": cutover-plan-valid: tag switchyard:cutover-steps is [10, 25, 50, 90]: cutover steps end at 90: the last step must be 100. ' +
+                    "Declare steps that rise strictly to 100, each at most 50 points above the one before (the first counts from 0), e.g. [10, 25, 50, 100].",
+            ]);
+        });
+
+        it("reports a listener tag that is not a list of numbers", () => {
+            const l = listener(twoGroups(), { ...prodTags, "switchyard:cutover-steps": "10,half,100" });
+            assert.deepStrictEqual(cutoverPlanValid(l), [
+                'aws:lb/listener:Listener "front-main": cutover-plan-valid: tag switchyard:cutover-steps is [10, "half", 100]: cutover step 2 is "half": each step must be an integer from 1 to 100. ' +
+                    "Declare steps that rise strictly to 100, each at most 50 points above the one before (the first counts from 0), e.g. [10, 25, 50, 100].",
+            ]);
+        });
+
+        it("config maxStep 20 makes [10, 25, 50, 100] violate and suggests a plan that fits", () => {
+            assert.deepStrictEqual(cutoverPlanValid(router({ cutoverSteps: [10, 25, 50, 100] }), { maxStep: 20 }), [
+                `${LOCAL.router} "router": cutover-plan-valid: cutoverSteps is [10, 25, 50, 100]: cutover step 3 jumps from 25 to 50 (25 points), more than the maximum of 20: add intermediate steps. ` +
+                    "Declare steps that rise strictly to 100, each at most 20 points above the one before (the first counts from 0), e.g. [20, 40, 60, 80, 100].",
+            ]);
+        });
+
+        it("the example plan always satisfies the configured maxStep", () => {
+            for (let m = 1; m <= 100; m++) {
+                assert.strictEqual(checkStepPlan(examplePlan(m), m), undefined, `maxStep ${m}: ${examplePlan(m)}`);
+            }
+        });
+    });
+
+    describe("prod-db-deletion-protection", () => {
+        it("accepts a production database with deletion protection and a final snapshot", () => {
+            assert.deepStrictEqual(prodDbDeletionProtection(prodDb()), []);
+        });
+
+        it("reports deletion protection off and a skipped final snapshot", () => {
+            assert.deepStrictEqual(prodDbDeletionProtection(prodDb({ deletionProtection: false, skipFinalSnapshot: true })), [
+                'aws:rds/instance:Instance "shop-db": prod-db-deletion-protection: deletionProtection is false; a production database must not be deletable by a mistaken update or destroy. Set deletionProtection: true.',
+                'aws:rds/instance:Instance "shop-db": prod-db-deletion-protection: skipFinalSnapshot is true; deleting a production database must leave a final snapshot. Set skipFinalSnapshot: false and a finalSnapshotIdentifier.',
+            ]);
+        });
+
+        it("reports a missing final snapshot identifier", () => {
+            assert.deepStrictEqual(prodDbDeletionProtection(prodDb({ finalSnapshotIdentifier: undefined })), [
+                'aws:rds/instance:Instance "shop-db": prod-db-deletion-protection: finalSnapshotIdentifier is undefined; without it RDS cannot take the final snapshot of a production database when it is deleted. ' +
+                    'Set finalSnapshotIdentifier, e.g. "shop-db-final".',
+            ]);
+        });
+
+        it("does not apply to sandbox databases", () => {
+            assert.deepStrictEqual(prodDbDeletionProtection(sandboxDb()), []);
+        });
+    });
+
+    describe("prod-db-backup-retention", () => {
+        it("accepts 7 days by default", () => {
+            assert.deepStrictEqual(prodDbBackupRetention(prodDb()), []);
+        });
+
+        it("reports 1 day", () => {
+            assert.deepStrictEqual(prodDbBackupRetention(prodDb({ backupRetentionPeriod: 1 })), [
+                'aws:rds/instance:Instance "shop-db": prod-db-backup-retention: backupRetentionPeriod is 1 day(s); production databases keep backups at least 7 days. Set backupRetentionPeriod to 7 or more.',
+            ]);
+        });
+
+        it("reports a retention that is not set", () => {
+            assert.deepStrictEqual(prodDbBackupRetention(prodDb({ backupRetentionPeriod: undefined })), [
+                'aws:rds/instance:Instance "shop-db": prod-db-backup-retention: backupRetentionPeriod is not set; production databases keep backups at least 7 days. Set backupRetentionPeriod to 7 or more.',
+            ]);
+        });
+
+        it("config minDays 14 makes 7 days violate", () => {
+            assert.deepStrictEqual(prodDbBackupRetention(prodDb(), { minDays: 14 }), [
+                'aws:rds/instance:Instance "shop-db": prod-db-backup-retention: backupRetentionPeriod is 7 day(s); production databases keep backups at least 14 days. Set backupRetentionPeriod to 14 or more.',
+            ]);
+        });
+
+        it("does not apply to sandboxes (0 days)", () => {
+            assert.deepStrictEqual(prodDbBackupRetention(sandboxDb()), []);
+        });
+    });
+
+    describe("prod-db-encrypted-protected", () => {
+        it("accepts an encrypted, protected production database (AWS and local)", () => {
+            assert.deepStrictEqual(prodDbEncryptedProtected(prodDb()), []);
+            assert.deepStrictEqual(prodDbEncryptedProtected(localDb({ role: "blue-green" }, true)), []);
+        });
+
+        it("reports an unencrypted, unprotected AWS production database", () => {
+            assert.deepStrictEqual(prodDbEncryptedProtected(prodDb({ storageEncrypted: false }, false)), [
+                'aws:rds/instance:Instance "shop-db": prod-db-encrypted-protected: storageEncrypted is false; production data must be encrypted at rest. ' +
+                    "Set storageEncrypted: true (an existing unencrypted instance moves by restoring an encrypted snapshot copy).",
+                'aws:rds/instance:Instance "shop-db": prod-db-encrypted-protected: the protect option is false; Pulumi must refuse to delete a production database. Pass { protect: true } in its resource options.',
+            ]);
+        });
+
+        it("reports a local production database without protect (encryption does not apply locally)", () => {
+            assert.deepStrictEqual(prodDbEncryptedProtected(localDb({ role: "production", encrypted: false })), [
+                `${LOCAL.postgresServer} "pg": prod-db-encrypted-protected: the protect option is undefined; Pulumi must refuse to delete a production database. Pass { protect: true } in its resource options.`,
+            ]);
+        });
+    });
+
+    describe("sandbox-db-private-encrypted", () => {
+        it("accepts a private, encrypted sandbox and a loopback local sandbox", () => {
+            assert.deepStrictEqual(sandboxDbPrivateEncrypted(sandboxDb()), []);
+            assert.deepStrictEqual(sandboxDbPrivateEncrypted(localDb()), []);
+            assert.deepStrictEqual(sandboxDbPrivateEncrypted(localDb({ listenAddress: "::1" })), []);
+        });
+
+        it("reports a public, unencrypted AWS sandbox", () => {
+            assert.deepStrictEqual(sandboxDbPrivateEncrypted(sandboxDb({ publiclyAccessible: true, storageEncrypted: undefined })), [
+                'aws:rds/instance:Instance "pr-42-db": sandbox-db-private-encrypted: publiclyAccessible is true; a sandbox database holds a copy of production data and must not be reachable from the internet. Set publiclyAccessible: false.',
+                'aws:rds/instance:Instance "pr-42-db": sandbox-db-private-encrypted: storageEncrypted is undefined; a sandbox database holds a copy of production data and must be encrypted at rest. Set storageEncrypted: true.',
+            ]);
+        });
+
+        it("applies to any database restored from a snapshot, production role included", () => {
+            assert.deepStrictEqual(sandboxDbPrivateEncrypted(prodDb({ snapshotIdentifier: "snap-7", publiclyAccessible: true })), [
+                'aws:rds/instance:Instance "shop-db": sandbox-db-private-encrypted: publiclyAccessible is true; a restored database holds a copy of production data and must not be reachable from the internet. Set publiclyAccessible: false.',
+            ]);
+            assert.deepStrictEqual(sandboxDbPrivateEncrypted(prodDb({ publiclyAccessible: true })), [], "a production database that is not restored is out of scope");
+        });
+
+        it("reports a local sandbox listening beyond loopback", () => {
+            assert.deepStrictEqual(sandboxDbPrivateEncrypted(localDb({ listenAddress: "192.168.1.5" })), [
+                `${LOCAL.postgresServer} "pg": sandbox-db-private-encrypted: listenAddress is "192.168.1.5"; a sandbox database holds a copy of production data and must listen on loopback only. Set listenAddress to "127.0.0.1".`,
+            ]);
+        });
+    });
+
+    describe("sandbox-db-tags", () => {
+        it("accepts a sandbox with an expiry and a source snapshot (AWS and local)", () => {
+            assert.deepStrictEqual(sandboxDbTags(sandboxDb()), []);
+            assert.deepStrictEqual(sandboxDbTags(localDb()), []);
+        });
+
+        it("reports an AWS sandbox without either tag", () => {
+            assert.deepStrictEqual(sandboxDbTags(sandboxDb({ tags: { "switchyard:role": "sandbox" } })), [
+                'aws:rds/instance:Instance "pr-42-db": sandbox-db-tags: tag switchyard:expires-at is not set; a sandbox database needs an expiry so it is removed, not forgotten. ' +
+                    "Give the sandbox ttlHours (it writes the tag), or tag switchyard:expires-at with an ISO time.",
+                'aws:rds/instance:Instance "pr-42-db": sandbox-db-tags: tag switchyard:source-snapshot is not set; a sandbox database records the snapshot it was restored from. ' +
+                    "Tag switchyard:source-snapshot with the snapshot identifier.",
+            ]);
+        });
+
+        it("reports an expiry that is not an ISO time", () => {
+            assert.deepStrictEqual(sandboxDbTags(sandboxDb({ tags: { ...sandboxTags, "switchyard:expires-at": "tomorrow" } })), [
+                'aws:rds/instance:Instance "pr-42-db": sandbox-db-tags: tag switchyard:expires-at is "tomorrow", not an ISO 8601 time; the expiry must be machine-readable. Set it to a time like "2025-11-25T12:00:00Z".',
+            ]);
+        });
+
+        it("reports a local sandbox without expiresAt and sourceSnapshot", () => {
+            assert.deepStrictEqual(sandboxDbTags(localDb({ expiresAt: undefined, sourceSnapshot: undefined })), [
+                `${LOCAL.postgresServer} "pg": sandbox-db-tags: expiresAt is not set; a sandbox database needs an expiry so it is removed, not forgotten. Give the sandbox ttlHours (it sets expiresAt).`,
+                `${LOCAL.postgresServer} "pg": sandbox-db-tags: sourceSnapshot is not set; a sandbox database records the snapshot it was restored from. Set sourceSnapshot to the snapshot's name.`,
+            ]);
+        });
+
+        it("treats a restored database without a role as a sandbox, and leaves restored production alone", () => {
+            const noRole = sandboxDb({ tags: {} });
+            assert.strictEqual(sandboxDbTags(noRole).length, 2);
+            assert.deepStrictEqual(sandboxDbTags(prodDb({ snapshotIdentifier: "snap-7" })), []);
+        });
+    });
+
+    describe("sandbox-expiry-max", () => {
+        it("accepts an expiry 48 hours away", () => {
+            assert.deepStrictEqual(sandboxExpiryMax(sandboxDb(), {}, { now: NOW }), []);
+            assert.deepStrictEqual(sandboxExpiryMax(localDb(), {}, { now: NOW }), []);
+        });
+
+        it("reports an expiry beyond 168 hours", () => {
+            const db = sandboxDb({ tags: { ...sandboxTags, "switchyard:expires-at": "2025-12-03T12:00:00Z" } });
+            assert.deepStrictEqual(sandboxExpiryMax(db, {}, { now: NOW }), [
+                'aws:rds/instance:Instance "pr-42-db": sandbox-expiry-max: tag switchyard:expires-at is 2025-12-03T12:00:00Z, 240 hours from now; a sandbox lives at most 168 hours. Set ttlHours to 168 or less.',
+            ]);
+        });
+
+        it("config maxHours 24 makes 48 hours violate (local)", () => {
+            assert.deepStrictEqual(sandboxExpiryMax(localDb(), { maxHours: 24 }, { now: NOW }), [
+                `${LOCAL.postgresServer} "pg": sandbox-expiry-max: expiresAt is 2025-11-25T12:00:00Z, 48 hours from now; a sandbox lives at most 24 hours. Set ttlHours to 24 or less.`,
+            ]);
+        });
+
+        it("does not apply to production databases", () => {
+            assert.deepStrictEqual(sandboxExpiryMax(prodDb({ tags: { ...prodTags, "switchyard:expires-at": "2030-01-01T00:00:00Z" } }), {}, { now: NOW }), []);
+        });
+    });
+
+    describe("no-public-db-port", () => {
+        const sg = (ingress: unknown[]) => res(AWS.securityGroup, "db-sg", { ingress, tags: prodTags });
+
+        it("accepts database ports open to a security group or a private CIDR, and web ports open to the world", () => {
+            assert.deepStrictEqual(
+                noPublicDbPort(
+                    sg([
+                        { protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: ["sg-app"] },
+                        { protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["10.0.0.0/16"] },
+                        { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] },
+                        { protocol: "udp", fromPort: 0, toPort: 65535, cidrBlocks: ["0.0.0.0/0"] },
+                    ]),
+                ),
+                [],
+            );
+            assert.deepStrictEqual(noPublicDbPort(localDb({ role: "production" })), []);
+        });
+
+        it("reports a security group opening 5432 to 0.0.0.0/0", () => {
+            assert.deepStrictEqual(noPublicDbPort(sg([{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0"] }])), [
+                'aws:ec2/securityGroup:SecurityGroup "db-sg": no-public-db-port: ingress[0] opens database port 5432 (tcp 5432-5432) to 0.0.0.0/0; a database port must never be reachable from the internet. ' +
+                    "Allow the app's security group instead (ingress securityGroups), or a private CIDR.",
+            ]);
+        });
+
+        it("reports all protocols open to ::/0 as every database port", () => {
+            assert.deepStrictEqual(noPublicDbPort(sg([{ protocol: "-1", fromPort: 0, toPort: 0, ipv6CidrBlocks: ["::/0"] }])), [
+                'aws:ec2/securityGroup:SecurityGroup "db-sg": no-public-db-port: ingress[0] opens database ports 5432, 3306 (all protocols and ports) to ::/0; a database port must never be reachable from the internet. ' +
+                    "Allow the app's security group instead (ingress securityGroups), or a private CIDR.",
+            ]);
+        });
+
+        it("reports a SecurityGroupRule and a SecurityGroupIngressRule", () => {
+            const rule = res(AWS.securityGroupRule, "open-mysql", { type: "ingress", protocol: "tcp", fromPort: 3000, toPort: 4000, cidrBlocks: ["0.0.0.0/0"] });
+            assert.deepStrictEqual(noPublicDbPort(rule), [
+                'aws:ec2/securityGroupRule:SecurityGroupRule "open-mysql": no-public-db-port: the ingress rule opens database port 3306 (tcp 3000-4000) to 0.0.0.0/0; a database port must never be reachable from the internet. ' +
+                    "Use sourceSecurityGroupId (the app's security group) instead of cidrBlocks, or a private CIDR.",
+            ]);
+            const egress = res(AWS.securityGroupRule, "out", { type: "egress", protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0"] });
+            assert.deepStrictEqual(noPublicDbPort(egress), []);
+            const ir = res(AWS.securityGroupIngressRule, "open-pg", { ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "0.0.0.0/0" });
+            assert.deepStrictEqual(noPublicDbPort(ir), [
+                'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule "open-pg": no-public-db-port: the ingress rule opens database port 5432 (tcp 5432-5432) to 0.0.0.0/0; a database port must never be reachable from the internet. ' +
+                    "Use referencedSecurityGroupId (the app's security group) instead of cidrIpv4/cidrIpv6, or a private CIDR.",
+            ]);
+        });
+
+        it("config ports [6379] checks Redis instead of the defaults", () => {
+            const open = sg([
+                { protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0"] },
+                { protocol: "tcp", fromPort: 6379, toPort: 6379, cidrBlocks: ["0.0.0.0/0"] },
+            ]);
+            assert.deepStrictEqual(noPublicDbPort(open, { ports: [6379] }), [
+                'aws:ec2/securityGroup:SecurityGroup "db-sg": no-public-db-port: ingress[1] opens database port 6379 (tcp 6379-6379) to 0.0.0.0/0; a database port must never be reachable from the internet. ' +
+                    "Allow the app's security group instead (ingress securityGroups), or a private CIDR.",
+            ]);
+        });
+
+        it("reports a local database listening on every interface", () => {
+            assert.deepStrictEqual(noPublicDbPort(localDb({ role: "production", listenAddress: "0.0.0.0" })), [
+                `${LOCAL.postgresServer} "pg": no-public-db-port: listenAddress is "0.0.0.0", which opens database port 15432 on every network interface; a database port must never be reachable from the network. Set listenAddress to "127.0.0.1".`,
+            ]);
+        });
+    });
+
+    describe("health-check-required", () => {
+        const tg = (healthCheck: unknown) => res(TG, "blue-tg", { port: 8080, protocol: "HTTP", healthCheck, tags: prodTags });
+
+        it("accepts an enabled health check with a path, and apps and routers with a healthCheckPath", () => {
+            assert.deepStrictEqual(healthCheckRequired(tg({ enabled: true, path: "/healthz" })), []);
+            assert.deepStrictEqual(healthCheckRequired(tg({ path: "/healthz" })), []);
+            assert.deepStrictEqual(healthCheckRequired(res(LOCAL.appProcess, "blue", { color: "blue", healthCheckPath: "/healthz" })), []);
+            assert.deepStrictEqual(healthCheckRequired(router()), []);
+        });
+
+        it("reports a target group without a health check", () => {
+            assert.deepStrictEqual(healthCheckRequired(tg(undefined)), [
+                'aws:lb/targetGroup:TargetGroup "blue-tg": health-check-required: healthCheck is not set; a cutover moves traffic only to a color whose health check passes. Set healthCheck: { enabled: true, path: "/healthz" }.',
+            ]);
+        });
+
+        it("reports a disabled health check without a path", () => {
+            assert.deepStrictEqual(healthCheckRequired(tg({ enabled: false })), [
+                'aws:lb/targetGroup:TargetGroup "blue-tg": health-check-required: healthCheck.enabled is false; a cutover moves traffic only to a color whose health check passes. Set healthCheck.enabled: true.',
+                'aws:lb/targetGroup:TargetGroup "blue-tg": health-check-required: healthCheck.path is not set; a cutover moves traffic only to a color whose health check passes. Set healthCheck.path to the app\'s health path, e.g. "/healthz".',
+            ]);
+        });
+
+        it("reports a local app without a healthCheckPath and a router with a relative one", () => {
+            assert.deepStrictEqual(healthCheckRequired(res(LOCAL.appProcess, "blue", { color: "blue" })), [
+                `${LOCAL.appProcess} "blue": health-check-required: healthCheckPath is not set; a cutover moves traffic only to a color whose health check passes. Set healthCheckPath to a path starting with "/", e.g. "/healthz".`,
+            ]);
+            assert.deepStrictEqual(healthCheckRequired(router({ healthCheckPath: "healthz" })), [
+                `${LOCAL.router} "router": health-check-required: healthCheckPath is "healthz"; a cutover moves traffic only to a color whose health check passes. Set healthCheckPath to a path starting with "/", e.g. "/healthz".`,
+            ]);
+        });
+    });
+
+    describe("stack-role-consistent", () => {
+        const stray = localDb({ role: "sandbox" });
+
+        it("accepts a stack of one role, and resources without a role", () => {
+            assert.deepStrictEqual(stackRoleConsistent([prodDb(), router(), res("pulumi:pulumi:Stack", "shop-prod", {})]), []);
+            assert.deepStrictEqual(stackRoleConsistent([sandboxDb(), localDb()]), []);
+        });
+
+        it("reports the minority resource", () => {
+            assert.deepStrictEqual(stackRoleConsistent([prodDb(), router(), stray]), [
+                {
+                    urn: stray.urn,
+                    message:
+                        `${LOCAL.postgresServer} "pg": stack-role-consistent: role is "sandbox" but this is a production stack (2 production and 1 sandbox resource(s)); a stack is either production or a sandbox, never both. ` +
+                        'Move this resource to a sandbox stack, or set its role prop to "production".',
+                },
+            ]);
+        });
+
+        it("config stackRole sandbox reports the production resources even when they are the majority", () => {
+            const db = prodDb();
+            const out = stackRoleConsistent([db, router(), stray], { stackRole: "sandbox" });
+            assert.deepStrictEqual(out[0], {
+                urn: db.urn,
+                message:
+                    'aws:rds/instance:Instance "shop-db": stack-role-consistent: role is "production" but this is a sandbox stack (configured stackRole); a stack is either production or a sandbox, never both. ' +
+                    'Move this resource to a production stack, or set its switchyard:role tag to "sandbox".',
+            });
+            assert.strictEqual(out.length, 2);
+        });
+
+        it("on a tie reports every resource carrying a role", () => {
+            const out = stackRoleConsistent([prodDb(), sandboxDb()]);
+            assert.deepStrictEqual(
+                out.map((v) => v.message),
+                [
+                    'aws:rds/instance:Instance "shop-db": stack-role-consistent: role is "production" in a stack that mixes 1 production and 1 sandbox resource(s); a stack is either production or a sandbox, never both. ' +
+                        "Move the resources of one role to a stack of their own, or set the policy's stackRole to say which role this stack has.",
+                    'aws:rds/instance:Instance "pr-42-db": stack-role-consistent: role is "sandbox" in a stack that mixes 1 production and 1 sandbox resource(s); a stack is either production or a sandbox, never both. ' +
+                        "Move the resources of one role to a stack of their own, or set the policy's stackRole to say which role this stack has.",
+                ],
+            );
+        });
+    });
+
+    describe("unknown values (preview)", () => {
+        // The policy framework hands rules a proxy that throws UnknownValueError on reading an unknown value.
+        const unknownProps = (props: Record<string, unknown>) => unknownCheckingProxy(props) as Record<string, unknown>;
+
+        it("skips the checks that need an unknown value and still runs the others", () => {
+            const db = res(RDS, "shop-db", unknownProps({ ...prodDb().props, deletionProtection: unknownBooleanValue, backupRetentionPeriod: 1 }), true);
+            assert.deepStrictEqual(prodDbDeletionProtection(db), []);
+            assert.strictEqual(prodDbBackupRetention(db).length, 1);
+        });
+
+        it("an unknown snapshotIdentifier counts as restored", () => {
+            const db = res(RDS, "shop-db", unknownProps({ ...prodDb().props, snapshotIdentifier: unknownStringValue, publiclyAccessible: true }), true);
+            assert.strictEqual(sandboxDbPrivateEncrypted(db).length, 1);
+        });
+
+        it("unknown target group ARNs and weights do not fail or report", () => {
+            const l = res(
+                LISTENER,
+                "front-main",
+                unknownProps({
+                    defaultActions: [{ type: "forward", forward: { targetGroups: [{ arn: unknownStringValue, weight: unknownNumberValue }, { arn: unknownStringValue, weight: 10 }] } }],
+                    tags: prodTags,
+                }),
+            );
+            assert.deepStrictEqual(trafficTwoColors(l), []);
+            assert.deepStrictEqual(trafficWeightsValid(l), []);
+        });
+
+        it("every rule survives props made entirely of unknowns", () => {
+            const types = [RDS, LISTENER, TG, AWS.securityGroup, AWS.securityGroupRule, AWS.securityGroupIngressRule, ...Object.values(LOCAL)];
+            for (const type of types) {
+                const r = res(type, "x", unknownProps({ tags: unknownStringValue, role: unknownStringValue, ingress: unknownStringValue, defaultActions: unknownStringValue }));
+                for (const spec of RULES) {
+                    if (spec.kind === "resource") {
+                        assert.doesNotThrow(() => spec.check(r, {}), `${spec.name} on ${type}`);
+                    }
+                }
+            }
+        });
+    });
+
+    describe("the rule table", () => {
+        it("has every rule once, with its defaults in the config schema", () => {
+            assert.deepStrictEqual(RULES.map((r) => r.name), [...RULE_NAMES]);
+            const schema = (name: string) => RULES.find((r) => r.name === name)!.configSchema!.properties;
+            assert.strictEqual((schema("cutover-plan-valid").maxStep as { default: unknown }).default, DEFAULTS.maxStep);
+            assert.strictEqual((schema("prod-db-backup-retention").minDays as { default: unknown }).default, 7);
+            assert.strictEqual((schema("sandbox-expiry-max").maxHours as { default: unknown }).default, 168);
+            assert.deepStrictEqual((schema("no-public-db-port").ports as { default: unknown }).default, [5432, 3306]);
+        });
+    });
+});
+
+describe("policies: the pack (index.ts)", () => {
+    type Served = { name: string; version: string; level: string; args: { policies: Array<Record<string, unknown>> } };
+    let served: Served | undefined;
+
+    before(() => {
+        // `new PolicyPack` starts the gRPC server the CLI talks to; capture what it would serve instead.
+        const server = require("@pulumi/policy/server");
+        const realServe = server.serve;
+        server.serve = (name: string, version: string, level: string, args: Served["args"]) => {
+            served = { name, version, level, args };
+        };
+        try {
+            require("./index");
+        } finally {
+            server.serve = realServe;
+        }
+    });
+
+    it("is named switchyard and serves every policy with its default level", () => {
+        assert.ok(served, "index.ts did not construct a PolicyPack");
+        assert.strictEqual(served.name, "switchyard");
+        const levels = Object.fromEntries(served.args.policies.map((p) => [p.name, p.enforcementLevel]));
+        assert.deepStrictEqual(levels, {
+            "traffic-two-colors": "mandatory",
+            "traffic-weights-valid": "mandatory",
+            "cutover-plan-valid": "mandatory",
+            "prod-db-deletion-protection": "mandatory",
+            "prod-db-backup-retention": "mandatory",
+            "prod-db-encrypted-protected": "mandatory",
+            "sandbox-db-private-encrypted": "mandatory",
+            "sandbox-db-tags": "mandatory",
+            "sandbox-expiry-max": "advisory",
+            "no-public-db-port": "mandatory",
+            "health-check-required": "mandatory",
+            "stack-role-consistent": "mandatory",
+        });
+    });
+
+    it("gives each policy a description and the right kind of validation, with valid config schemas", () => {
+        for (const p of served!.args.policies) {
+            assert.ok(typeof p.description === "string" && p.description.length > 0, `${p.name} description`);
+            const isStack = p.name === "stack-role-consistent";
+            assert.strictEqual(typeof (isStack ? p.validateStack : p.validateResource), "function", `${p.name} validation`);
+            const schema = p.configSchema as { properties: Record<string, unknown> } | undefined;
+            assert.ok(!schema || !("enforcementLevel" in schema.properties), `${p.name}: enforcementLevel may not be a config property`);
+        }
+    });
+
+    it("wires the rules to reportViolation with the policy's config and the protect option", () => {
+        const p = served!.args.policies.find((x) => x.name === "prod-db-backup-retention")!;
+        const reported: string[] = [];
+        const db = prodDb();
+        (p.validateResource as Function)(
+            { type: db.type, name: db.name, urn: db.urn, props: db.props, opts: { protect: true }, getConfig: () => ({ minDays: 14 }) },
+            (m: string) => reported.push(m),
+        );
+        assert.deepStrictEqual(reported, [
+            'aws:rds/instance:Instance "shop-db": prod-db-backup-retention: backupRetentionPeriod is 7 day(s); production databases keep backups at least 14 days. Set backupRetentionPeriod to 14 or more.',
+        ]);
+
+        const protect = served!.args.policies.find((x) => x.name === "prod-db-encrypted-protected")!;
+        const got: string[] = [];
+        (protect.validateResource as Function)(
+            { type: db.type, name: db.name, urn: db.urn, props: db.props, opts: { protect: false }, getConfig: () => ({}) },
+            (m: string) => got.push(m),
+        );
+        assert.strictEqual(got.length, 1);
+
+        const stack = served!.args.policies.find((x) => x.name === "stack-role-consistent")!;
+        const stray = localDb();
+        const violations: [string, string | undefined][] = [];
+        (stack.validateStack as Function)(
+            {
+                resources: [prodDb(), router(), stray].map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.props, opts: { protect: false } })),
+                getConfig: () => ({}),
+            },
+            (m: string, urn?: string) => violations.push([m, urn]),
+        );
+        assert.strictEqual(violations.length, 1);
+        assert.strictEqual(violations[0][1], stray.urn);
+    });
+});

@@ -1,0 +1,995 @@
+/**
+ * Switchyard's CrossGuard rules as pure functions.
+ *
+ * Each resource rule takes a resource (type, name, urn, props and the `protect` option) and the rule's
+ * config, and returns violation messages (empty when compliant). The stack rule takes every resource.
+ * Nothing here needs the Pulumi CLI: `index.ts` wraps these functions into a PolicyPack, and
+ * `rules.test.ts` calls them directly.
+ *
+ * Validation shared with the components (traffic weights, cutover plans, tag keys) comes from
+ * ../components/types.ts, so a rule and a component's own check never disagree.
+ *
+ * Unknown values: during `pulumi preview` some inputs are not known yet (the policy framework hands
+ * them over as a proxy that throws `UnknownValueError` when read). A check that needs an unknown value
+ * is skipped; the same rule runs again with every value known when `pulumi up` registers the
+ * resource, before it is created, so a mandatory violation still blocks it.
+ */
+import { EnforcementLevel, PolicyConfigSchema, UnknownValueError } from "@pulumi/policy";
+import { MAX_WEIGHT, TAGS, checkStepPlan, checkTraffic } from "../components/types";
+
+// ---------------------------------------------------------------------------------------------
+// Resource types.
+// ---------------------------------------------------------------------------------------------
+
+/** Type tokens of the AWS resources the rules look at (the `aws:alb/...` aliases too). */
+export const AWS = {
+    rdsInstance: "aws:rds/instance:Instance",
+    listener: ["aws:lb/listener:Listener", "aws:alb/listener:Listener"],
+    targetGroup: ["aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"],
+    securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+    securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+    securityGroupIngressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+} as const;
+
+/** Prefix of the local platform's dynamic resources. */
+export const LOCAL_PREFIX = "pulumi-nodejs:dynamic/switchyard-local:";
+
+/** Type tokens of the local platform's resources. */
+export const LOCAL = {
+    postgresServer: `${LOCAL_PREFIX}PostgresServer`,
+    appProcess: `${LOCAL_PREFIX}AppProcess`,
+    router: `${LOCAL_PREFIX}Router`,
+    snapshot: `${LOCAL_PREFIX}Snapshot`,
+} as const;
+
+/** Tag the AWS WeightedListener writes when a cutover plan is declared ("10,25,50,100"). */
+export const CUTOVER_STEPS_TAG = "switchyard:cutover-steps";
+
+const isListener = (t: string) => (AWS.listener as readonly string[]).includes(t);
+const isTargetGroup = (t: string) => (AWS.targetGroup as readonly string[]).includes(t);
+
+// ---------------------------------------------------------------------------------------------
+// What a rule sees.
+// ---------------------------------------------------------------------------------------------
+
+/** A resource as a rule sees it: what the policy framework passes, minus the framework. */
+export interface RuleResource {
+    /** Type token, e.g. `aws:rds/instance:Instance`. */
+    readonly type: string;
+    /** The resource's name (its logical name). */
+    readonly name: string;
+    readonly urn?: string;
+    /** Inputs (resource rules) or outputs (stack rule). */
+    readonly props: Record<string, unknown>;
+    /** The `protect` resource option. */
+    readonly protect?: boolean;
+}
+
+/** The two role-tag values. The components' role "blue-green" is tagged "production". */
+export type TagRole = "production" | "sandbox";
+
+// ---------------------------------------------------------------------------------------------
+// Reading values that may be unknown.
+// ---------------------------------------------------------------------------------------------
+
+/** A value that is not known yet (preview). */
+export const UNKNOWN: unique symbol = Symbol("unknown");
+type Unknown = typeof UNKNOWN;
+
+function isUnknownError(e: unknown): boolean {
+    return e instanceof UnknownValueError || (e instanceof Error && e.constructor?.name === "UnknownValueError");
+}
+
+/** Reads `obj[key]`: undefined when obj is not an object, UNKNOWN when the value is unknown. */
+function get(obj: unknown, key: string | number): unknown {
+    if (obj === UNKNOWN) {
+        return UNKNOWN;
+    }
+    if (obj === null || obj === undefined || typeof obj !== "object") {
+        return undefined;
+    }
+    try {
+        return (obj as Record<string | number, unknown>)[key];
+    } catch (e) {
+        if (isUnknownError(e)) {
+            return UNKNOWN;
+        }
+        throw e;
+    }
+}
+
+/** Reads a path, e.g. `at(props, "healthCheck", "path")`. */
+function at(obj: unknown, ...path: (string | number)[]): unknown {
+    return path.reduce<unknown>((o, k) => get(o, k), obj);
+}
+
+/** A plain copy of a value, or UNKNOWN if any part of it is unknown. */
+function resolve(v: unknown): unknown {
+    if (v === UNKNOWN || v === null || typeof v !== "object") {
+        return v;
+    }
+    try {
+        if (Array.isArray(v)) {
+            const out: unknown[] = [];
+            for (let i = 0; i < v.length; i++) {
+                const x = resolve(get(v, i));
+                if (x === UNKNOWN) {
+                    return UNKNOWN;
+                }
+                out.push(x);
+            }
+            return out;
+        }
+        const out: Record<string, unknown> = {};
+        for (const k of Object.keys(v)) {
+            const x = resolve(get(v, k));
+            if (x === UNKNOWN) {
+                return UNKNOWN;
+            }
+            out[k] = x;
+        }
+        return out;
+    } catch (e) {
+        if (isUnknownError(e)) {
+            return UNKNOWN;
+        }
+        throw e;
+    }
+}
+
+/** The elements of an array (each possibly UNKNOWN); [] when not an array, UNKNOWN when unknown. */
+function items(v: unknown): unknown[] | Unknown {
+    if (v === UNKNOWN) {
+        return UNKNOWN;
+    }
+    if (!Array.isArray(v)) {
+        return [];
+    }
+    const n = get(v, "length");
+    if (typeof n !== "number") {
+        return UNKNOWN;
+    }
+    return Array.from({ length: n }, (_, i) => get(v, i));
+}
+
+/** Set: present and not empty (an unknown value counts as set). */
+function isSet(v: unknown): boolean {
+    return v !== undefined && v !== null && v !== "";
+}
+
+/** A value as a message shows it. */
+export function fmt(v: unknown): string {
+    if (v === undefined) {
+        return "undefined";
+    }
+    if (Array.isArray(v)) {
+        return `[${v.map(fmt).join(", ")}]`;
+    }
+    return JSON.stringify(v);
+}
+
+/** The tags of an AWS resource (`tagsAll` under `tags`), unknown tags as UNKNOWN. */
+function tagOf(props: unknown, key: string): unknown {
+    const t = at(props, "tags", key);
+    if (t !== undefined) {
+        return t;
+    }
+    const all = at(props, "tagsAll", key);
+    return all === UNKNOWN ? undefined : all;
+}
+
+function isLocal(type: string): boolean {
+    return type.startsWith(LOCAL_PREFIX);
+}
+
+/** Normalizes a role value: "production" (or the components' "blue-green") or "sandbox". */
+export function normalizeRole(v: unknown): TagRole | undefined {
+    if (v === "production" || v === "blue-green") {
+        return "production";
+    }
+    if (v === "sandbox") {
+        return "sandbox";
+    }
+    return undefined;
+}
+
+/** A resource's role: the `switchyard:role` tag (AWS), or the `role` prop (local). */
+export function roleOf(r: Pick<RuleResource, "type" | "props">): TagRole | undefined {
+    return normalizeRole(isLocal(r.type) ? at(r.props, "role") : tagOf(r.props, TAGS.role));
+}
+
+/** `<type> "<name>": <rule>: ` */
+function head(r: RuleResource, rule: string): string {
+    return `${r.type} "${r.name}": ${rule}: `;
+}
+
+/** A DB restored from a snapshot (AWS snapshotIdentifier, local sourceSnapshot or fromSnapshot); unknown counts as restored. */
+function isRestored(r: RuleResource): boolean {
+    if (r.type === AWS.rdsInstance) {
+        return isSet(at(r.props, "snapshotIdentifier"));
+    }
+    if (r.type === LOCAL.postgresServer) {
+        return isSet(at(r.props, "sourceSnapshot")) || isSet(at(r.props, "fromSnapshot"));
+    }
+    return false;
+}
+
+function isDatabase(r: RuleResource): boolean {
+    return r.type === AWS.rdsInstance || r.type === LOCAL.postgresServer;
+}
+
+/** Sandbox-or-restored databases: the ones holding a copy of production data. */
+function copyKind(r: RuleResource): "sandbox" | "restored" | undefined {
+    if (!isDatabase(r)) {
+        return undefined;
+    }
+    if (roleOf(r) === "sandbox") {
+        return "sandbox";
+    }
+    return isRestored(r) ? "restored" : undefined;
+}
+
+/** Sandbox databases: role sandbox, or restored without the production role. */
+function isSandboxDb(r: RuleResource): boolean {
+    const kind = copyKind(r);
+    return kind === "sandbox" || (kind === "restored" && roleOf(r) !== "production");
+}
+
+const isProductionDb = (r: RuleResource) => isDatabase(r) && roleOf(r) === "production";
+
+// ---------------------------------------------------------------------------------------------
+// Rule names and configs.
+// ---------------------------------------------------------------------------------------------
+
+export const RULE_NAMES = [
+    "traffic-two-colors",
+    "traffic-weights-valid",
+    "cutover-plan-valid",
+    "prod-db-deletion-protection",
+    "prod-db-backup-retention",
+    "prod-db-encrypted-protected",
+    "sandbox-db-private-encrypted",
+    "sandbox-db-tags",
+    "sandbox-expiry-max",
+    "no-public-db-port",
+    "health-check-required",
+    "stack-role-consistent",
+] as const;
+export type RuleName = (typeof RULE_NAMES)[number];
+
+export interface CutoverConfig {
+    /** Largest rise between two steps (and to the first step), in weight points. @default 50 */
+    maxStep?: number;
+}
+export interface BackupConfig {
+    /** Fewest days of automated backups a production database keeps. @default 7 */
+    minDays?: number;
+}
+export interface ExpiryConfig {
+    /** Longest a sandbox database may live from now, in hours. @default 168 */
+    maxHours?: number;
+}
+export interface DbPortConfig {
+    /** Ports that count as database ports. @default [5432, 3306] */
+    ports?: number[];
+}
+export interface StackRoleConfig {
+    /** The stack's role; when unset, the role most resources carry. */
+    stackRole?: TagRole;
+}
+
+export const DEFAULTS = {
+    maxStep: 50,
+    minDays: 7,
+    maxHours: 168,
+    ports: [5432, 3306] as number[],
+};
+
+/** Options every resource rule accepts besides its config. */
+export interface RuleOptions {
+    /** The current time, for expiry checks. @default new Date() */
+    now?: Date;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traffic.
+// ---------------------------------------------------------------------------------------------
+
+interface ForwardAction {
+    index: number;
+    /** Target groups the action forwards to (each { arn, weight }, possibly UNKNOWN). */
+    groups: unknown[];
+}
+
+/** The forward actions of a listener, and whether it is weighted (a blue-green listener). */
+function listenerForwards(props: unknown): { weighted: boolean; actions: ForwardAction[] } | Unknown {
+    const actions = items(at(props, "defaultActions"));
+    if (actions === UNKNOWN) {
+        return UNKNOWN;
+    }
+    const out: ForwardAction[] = [];
+    for (const [index, a] of actions.entries()) {
+        const groups = items(at(a, "forward", "targetGroups"));
+        if (groups === UNKNOWN) {
+            return UNKNOWN;
+        }
+        if (groups.length > 0) {
+            out.push({ index, groups });
+        } else if (isSet(at(a, "targetGroupArn"))) {
+            out.push({ index, groups: [{ arn: at(a, "targetGroupArn") }] });
+        }
+    }
+    const weighted = out.some((f) => f.groups.length >= 2) || isSet(tagOf(props, CUTOVER_STEPS_TAG));
+    return { weighted, actions: out };
+}
+
+const TWO_COLORS_FIX_ROUTER = 'Give servers [{ color: "blue", port }, { color: "green", port }].';
+
+/** traffic-two-colors: a weighted listener or a router forwards to exactly blue and green. */
+export function trafficTwoColors(r: RuleResource): string[] {
+    const h = head(r, "traffic-two-colors");
+    if (r.type === LOCAL.router) {
+        const servers = resolve(at(r.props, "servers"));
+        if (servers === UNKNOWN) {
+            return [];
+        }
+        if (!Array.isArray(servers)) {
+            return [`${h}servers is ${fmt(servers)}; a router forwards to exactly two servers, one blue and one green. ${TWO_COLORS_FIX_ROUTER}`];
+        }
+        const colors = servers.map((s) => at(s, "color"));
+        if (servers.length !== 2 || !colors.includes("blue") || !colors.includes("green")) {
+            return [
+                `${h}servers have the colors ${fmt(colors)}; a router forwards to exactly two servers, one blue and one green. ${TWO_COLORS_FIX_ROUTER}`,
+            ];
+        }
+        const ports = servers.map((s) => at(s, "port"));
+        if (ports[0] !== undefined && ports[0] === ports[1]) {
+            return [`${h}the blue and green servers both use port ${fmt(ports[0])}; each color runs its own app. Give each server its own port.`];
+        }
+        return [];
+    }
+    if (isListener(r.type)) {
+        const f = listenerForwards(r.props);
+        if (f === UNKNOWN || !f.weighted) {
+            return [];
+        }
+        if (f.actions.length === 0) {
+            return [
+                `${h}the listener declares a cutover plan but forwards to no target group; a blue-green listener forwards to exactly two, the blue and the green target group. ` +
+                    "Give a forward action with both in forward.targetGroups.",
+            ];
+        }
+        const out: string[] = [];
+        for (const a of f.actions) {
+            if (a.groups.length !== 2) {
+                out.push(
+                    `${h}defaultActions[${a.index}] forwards to ${a.groups.length} target group(s); a blue-green listener forwards to exactly two, the blue and the green target group. ` +
+                        "List both in forward.targetGroups, e.g. [{ arn: blueArn, weight: 90 }, { arn: greenArn, weight: 10 }].",
+                );
+                continue;
+            }
+            const [a0, a1] = a.groups.map((g) => at(g, "arn"));
+            if (typeof a0 === "string" && a0 !== "" && a0 === a1) {
+                out.push(
+                    `${h}defaultActions[${a.index}] forwards to the target group ${a0} twice; a blue-green listener forwards to two different target groups, blue and green. ` +
+                        "Give each color its own target group.",
+                );
+            }
+        }
+        return out;
+    }
+    return [];
+}
+
+const WEIGHTS_FIX = `Set the traffic weights to integers from 0 to ${MAX_WEIGHT}, at least one positive, e.g. { blue: 90, green: 10 }.`;
+
+/** traffic-weights-valid: integer weights from 0 to 100, at least one positive (checkTraffic). */
+export function trafficWeightsValid(r: RuleResource): string[] {
+    const h = head(r, "traffic-weights-valid");
+    if (r.type === LOCAL.router) {
+        const w = resolve(at(r.props, "weights"));
+        if (w === UNKNOWN) {
+            return [];
+        }
+        const msg = checkTraffic(w as Record<string, number> | undefined);
+        return msg ? [`${h}${msg}. ${WEIGHTS_FIX}`] : [];
+    }
+    if (isListener(r.type)) {
+        const f = listenerForwards(r.props);
+        if (f === UNKNOWN || !f.weighted) {
+            return [];
+        }
+        const out: string[] = [];
+        for (const a of f.actions.filter((x) => x.groups.length === 2)) {
+            const weights = a.groups.map((g) => at(g, "weight"));
+            if (weights.includes(UNKNOWN)) {
+                continue;
+            }
+            const msg = checkTraffic({ blue: weights[0] as number, green: weights[1] as number });
+            if (msg) {
+                out.push(`${h}defaultActions[${a.index}] forward weights ${fmt(weights)} (blue, green): ${msg}. ${WEIGHTS_FIX}`);
+            }
+        }
+        return out;
+    }
+    return [];
+}
+
+/** Parses the `switchyard:cutover-steps` tag: "10,25,50,100" -> [10, 25, 50, 100]; bad parts stay strings. */
+export function parseStepsTag(tag: string): unknown[] {
+    return tag.split(",").map((s) => (/^\s*\d+\s*$/.test(s) ? Number(s) : s.trim()));
+}
+
+/** A valid example plan for a maximum step: [10, 25, 50, 100] when it fits, else even steps. */
+export function examplePlan(maxStep: number): number[] {
+    const canonical = [10, 25, 50, 100];
+    if (checkStepPlan(canonical, maxStep) === undefined) {
+        return canonical;
+    }
+    const n = Math.ceil(100 / Math.max(1, Math.floor(maxStep)));
+    return Array.from({ length: n }, (_, i) => Math.round(((i + 1) * 100) / n));
+}
+
+/** cutover-plan-valid: a declared plan rises strictly, ends at 100, never jumps more than maxStep. */
+export function cutoverPlanValid(r: RuleResource, config: CutoverConfig = {}): string[] {
+    const maxStep = config.maxStep ?? DEFAULTS.maxStep;
+    let where: string;
+    let steps: unknown;
+    if (r.type === LOCAL.router) {
+        steps = resolve(at(r.props, "cutoverSteps"));
+        where = "cutoverSteps";
+    } else if (isListener(r.type)) {
+        const tag = tagOf(r.props, CUTOVER_STEPS_TAG);
+        steps = typeof tag === "string" ? parseStepsTag(tag) : tag;
+        where = `tag ${CUTOVER_STEPS_TAG}`;
+    } else {
+        return [];
+    }
+    if (steps === undefined || steps === null || steps === UNKNOWN) {
+        return [];
+    }
+    const msg = checkStepPlan(steps, maxStep);
+    if (!msg) {
+        return [];
+    }
+    return [
+        `${head(r, "cutover-plan-valid")}${where} is ${fmt(steps)}: ${msg}. ` +
+            `Declare steps that rise strictly to 100, each at most ${maxStep} points above the one before (the first counts from 0), e.g. ${fmt(examplePlan(maxStep))}.`,
+    ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Production databases.
+// ---------------------------------------------------------------------------------------------
+
+/** prod-db-deletion-protection: deletion protection on, and a final snapshot kept. */
+export function prodDbDeletionProtection(r: RuleResource): string[] {
+    if (r.type !== AWS.rdsInstance || !isProductionDb(r)) {
+        return [];
+    }
+    const h = head(r, "prod-db-deletion-protection");
+    const out: string[] = [];
+    const dp = at(r.props, "deletionProtection");
+    if (dp !== true && dp !== UNKNOWN) {
+        out.push(`${h}deletionProtection is ${fmt(dp)}; a production database must not be deletable by a mistaken update or destroy. Set deletionProtection: true.`);
+    }
+    const skip = at(r.props, "skipFinalSnapshot");
+    const finalId = at(r.props, "finalSnapshotIdentifier");
+    if (skip === true) {
+        out.push(
+            `${h}skipFinalSnapshot is true; deleting a production database must leave a final snapshot. Set skipFinalSnapshot: false and a finalSnapshotIdentifier.`,
+        );
+    } else if (skip !== UNKNOWN && !isSet(finalId)) {
+        out.push(
+            `${h}finalSnapshotIdentifier is ${fmt(finalId)}; without it RDS cannot take the final snapshot of a production database when it is deleted. ` +
+                `Set finalSnapshotIdentifier, e.g. "${r.name.toLowerCase().replace(/[^a-z0-9-]/g, "-")}-final".`,
+        );
+    }
+    return out;
+}
+
+/** prod-db-backup-retention: automated backups kept at least minDays. */
+export function prodDbBackupRetention(r: RuleResource, config: BackupConfig = {}): string[] {
+    if (r.type !== AWS.rdsInstance || !isProductionDb(r)) {
+        return [];
+    }
+    const minDays = config.minDays ?? DEFAULTS.minDays;
+    const days = at(r.props, "backupRetentionPeriod");
+    if (days === UNKNOWN || (typeof days === "number" && days >= minDays)) {
+        return [];
+    }
+    const shown = typeof days === "number" ? `${days} day(s)` : days === undefined ? "not set" : fmt(days);
+    return [
+        `${head(r, "prod-db-backup-retention")}backupRetentionPeriod is ${shown}; production databases keep backups at least ${minDays} days. ` +
+            `Set backupRetentionPeriod to ${minDays} or more.`,
+    ];
+}
+
+/**
+ * prod-db-encrypted-protected: storage encrypted and the `protect` option set. AWS only: a local
+ * "production" server is a rehearsal copy on one machine that `destroy` must be able to remove, and it
+ * has no encryption at rest to turn on.
+ */
+export function prodDbEncryptedProtected(r: RuleResource): string[] {
+    if (!isProductionDb(r) || r.type !== AWS.rdsInstance) {
+        return [];
+    }
+    const h = head(r, "prod-db-encrypted-protected");
+    const out: string[] = [];
+    if (r.type === AWS.rdsInstance) {
+        const enc = at(r.props, "storageEncrypted");
+        if (enc !== true && enc !== UNKNOWN) {
+            out.push(
+                `${h}storageEncrypted is ${fmt(enc)}; production data must be encrypted at rest. ` +
+                    "Set storageEncrypted: true (an existing unencrypted instance moves by restoring an encrypted snapshot copy).",
+            );
+        }
+    }
+    if (r.protect !== true) {
+        out.push(
+            `${h}the protect option is ${fmt(r.protect)}; Pulumi must refuse to delete a production database. Pass { protect: true } in its resource options.`,
+        );
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox and restored databases.
+// ---------------------------------------------------------------------------------------------
+
+/** True for loopback addresses: localhost, 127.0.0.0/8, ::1. */
+export function isLoopback(address: string): boolean {
+    return address === "localhost" || address === "::1" || address === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+}
+
+/** sandbox-db-private-encrypted: a database holding a copy of production data is private and encrypted. */
+export function sandboxDbPrivateEncrypted(r: RuleResource): string[] {
+    const kind = copyKind(r);
+    if (kind === undefined) {
+        return [];
+    }
+    const h = head(r, "sandbox-db-private-encrypted");
+    const why = `a ${kind} database holds a copy of production data`;
+    const out: string[] = [];
+    if (r.type === AWS.rdsInstance) {
+        const pub = at(r.props, "publiclyAccessible");
+        if (pub === true) {
+            out.push(`${h}publiclyAccessible is true; ${why} and must not be reachable from the internet. Set publiclyAccessible: false.`);
+        }
+        const enc = at(r.props, "storageEncrypted");
+        if (enc !== true && enc !== UNKNOWN) {
+            out.push(`${h}storageEncrypted is ${fmt(enc)}; ${why} and must be encrypted at rest. Set storageEncrypted: true.`);
+        }
+    } else {
+        const addr = at(r.props, "listenAddress");
+        if (addr !== UNKNOWN && !(typeof addr === "string" && isLoopback(addr))) {
+            out.push(`${h}listenAddress is ${fmt(addr)}; ${why} and must listen on loopback only. Set listenAddress to "127.0.0.1".`);
+        }
+    }
+    return out;
+}
+
+/** An ISO 8601 time with a date, a time and a zone, e.g. 2025-11-25T12:00:00Z; its instant, or undefined. */
+export function parseIsoTime(v: unknown): number | undefined {
+    if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v)) {
+        return undefined;
+    }
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? undefined : t;
+}
+
+/** Where a database records its expiry and source snapshot, and the value there. */
+function sandboxFields(r: RuleResource): { expiry: [string, unknown]; source: [string, unknown] } {
+    if (r.type === AWS.rdsInstance) {
+        return {
+            expiry: [`tag ${TAGS.expiresAt}`, tagOf(r.props, TAGS.expiresAt)],
+            source: [`tag ${TAGS.sourceSnapshot}`, tagOf(r.props, TAGS.sourceSnapshot)],
+        };
+    }
+    return { expiry: ["expiresAt", at(r.props, "expiresAt")], source: ["sourceSnapshot", at(r.props, "sourceSnapshot")] };
+}
+
+/** sandbox-db-tags: a sandbox database records its expiry (an ISO time) and its source snapshot. */
+export function sandboxDbTags(r: RuleResource): string[] {
+    if (!isSandboxDb(r)) {
+        return [];
+    }
+    const h = head(r, "sandbox-db-tags");
+    const aws = r.type === AWS.rdsInstance;
+    const { expiry, source } = sandboxFields(r);
+    const out: string[] = [];
+    const [ef, ev] = expiry;
+    if (!isSet(ev)) {
+        out.push(
+            `${h}${ef} is not set; a sandbox database needs an expiry so it is removed, not forgotten. ` +
+                (aws ? `Give the sandbox ttlHours (it writes the tag), or tag ${TAGS.expiresAt} with an ISO time.` : "Give the sandbox ttlHours (it sets expiresAt)."),
+        );
+    } else if (ev !== UNKNOWN && parseIsoTime(ev) === undefined) {
+        out.push(`${h}${ef} is ${fmt(ev)}, not an ISO 8601 time; the expiry must be machine-readable. Set it to a time like "2025-11-25T12:00:00Z".`);
+    }
+    const [sf, sv] = source;
+    if (!isSet(sv)) {
+        out.push(
+            `${h}${sf} is not set; a sandbox database records the snapshot it was restored from. ` +
+                (aws ? `Tag ${TAGS.sourceSnapshot} with the snapshot identifier.` : "Set sourceSnapshot to the snapshot's name."),
+        );
+    }
+    return out;
+}
+
+function hours(ms: number): string {
+    const h = ms / 3600_000;
+    return Number.isInteger(h) ? String(h) : h.toFixed(1);
+}
+
+/** sandbox-expiry-max: a sandbox database expires no later than maxHours from now. */
+export function sandboxExpiryMax(r: RuleResource, config: ExpiryConfig = {}, options: RuleOptions = {}): string[] {
+    if (!isSandboxDb(r)) {
+        return [];
+    }
+    const maxHours = config.maxHours ?? DEFAULTS.maxHours;
+    const now = (options.now ?? new Date()).getTime();
+    const [field, value] = sandboxFields(r).expiry;
+    const t = parseIsoTime(value);
+    if (t === undefined || t - now <= maxHours * 3600_000) {
+        return [];
+    }
+    return [
+        `${head(r, "sandbox-expiry-max")}${field} is ${value as string}, ${hours(t - now)} hours from now; a sandbox lives at most ${maxHours} hours. ` +
+            `Set ttlHours to ${maxHours} or less.`,
+    ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network.
+// ---------------------------------------------------------------------------------------------
+
+const WORLD = ["0.0.0.0/0", "::/0"];
+const ALL_INTERFACES = ["0.0.0.0", "::", "[::]", "*", ""];
+
+/** The database ports an ingress entry opens to the world, or undefined. */
+function worldDbPorts(
+    protocol: unknown,
+    from: unknown,
+    to: unknown,
+    cidrs: unknown[],
+    ports: number[],
+): { open: number[]; cidrs: string[]; range: string } | undefined {
+    const world = cidrs.filter((c): c is string => typeof c === "string" && WORLD.includes(c));
+    if (world.length === 0 || protocol === UNKNOWN) {
+        return undefined;
+    }
+    const p = String(protocol).toLowerCase();
+    if (p === "-1" || p === "all") {
+        return ports.length > 0 ? { open: ports, cidrs: world, range: "all protocols and ports" } : undefined;
+    }
+    if (p !== "tcp" && p !== "6") {
+        return undefined;
+    }
+    if (typeof from !== "number" || typeof to !== "number") {
+        return undefined;
+    }
+    const open = ports.filter((x) => from <= x && x <= to);
+    return open.length > 0 ? { open, cidrs: world, range: `tcp ${from}-${to}` } : undefined;
+}
+
+/** CIDRs from strings and lists (unknown ones left out: they cannot be checked yet). */
+function cidrList(...vs: unknown[]): unknown[] {
+    const out: unknown[] = [];
+    for (const v of vs) {
+        if (typeof v === "string") {
+            out.push(v);
+        } else {
+            const xs = items(v);
+            if (xs !== UNKNOWN) {
+                out.push(...xs);
+            }
+        }
+    }
+    return out;
+}
+
+function portsMessage(h: string, where: string, hit: { open: number[]; cidrs: string[]; range: string }, fix: string): string {
+    const ports = hit.open.length === 1 ? `database port ${hit.open[0]}` : `database ports ${hit.open.join(", ")}`;
+    return `${h}${where} opens ${ports} (${hit.range}) to ${hit.cidrs.join(", ")}; a database port must never be reachable from the internet. ${fix}`;
+}
+
+/** no-public-db-port: no security group (rule) opens a database port to 0.0.0.0/0 or ::/0. */
+export function noPublicDbPort(r: RuleResource, config: DbPortConfig = {}): string[] {
+    const ports = config.ports ?? DEFAULTS.ports;
+    const h = head(r, "no-public-db-port");
+    if (r.type === AWS.securityGroup) {
+        const entries = items(at(r.props, "ingress"));
+        if (entries === UNKNOWN) {
+            return [];
+        }
+        const out: string[] = [];
+        for (const [i, e] of entries.entries()) {
+            const hit = worldDbPorts(at(e, "protocol"), at(e, "fromPort"), at(e, "toPort"), cidrList(at(e, "cidrBlocks"), at(e, "ipv6CidrBlocks")), ports);
+            if (hit) {
+                out.push(portsMessage(h, `ingress[${i}]`, hit, "Allow the app's security group instead (ingress securityGroups), or a private CIDR."));
+            }
+        }
+        return out;
+    }
+    if (r.type === AWS.securityGroupRule) {
+        if (at(r.props, "type") !== "ingress") {
+            return [];
+        }
+        const hit = worldDbPorts(
+            at(r.props, "protocol"),
+            at(r.props, "fromPort"),
+            at(r.props, "toPort"),
+            cidrList(at(r.props, "cidrBlocks"), at(r.props, "ipv6CidrBlocks")),
+            ports,
+        );
+        return hit ? [portsMessage(h, "the ingress rule", hit, "Use sourceSecurityGroupId (the app's security group) instead of cidrBlocks, or a private CIDR.")] : [];
+    }
+    if (r.type === AWS.securityGroupIngressRule) {
+        const hit = worldDbPorts(
+            at(r.props, "ipProtocol"),
+            at(r.props, "fromPort"),
+            at(r.props, "toPort"),
+            cidrList(at(r.props, "cidrIpv4"), at(r.props, "cidrIpv6")),
+            ports,
+        );
+        return hit
+            ? [portsMessage(h, "the ingress rule", hit, "Use referencedSecurityGroupId (the app's security group) instead of cidrIpv4/cidrIpv6, or a private CIDR.")]
+            : [];
+    }
+    if (r.type === LOCAL.postgresServer) {
+        const addr = at(r.props, "listenAddress");
+        if (typeof addr === "string" && ALL_INTERFACES.includes(addr)) {
+            return [
+                `${h}listenAddress is ${fmt(addr)}, which opens database port ${fmt(at(r.props, "port"))} on every network interface; a database port must never be reachable from the network. ` +
+                    'Set listenAddress to "127.0.0.1".',
+            ];
+        }
+    }
+    return [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets.
+// ---------------------------------------------------------------------------------------------
+
+const HEALTH_WHY = "a cutover moves traffic only to a color whose health check passes";
+
+/** health-check-required: target groups check health on a path; local apps and routers have a health-check path. */
+export function healthCheckRequired(r: RuleResource): string[] {
+    const h = head(r, "health-check-required");
+    if (isTargetGroup(r.type)) {
+        const hc = at(r.props, "healthCheck");
+        if (hc === UNKNOWN) {
+            return [];
+        }
+        if (hc === undefined || hc === null) {
+            return [`${h}healthCheck is not set; ${HEALTH_WHY}. Set healthCheck: { enabled: true, path: "/healthz" }.`];
+        }
+        const out: string[] = [];
+        const enabled = at(hc, "enabled");
+        if (enabled === false) {
+            out.push(`${h}healthCheck.enabled is false; ${HEALTH_WHY}. Set healthCheck.enabled: true.`);
+        }
+        const path = at(hc, "path");
+        if (path !== UNKNOWN && !(typeof path === "string" && path.startsWith("/"))) {
+            out.push(`${h}healthCheck.path is ${isSet(path) ? fmt(path) : "not set"}; ${HEALTH_WHY}. Set healthCheck.path to the app's health path, e.g. "/healthz".`);
+        }
+        return out;
+    }
+    if (r.type === LOCAL.appProcess || r.type === LOCAL.router) {
+        const path = at(r.props, "healthCheckPath");
+        if (path !== UNKNOWN && !(typeof path === "string" && path.startsWith("/"))) {
+            return [`${h}healthCheckPath is ${isSet(path) ? fmt(path) : "not set"}; ${HEALTH_WHY}. Set healthCheckPath to a path starting with "/", e.g. "/healthz".`];
+        }
+    }
+    return [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stack.
+// ---------------------------------------------------------------------------------------------
+
+export interface StackViolation {
+    readonly urn?: string;
+    readonly message: string;
+}
+
+/**
+ * stack-role-consistent: a stack holds one role. The stack's role is `stackRole` when configured, else
+ * the role most resources carry; every resource of the other role is reported. On a tie (no
+ * configured role) every resource carrying a role is reported.
+ */
+export function stackRoleConsistent(resources: readonly RuleResource[], config: StackRoleConfig = {}): StackViolation[] {
+    const withRole = resources.map((r) => ({ r, role: roleOf(r) })).filter((x): x is { r: RuleResource; role: TagRole } => x.role !== undefined);
+    const count = { production: 0, sandbox: 0 };
+    for (const x of withRole) {
+        count[x.role]++;
+    }
+    const configured = normalizeRole(config.stackRole);
+    if (configured === undefined && (count.production === 0 || count.sandbox === 0)) {
+        return [];
+    }
+    const fieldOf = (r: RuleResource) => (isLocal(r.type) ? "its role prop" : `its ${TAGS.role} tag`);
+    const tally = `${count.production} production and ${count.sandbox} sandbox resource(s)`;
+    if (configured === undefined && count.production === count.sandbox) {
+        return withRole.map(({ r, role }) => ({
+            urn: r.urn,
+            message:
+                `${head(r, "stack-role-consistent")}role is "${role}" in a stack that mixes ${tally}; a stack is either production or a sandbox, never both. ` +
+                `Move the resources of one role to a stack of their own, or set the policy's stackRole to say which role this stack has.`,
+        }));
+    }
+    const stackRole: TagRole = configured ?? (count.production > count.sandbox ? "production" : "sandbox");
+    const other: TagRole = stackRole === "production" ? "sandbox" : "production";
+    const source = configured !== undefined ? "(configured stackRole)" : `(${tally})`;
+    return withRole
+        .filter((x) => x.role === other)
+        .map(({ r }) => ({
+            urn: r.urn,
+            message:
+                `${head(r, "stack-role-consistent")}role is "${other}" but this is a ${stackRole} stack ${source}; a stack is either production or a sandbox, never both. ` +
+                `Move this resource to a ${other} stack, or set ${fieldOf(r)} to "${stackRole}".`,
+        }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rule table: one entry per policy, used by index.ts and the tests.
+// ---------------------------------------------------------------------------------------------
+
+interface RuleMeta {
+    readonly name: RuleName;
+    readonly description: string;
+    readonly enforcementLevel: EnforcementLevel;
+    readonly configSchema?: PolicyConfigSchema;
+}
+
+export interface ResourceRuleSpec extends RuleMeta {
+    readonly kind: "resource";
+    readonly check: (r: RuleResource, config: Record<string, unknown>, options?: RuleOptions) => string[];
+}
+
+export interface StackRuleSpec extends RuleMeta {
+    readonly kind: "stack";
+    readonly check: (resources: readonly RuleResource[], config: Record<string, unknown>) => StackViolation[];
+}
+
+export type RuleSpec = ResourceRuleSpec | StackRuleSpec;
+
+export const RULES: readonly RuleSpec[] = [
+    {
+        kind: "resource",
+        name: "traffic-two-colors",
+        description: "A weighted listener or a local router forwards to exactly two colors: the blue and the green target group (server).",
+        enforcementLevel: "mandatory",
+        check: (r) => trafficTwoColors(r),
+    },
+    {
+        kind: "resource",
+        name: "traffic-weights-valid",
+        description: "Traffic weights are integers from 0 to 100, at least one positive.",
+        enforcementLevel: "mandatory",
+        check: (r) => trafficWeightsValid(r),
+    },
+    {
+        kind: "resource",
+        name: "cutover-plan-valid",
+        description: "A declared cutover plan rises strictly, ends at 100 and never jumps more than maxStep points.",
+        enforcementLevel: "mandatory",
+        configSchema: {
+            properties: {
+                maxStep: {
+                    type: "integer",
+                    minimum: 1,
+                    maximum: 100,
+                    default: DEFAULTS.maxStep,
+                    description: "Largest rise between two steps (the first step counts from 0), in weight points.",
+                },
+            },
+        },
+        check: (r, c) => cutoverPlanValid(r, c as CutoverConfig),
+    },
+    {
+        kind: "resource",
+        name: "prod-db-deletion-protection",
+        description: "A production database has deletion protection on and keeps a final snapshot.",
+        enforcementLevel: "mandatory",
+        check: (r) => prodDbDeletionProtection(r),
+    },
+    {
+        kind: "resource",
+        name: "prod-db-backup-retention",
+        description: "A production database keeps automated backups at least minDays days.",
+        enforcementLevel: "mandatory",
+        configSchema: {
+            properties: {
+                minDays: {
+                    type: "integer",
+                    minimum: 1,
+                    maximum: 35,
+                    default: DEFAULTS.minDays,
+                    description: "Fewest days of automated backups (RDS allows up to 35).",
+                },
+            },
+        },
+        check: (r, c) => prodDbBackupRetention(r, c as BackupConfig),
+    },
+    {
+        kind: "resource",
+        name: "prod-db-encrypted-protected",
+        description: "A production database is encrypted at rest (AWS) and has the protect resource option.",
+        enforcementLevel: "mandatory",
+        check: (r) => prodDbEncryptedProtected(r),
+    },
+    {
+        kind: "resource",
+        name: "sandbox-db-private-encrypted",
+        description: "A sandbox or restored database is never publicly accessible (local: listens on loopback) and is encrypted (AWS).",
+        enforcementLevel: "mandatory",
+        check: (r) => sandboxDbPrivateEncrypted(r),
+    },
+    {
+        kind: "resource",
+        name: "sandbox-db-tags",
+        description: "A sandbox database records its expiry (an ISO time) and the snapshot it was restored from.",
+        enforcementLevel: "mandatory",
+        check: (r) => sandboxDbTags(r),
+    },
+    {
+        kind: "resource",
+        name: "sandbox-expiry-max",
+        description: "A sandbox database expires no later than maxHours from now.",
+        enforcementLevel: "advisory",
+        configSchema: {
+            properties: {
+                maxHours: {
+                    type: "number",
+                    exclusiveMinimum: 0,
+                    default: DEFAULTS.maxHours,
+                    description: "Longest a sandbox database may live, counted from now, in hours.",
+                },
+            },
+        },
+        check: (r, c, o) => sandboxExpiryMax(r, c as ExpiryConfig, o),
+    },
+    {
+        kind: "resource",
+        name: "no-public-db-port",
+        description: "No security group or ingress rule opens a database port to 0.0.0.0/0 or ::/0; no local database listens on every interface.",
+        enforcementLevel: "mandatory",
+        configSchema: {
+            properties: {
+                ports: {
+                    type: "array",
+                    items: { type: "integer", minimum: 1, maximum: 65535 },
+                    default: DEFAULTS.ports,
+                    description: "Ports that count as database ports.",
+                },
+            },
+        },
+        check: (r, c) => noPublicDbPort(r, c as DbPortConfig),
+    },
+    {
+        kind: "resource",
+        name: "health-check-required",
+        description: "Every target group has an enabled health check with a path; every local app and router has a healthCheckPath.",
+        enforcementLevel: "mandatory",
+        check: (r) => healthCheckRequired(r),
+    },
+    {
+        kind: "stack",
+        name: "stack-role-consistent",
+        description: "A stack holds one role: no sandbox resource in a production stack, and no production resource in a sandbox stack.",
+        enforcementLevel: "mandatory",
+        configSchema: {
+            properties: {
+                stackRole: {
+                    type: "string",
+                    enum: ["production", "sandbox"],
+                    description: "The stack's role; when unset, the role most of its resources carry.",
+                },
+            },
+        },
+        check: (rs, c) => stackRoleConsistent(rs, c as StackRoleConfig),
+    },
+];
