@@ -19,7 +19,7 @@ function display(json: boolean): (s: string) => void {
     return (s: string) => {
         const kept = s
             .split("\n")
-            .filter((l) => !/pulumi-resource-pulumi-nodejs from \$PATH/.test(l))
+            .filter((l) => !/pulumi-(resource|analyzer)-[a-z-]+ from \$PATH/.test(l))
             .join("\n");
         process.stdout.write(kept);
     };

@@ -917,7 +917,7 @@ export const RULES: readonly RuleSpec[] = [
     {
         kind: "resource",
         name: "prod-db-encrypted-protected",
-        description: "A production database is encrypted at rest (AWS) and has the protect resource option.",
+        description: "An AWS production database is encrypted at rest and has the protect resource option.",
         enforcementLevel: "mandatory",
         check: (r) => prodDbEncryptedProtected(r),
     },
