@@ -6,8 +6,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { Client } from "pg";
-import { assertPortFree, run } from "./proc";
-import { chownToPg, destroyServer, PgServer, startServer } from "./postgres";
+import { assertPortFree, freePort, run } from "./proc";
+import { chownToPg, destroyServer, PgServer, pgBinDir, startServer, stopServer } from "./postgres";
 
 export type CloneMethod = "reflink" | "copy";
 
@@ -39,8 +39,10 @@ export function cloneMethodFor(dir: string): CloneMethod {
 async function copy(src: string, dest: string, method: CloneMethod): Promise<void> {
   if (method === "reflink") {
     await run("cp", ["-a", "--reflink=always", src, dest], { timeoutMs: 3_600_000 });
-  } else {
+  } else if (process.env.SWITCHYARD_COPY === "parallel") {
     await parallelCopy(src, dest);
+  } else {
+    await run("cp", ["-a", "--reflink=auto", src, dest], { timeoutMs: 3_600_000 });
   }
 }
 
@@ -126,11 +128,13 @@ export async function takeSnapshot(opts: { dataDir: string; port: number; snapsh
     } finally {
       if (!stopped) await client.query("SELECT pg_backup_stop(false)").catch(() => undefined);
     }
+    await client.end().catch(() => undefined);
+    await seal(path.join(partial, "data"));
   } catch (e) {
+    await client.end().catch(() => undefined);
+    await stopServer(path.join(partial, "data")).catch(() => undefined);
     fs.rmSync(partial, { recursive: true, force: true });
     throw new Error(`snapshot ${opts.name} of ${opts.dataDir} failed: ${(e as Error).message}`);
-  } finally {
-    await client.end().catch(() => undefined);
   }
   const meta: SnapshotMeta = {
     name: opts.name,
@@ -146,6 +150,30 @@ export async function takeSnapshot(opts: { dataDir: string; port: number; snapsh
   spawnSync("chmod", ["-R", "a-w", partial]);
   fs.renameSync(partial, opts.snapshotDir);
   return meta;
+}
+
+/**
+ * Seals a base-backup copy: starts it once on a spare port, so it replays its WAL to a consistent
+ * point, and shuts it down cleanly. A restore then starts a cleanly shut-down directory: no recovery,
+ * no flush of every file, so its time is the copy's. It also proves the snapshot restorable.
+ */
+async function seal(dataDir: string): Promise<void> {
+  fs.chmodSync(dataDir, 0o700);
+  chownToPg(dataDir);
+  await startServer(dataDir, await freePort());
+  await stopServer(dataDir);
+  for (const f of ["postmaster.opts", "postmaster.pid"]) fs.rmSync(path.join(dataDir, f), { force: true });
+  // A cleanly shut-down server needs only the WAL segment of its last checkpoint: drop the rest, so
+  // restores copy the data and not recycled WAL.
+  const control = (await run(path.join(pgBinDir(), "pg_controldata"), ["-D", dataDir])).stdout;
+  const redo = /Latest checkpoint's REDO WAL file:\s+([0-9A-F]{24})/.exec(control)?.[1];
+  if (!/Database cluster state:\s+shut down/.test(control) || !redo) {
+    throw new Error(`the snapshot did not shut down cleanly after recovery:\n${control}`);
+  }
+  const wal = path.join(dataDir, "pg_wal");
+  for (const f of fs.readdirSync(wal)) {
+    if (/^[0-9A-F]{24}$/.test(f) && f !== redo) fs.rmSync(path.join(wal, f));
+  }
 }
 
 /** Reads a snapshot's record; throws "snapshot <dir> does not exist" when it is missing. */

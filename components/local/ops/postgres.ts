@@ -74,12 +74,26 @@ export function databaseUrl(port: number, db: string): string {
   return `postgres://postgres@127.0.0.1:${port}/${db}`;
 }
 
-/** Appends the settings a local server needs; later lines win over earlier ones. */
+const BEGIN = "# switchyard: begin";
+const END = "# switchyard: end";
+
+/** Writes the settings a local server needs into postgresql.conf, replacing an earlier block. */
 function configure(dataDir: string, port: number): void {
-  fs.appendFileSync(
-    path.join(dataDir, "postgresql.conf"),
-    `\n# switchyard\nlisten_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = ''\n`,
-  );
+  const file = path.join(dataDir, "postgresql.conf");
+  const text = fs.readFileSync(file, "utf8");
+  const i = text.indexOf(BEGIN);
+  const kept = i >= 0 ? text.slice(0, i) + text.slice(text.indexOf(END) + END.length + 1) : text;
+  const block = [
+    BEGIN,
+    "listen_addresses = '127.0.0.1'",
+    `port = ${port}`,
+    "unix_socket_directories = ''",
+    // After a crash or from a backup, flush the filesystem once instead of fsyncing every file.
+    "recovery_init_sync_method = syncfs",
+    END,
+    "",
+  ].join("\n");
+  fs.writeFileSync(file, kept.replace(/\n*$/, "\n") + block);
 }
 
 export function serverStatus(dataDir: string): { running: boolean; pid?: number; port?: number } {
@@ -111,26 +125,35 @@ export async function startServer(dataDir: string, port: number): Promise<PgServ
   if (!fs.existsSync(log)) fs.writeFileSync(log, "");
   chownToPg(log, false);
   try {
-    await asPgUser("pg_ctl", ["-D", dataDir, "-l", log, "-w", "-t", "120", "start"], 130_000);
+    // No -w: pg_ctl's own wait polls ten times a second; we poll a connection more often below.
+    await asPgUser("pg_ctl", ["-D", dataDir, "-l", log, "-W", "start"], 30_000);
+    await waitAccepting(dataDir, port, 120_000);
   } catch (e) {
     const tail = fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").slice(-15).join("\n") : "";
     throw new Error(`PostgreSQL in ${dataDir} did not start on port ${port}: ${(e as Error).message}\n${tail}`);
   }
   const now = serverStatus(dataDir);
   if (!now.running) throw new Error(`PostgreSQL in ${dataDir} exited right after starting; see ${log}`);
-  await waitAccepting(port);
   return { dataDir, port, pid: now.pid as number, version: versionOf(dataDir), user: "postgres" };
 }
 
-async function waitAccepting(port: number, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
+/** Polls a connection until the server answers; fails early when the server has exited. */
+async function waitAccepting(dataDir: string, port: number, timeoutMs: number): Promise<void> {
+  const { Client } = await import("pg");
+  const started = Date.now();
   for (;;) {
+    const c = new Client({ host: "127.0.0.1", port, user: "postgres", database: "postgres", connectionTimeoutMillis: 2000 });
     try {
-      await psql(port, "postgres", "SELECT 1");
+      await c.connect();
+      await c.query("SELECT 1");
       return;
     } catch (e) {
-      if (Date.now() > end) throw new Error(`PostgreSQL on port ${port} does not accept connections: ${(e as Error).message}`);
-      await sleep(100);
+      const elapsed = Date.now() - started;
+      if (elapsed > timeoutMs) throw new Error(`PostgreSQL on port ${port} does not accept connections: ${(e as Error).message}`);
+      if (elapsed > 2000 && !serverStatus(dataDir).running) throw new Error(`PostgreSQL in ${dataDir} exited while starting`);
+      await sleep(20);
+    } finally {
+      await c.end().catch(() => undefined);
     }
   }
 }
