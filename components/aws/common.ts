@@ -15,7 +15,7 @@ export const ENGINE_PORTS: Readonly<Record<Engine, number>> = { postgres: 5432, 
 /** Tag keys only the AWS platform uses (the shared ones are in TAGS). */
 export const AWS_TAGS = {
     /** The cutover plan a listener follows, e.g. "10,25,50,100". */
-    cutoverSteps: "switchyard:cutover-steps",
+    cutoverSteps: TAGS.cutoverSteps,
 } as const;
 
 /** Checks an engine name: postgres or mysql. */

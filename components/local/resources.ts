@@ -28,6 +28,21 @@ function loadOps(): typeof import("./ops") {
 
 type Role = "production" | "sandbox";
 
+/** Check failures for the ports a resource newly claims (a port it already holds is in use by itself). */
+async function portFailures(olds: Record<string, unknown>, news: Record<string, unknown>, keys: string[]): Promise<pulumi.dynamic.CheckFailure[]> {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    for (const key of keys) {
+        if (olds[key] !== news[key]) {
+            try {
+                await loadOps().assertPortFree(news[key] as number);
+            } catch (e) {
+                failures.push({ property: key, reason: (e as Error).message });
+            }
+        }
+    }
+    return failures;
+}
+
 // ---------------------------------------------------------------------------------------------
 // PostgresServer
 // ---------------------------------------------------------------------------------------------
@@ -63,14 +78,7 @@ export interface PostgresServerOutputs extends PostgresServerInputs {
 
 const postgresProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds: Partial<PostgresServerInputs>, news: PostgresServerInputs) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (olds.port !== news.port) {
-            try {
-                await loadOps().assertPortFree(news.port);
-            } catch (e) {
-                failures.push({ property: "port", reason: (e as Error).message });
-            }
-        }
+        const failures = await portFailures(olds, news as unknown as Record<string, unknown>, ["port"]);
         if (news.fromSnapshot && olds.fromSnapshot !== news.fromSnapshot) {
             try {
                 loadOps().readSnapshot(news.fromSnapshot);
@@ -165,16 +173,9 @@ export interface AppProcessOutputs extends AppProcessInputs {
 
 const appProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds: Partial<AppProcessInputs>, news: AppProcessInputs) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
+        const failures = await portFailures(olds, news as unknown as Record<string, unknown>, ["port"]);
         if (!news.command || !String(news.command).trim()) {
             failures.push({ property: "command", reason: `app command for ${news.color} is empty: give the command that starts the app` });
-        }
-        if (olds.port !== news.port) {
-            try {
-                await loadOps().assertPortFree(news.port);
-            } catch (e) {
-                failures.push({ property: "port", reason: (e as Error).message });
-            }
         }
         return { inputs: news, failures };
     },
@@ -266,16 +267,7 @@ function routerSpec(i: RouterInputs) {
 
 const routerProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds: Partial<RouterInputs>, news: RouterInputs) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        for (const key of ["port", "testPort"] as const) {
-            if (olds[key] !== news[key]) {
-                try {
-                    await loadOps().assertPortFree(news[key]);
-                } catch (e) {
-                    failures.push({ property: key, reason: (e as Error).message });
-                }
-            }
-        }
+        const failures = await portFailures(olds, news as unknown as Record<string, unknown>, ["port", "testPort"]);
         return { inputs: news, failures };
     },
     async create(inputs: RouterInputs) {
