@@ -146,5 +146,11 @@ main(process.argv).catch((e: unknown) => {
     const msg = String(err.message ?? err);
     const diag = msg.split("\n").filter((l) => /error:|violation|mandatory/i.test(l));
     process.stderr.write(`switchyard: failed${diag.length ? ":\n  " + [...new Set(diag)].slice(0, 12).join("\n  ") : `: ${msg}`}\n`);
+    if (/no resource plugin 'pulumi-resource-aws'/.test(msg)) {
+        process.stderr.write(
+            "switchyard: AWS stacks need the AWS provider plugin, which Pulumi installs on first use with network access\n" +
+                "  (`pulumi plugin install resource aws 7.48.0`), and AWS credentials. See the README, 'What is real and what is mocked'.\n",
+        );
+    }
     process.exit(EXIT_FAILED);
 });
