@@ -1,0 +1,224 @@
+// HAProxy router: pure config rendering, and a real router in front of two tiny HTTP servers.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { applyConfig, readWeights, renderConfig, routerStatus, RouterSpec, runtimeCommand, serverHealth, setIdle, setWeights, startRouter, stopRouter } from "./haproxy";
+import { assertPortFree, freePort, isAlive } from "./proc";
+
+type Color = "blue" | "green";
+
+function baseSpec(over: Partial<RouterSpec> = {}): RouterSpec {
+  return {
+    dir: "/tmp/r",
+    port: 18080,
+    testPort: 18081,
+    servers: [
+      { color: "blue", port: 19001, weight: 80 },
+      { color: "green", port: 19002, weight: 20 },
+    ],
+    healthPath: "/healthz",
+    checkIntervalMs: 500,
+    idle: "green",
+    ...over,
+  };
+}
+
+describe("haproxy renderConfig (pure)", () => {
+  it("routes the app frontend over both colors by weight with health checks", () => {
+    const cfg = renderConfig(baseSpec());
+    assert.match(cfg, /frontend app\n\s+bind 127\.0\.0\.1:18080\n\s+default_backend app/);
+    assert.match(cfg, /backend app\n\s+balance roundrobin\n\s+option httpchk GET \/healthz\n/);
+    assert.match(cfg, /server blue 127\.0\.0\.1:19001 weight 80 check/);
+    assert.match(cfg, /server green 127\.0\.0\.1:19002 weight 20 check/);
+    assert.match(cfg, /inter 500/);
+  });
+  it("sends the test frontend to the idle color only", () => {
+    const cfg = renderConfig(baseSpec());
+    const test = cfg.slice(cfg.indexOf("backend test"));
+    assert.match(cfg, /frontend test\n\s+bind 127\.0\.0\.1:18081\n\s+default_backend test/);
+    assert.match(test, /server blue [^\n]* disabled/);
+    assert.doesNotMatch(test, /server green [^\n]* disabled/);
+    const flipped = renderConfig(baseSpec({ idle: "blue" }));
+    const t2 = flipped.slice(flipped.indexOf("backend test"));
+    assert.match(t2, /server green [^\n]* disabled/);
+    assert.doesNotMatch(t2, /server blue [^\n]* disabled/);
+  });
+  it("has an admin stats socket, timeouts, retries and redispatch", () => {
+    const cfg = renderConfig(baseSpec({ dir: "/x/y" }));
+    assert.match(cfg, /stats socket \/x\/y\/admin\.sock mode 600 level admin expose-fd listeners/);
+    for (const t of ["connect", "client", "server"]) assert.match(cfg, new RegExp(`timeout ${t} \\S+`));
+    assert.match(cfg, /retries 3/);
+    assert.match(cfg, /option redispatch/);
+  });
+  it("uses weight 0 as is (no traffic) and is deterministic", () => {
+    const spec = baseSpec({ servers: [{ color: "blue", port: 1, weight: 100 }, { color: "green", port: 2, weight: 0 }] });
+    assert.match(renderConfig(spec), /server green 127\.0\.0\.1:2 weight 0 check/);
+    assert.strictEqual(renderConfig(spec), renderConfig(spec));
+  });
+});
+
+// --- a real router ---------------------------------------------------------------------------
+
+function colorServer(color: Color): Promise<{ server: http.Server; port: number }> {
+  return new Promise((resolve) => {
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/plain", connection: "close" });
+      res.end(color);
+    });
+    server.listen(0, "127.0.0.1", () => resolve({ server, port: (server.address() as net.AddressInfo).port }));
+  });
+}
+
+function get(port: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/", agent: false, timeout: 5000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+  });
+}
+
+async function count(port: number, n: number, concurrency = 10): Promise<{ blue: number; green: number; failed: number }> {
+  const c = { blue: 0, green: 0, failed: 0 };
+  let left = n;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (left > 0) {
+      left--;
+      try {
+        const r = await get(port);
+        if (r.status === 200 && (r.body === "blue" || r.body === "green")) c[r.body]++;
+        else c.failed++;
+      } catch {
+        c.failed++;
+      }
+    }
+  }));
+  return c;
+}
+
+describe("haproxy router (real process)", function () {
+  this.timeout(60_000);
+  let tmp: string;
+  let blue: { server: http.Server; port: number };
+  let green: { server: http.Server; port: number };
+  let spec: RouterSpec;
+  let socketPath: string;
+  let pid: number;
+
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sy-haproxy-"));
+    blue = await colorServer("blue");
+    green = await colorServer("green");
+    spec = {
+      dir: path.join(tmp, "router"),
+      port: await freePort(),
+      testPort: await freePort(),
+      servers: [
+        { color: "blue", port: blue.port, weight: 80 },
+        { color: "green", port: green.port, weight: 20 },
+      ],
+      healthPath: "/healthz",
+      checkIntervalMs: 200,
+      idle: "green",
+    };
+    const r = await startRouter(spec);
+    socketPath = r.socketPath;
+    pid = r.pid;
+    assert.ok(isAlive(pid));
+    assert.ok(fs.existsSync(r.configPath));
+  });
+
+  after(async () => {
+    await stopRouter(spec.dir).catch(() => undefined);
+    blue.server.close();
+    green.server.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("refuses to start on a port in use, by name", async () => {
+    await assert.rejects(startRouter({ ...spec, dir: path.join(tmp, "other") }), new RegExp(`port ${spec.port} on 127\\.0\\.0\\.1 is in use`));
+  });
+
+  it("splits ~1000 requests 80/20 within ±3 points", async () => {
+    const c = await count(spec.port, 1000);
+    assert.strictEqual(c.failed, 0);
+    const bluePct = (100 * c.blue) / 1000;
+    assert.ok(Math.abs(bluePct - 80) <= 3, `blue got ${bluePct}%`);
+  });
+
+  it("reads back weights and health", async () => {
+    assert.deepStrictEqual(await readWeights(socketPath), { blue: 80, green: 20 });
+    const h = await serverHealth(socketPath);
+    assert.ok(h.blue && h.green, JSON.stringify(h));
+    assert.match(h.blue.status, /UP/);
+  });
+
+  it("changes weights under steady load with zero failed requests", async () => {
+    const c = { blue: 0, green: 0, failed: 0 };
+    const phases: Record<Color, number>[] = [];
+    let stop = false;
+    const load = Promise.all(Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        try {
+          const r = await get(spec.port);
+          if (r.status === 200 && (r.body === "blue" || r.body === "green")) c[r.body]++;
+          else c.failed++;
+        } catch {
+          c.failed++;
+        }
+      }
+    }));
+    const steps: Record<Color, number>[] = [{ blue: 50, green: 50 }, { blue: 10, green: 90 }, { blue: 0, green: 100 }];
+    for (const w of steps) {
+      await new Promise((r) => setTimeout(r, 700));
+      await setWeights(socketPath, w);
+      phases.push(await readWeights(socketPath));
+    }
+    // Under the last weights only green answers.
+    const atEnd = { ...c };
+    await new Promise((r) => setTimeout(r, 700));
+    stop = true;
+    await load;
+    assert.strictEqual(c.failed, 0, `failed requests: ${c.failed} of ${c.blue + c.green + c.failed}`);
+    assert.deepStrictEqual(phases, steps);
+    assert.ok(c.blue + c.green > 200, `only ${c.blue + c.green} requests ran`);
+    assert.ok(c.green - atEnd.green > 0 && c.blue - atEnd.blue <= 8, `blue after weight 0: ${c.blue - atEnd.blue}`);
+  });
+
+  it("the test frontend reaches only the idle color, and follows setIdle", async () => {
+    let c = await count(spec.testPort, 50, 5);
+    assert.deepStrictEqual(c, { blue: 0, green: 50, failed: 0 });
+    await setIdle(socketPath, "blue");
+    c = await count(spec.testPort, 50, 5);
+    assert.deepStrictEqual(c, { blue: 50, green: 0, failed: 0 });
+  });
+
+  it("applyConfig persists the weights and applies them without a reload", async () => {
+    const next: RouterSpec = { ...spec, servers: [{ ...spec.servers[0], weight: 30 }, { ...spec.servers[1], weight: 70 }], idle: "green" };
+    await applyConfig(next);
+    assert.deepStrictEqual(await readWeights(socketPath), { blue: 30, green: 70 });
+    assert.match(fs.readFileSync(path.join(spec.dir, "haproxy.cfg"), "utf8"), /server green 127\.0\.0\.1:\d+ weight 70 check/);
+    assert.strictEqual(routerStatus(spec.dir).pid, pid, "same process: no reload");
+    const info = await runtimeCommand(socketPath, "show info");
+    assert.match(info, /Name: HAProxy/);
+    const t = await count(spec.testPort, 20, 4);
+    assert.strictEqual(t.green, 20);
+  });
+
+  it("stopRouter leaves no process and frees the ports", async () => {
+    await stopRouter(spec.dir);
+    assert.ok(!isAlive(pid));
+    assert.deepStrictEqual(routerStatus(spec.dir), { running: false });
+    await assertPortFree(spec.port);
+    await assertPortFree(spec.testPort);
+    await stopRouter(spec.dir); // idempotent
+  });
+});
