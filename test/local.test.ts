@@ -152,6 +152,24 @@ describe("local platform (real PostgreSQL, app processes, HAProxy)", function ()
         assert.deepStrictEqual(root, { color: "green", version: "1.1.0" }, "the sandbox runs the candidate");
     });
 
+    it("a new version replaces that color's process: the old one is gone, nothing else is touched", async () => {
+        const [oldBlue, oldGreen] = pairOut.appPids.value as number[];
+        writeStack("pair", pairConfig({
+            "switchyard:traffic": { blue: 10, green: 90 },
+            "switchyard:colors": { blue: { version: "1.0.0" }, green: { version: "1.2.0" } },
+        }));
+        const r = await inEnv(() => run.up(target("pair")));
+        const [newBlue, newGreen] = r.outputs.appPids.value as number[];
+        assert.strictEqual(newBlue, oldBlue, "blue kept running");
+        assert.notStrictEqual(newGreen, oldGreen);
+        assert.ok(!isAlive(oldGreen), "the replaced process is gone");
+        const test = await countColors(r.outputs.testUrl.value as string, 1, 1);
+        assert.deepStrictEqual(test.colors, { blue: 1 });
+        const body = (await (await fetch(`http://127.0.0.1:${BASE + 3}/`)).json()) as { version: string };
+        assert.strictEqual(body.version, "1.2.0");
+        pairOut = r.outputs;
+    });
+
     it("refresh detects a killed app process, and the next up starts it again", async () => {
         const pids = pairOut.appPids.value as number[];
         process.kill(-pids[0], "SIGKILL");

@@ -28,11 +28,20 @@ function loadOps(): typeof import("./ops") {
 
 type Role = "production" | "sandbox";
 
-/** Check failures for the ports a resource newly claims (a port it already holds is in use by itself). */
-async function portFailures(olds: Record<string, unknown>, news: Record<string, unknown>, keys: string[]): Promise<pulumi.dynamic.CheckFailure[]> {
+/**
+ * Check failures for the ports a resource newly claims. A port held by the resource itself is not a
+ * conflict: by its old inputs (an update), or, when the engine checks a replacement with no old inputs,
+ * by `heldBySelf` (the previous generation, which is deleted before the new one is created).
+ */
+async function portFailures(
+    olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+    keys: string[],
+    heldBySelf: () => boolean = () => false,
+): Promise<pulumi.dynamic.CheckFailure[]> {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     for (const key of keys) {
-        if (olds[key] !== news[key]) {
+        if (olds[key] !== news[key] && !heldBySelf()) {
             try {
                 await loadOps().assertPortFree(news[key] as number);
             } catch (e) {
@@ -78,7 +87,10 @@ export interface PostgresServerOutputs extends PostgresServerInputs {
 
 const postgresProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds: Partial<PostgresServerInputs>, news: PostgresServerInputs) {
-        const failures = await portFailures(olds, news as unknown as Record<string, unknown>, ["port"]);
+        const failures = await portFailures(olds, news as unknown as Record<string, unknown>, ["port"], () => {
+            const st = loadOps().serverStatus(news.dataDir);
+            return st.running && st.port === news.port;
+        });
         if (news.fromSnapshot && olds.fromSnapshot !== news.fromSnapshot) {
             try {
                 loadOps().readSnapshot(news.fromSnapshot);
@@ -173,7 +185,11 @@ export interface AppProcessOutputs extends AppProcessInputs {
 
 const appProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds: Partial<AppProcessInputs>, news: AppProcessInputs) {
-        const failures = await portFailures(olds, news as unknown as Record<string, unknown>, ["port"]);
+        const failures = await portFailures(olds, news as unknown as Record<string, unknown>, ["port"], () => {
+            const lease = `${news.logDir}/${news.color}.port-${news.port}.pid`;
+            const fs = require("fs");
+            return fs.existsSync(lease) && loadOps().isAlive(Number(fs.readFileSync(lease, "utf8")));
+        });
         if (!news.command || !String(news.command).trim()) {
             failures.push({ property: "command", reason: `app command for ${news.color} is empty: give the command that starts the app` });
         }
@@ -190,6 +206,8 @@ const appProvider: pulumi.dynamic.ResourceProvider = {
             healthPath: inputs.healthCheckPath,
             timeoutMs: inputs.startTimeoutMs,
         });
+        // A lease naming this process as the port's holder, so a replacement's check knows the port is its own.
+        require("fs").writeFileSync(`${inputs.logDir}/${inputs.color}.port-${inputs.port}.pid`, String(p.pid));
         const outs: AppProcessOutputs = { ...inputs, pid: p.pid, running: true, stdoutLog: p.stdoutLog, stderrLog: p.stderrLog };
         return { id: `${inputs.color}-${p.pid}`, outs };
     },
@@ -212,6 +230,7 @@ const appProvider: pulumi.dynamic.ResourceProvider = {
     },
     async delete(_id: string, props: AppProcessOutputs) {
         await loadOps().stopProcessGroup(props.pid);
+        require("fs").rmSync(`${props.logDir}/${props.color}.port-${props.port}.pid`, { force: true });
     },
 };
 
@@ -267,7 +286,7 @@ function routerSpec(i: RouterInputs) {
 
 const routerProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds: Partial<RouterInputs>, news: RouterInputs) {
-        const failures = await portFailures(olds, news as unknown as Record<string, unknown>, ["port", "testPort"]);
+        const failures = await portFailures(olds, news as unknown as Record<string, unknown>, ["port", "testPort"], () => loadOps().routerStatus(news.dir).running);
         return { inputs: news, failures };
     },
     async create(inputs: RouterInputs) {

@@ -29,7 +29,7 @@ export function renderConfig(spec: RouterSpec): string {
   return [
     "# Written by Switchyard. Weights change through the runtime API and are persisted here.",
     "global",
-    `  stats socket ${socketPathOf(spec.dir)} mode 600 level admin`,
+    `  stats socket ${socketPathOf(spec.dir)} mode 600 level admin expose-fd listeners`,
     "  maxconn 4096",
     "",
     "defaults",
