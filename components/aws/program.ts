@@ -20,17 +20,8 @@
  * is used as is.
  */
 import * as pulumi from "@pulumi/pulumi";
-import {
-    COLORS,
-    Color,
-    CutoverPlanArgs,
-    DatabaseMode,
-    HealthCheckArgs,
-    ROLES,
-    Role,
-    TrafficWeights,
-    checkDatabaseMode,
-} from "../types";
+import { Color, CutoverPlanArgs, DatabaseMode, HealthCheckArgs, TrafficWeights } from "../types";
+import { readSandboxCandidate, readStackBasics } from "../config";
 import { AwsColorArgs, BlueGreen, BlueGreenListenerArgs, RdsBlueGreenTargetArgs } from "./blueGreen";
 import { ImageBuildArgs } from "./colorEnvironment";
 import { Engine } from "./common";
@@ -87,12 +78,7 @@ export interface AwsConfig {
     };
 }
 
-/** `switchyard:sandbox` */
-export interface SandboxConfig {
-    productionStack: string;
-    ttlHours?: number;
-    color?: Color;
-}
+export type { SandboxConfig } from "../config";
 
 /**
  * The image of a version: the image with its tag replaced by the version. An image pinned by
@@ -127,22 +113,12 @@ function colorConfig(colors: Partial<Record<Color, ColorConfig>> | undefined, ap
  * returns the stack outputs.
  */
 export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard")): Record<string, pulumi.Output<unknown>> {
-    const role = cfg.require("role") as Role;
-    if (!(ROLES as readonly string[]).includes(role)) {
-        throw new Error(`switchyard:role is ${JSON.stringify(role)}: use one of ${ROLES.join(", ")}`);
-    }
-    const name = cfg.get("name") ?? "app";
-    const app = cfg.getObject<AppConfig>("app") ?? {};
-    const colors = cfg.getObject<Partial<Record<Color, ColorConfig>>>("colors");
     const db = cfg.requireObject<DatabaseConfig>("database");
+    const { role, name, colors } = readStackBasics<ColorConfig>(cfg, "aws");
+    const app = cfg.getObject<AppConfig>("app") ?? {};
     const net = cfg.requireObject<AwsConfig>("aws");
     const password = cfg.getSecret("databasePassword");
     const build: ImageBuildArgs | undefined = app.build;
-
-    const modeProblem = checkDatabaseMode(db.mode, role, "aws");
-    if (modeProblem) {
-        throw new Error(`switchyard:database.mode: ${modeProblem}`);
-    }
 
     if (role === "blue-green") {
         const cutover = cfg.getObject<CutoverPlanArgs>("cutover");
@@ -188,15 +164,7 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
         };
     }
 
-    const sb = cfg.requireObject<SandboxConfig>("sandbox");
-    const color = sb.color ?? "green";
-    if (!(COLORS as readonly string[]).includes(color)) {
-        throw new Error(`switchyard:sandbox.color is ${JSON.stringify(color)}: use "blue" or "green"`);
-    }
-    const candidate = colors?.[color];
-    if (candidate?.version === undefined) {
-        throw new Error(`switchyard:colors.${color}.version is missing: the sandbox runs that color's version`);
-    }
+    const { sandbox: sb, color, candidate } = readSandboxCandidate(cfg, colors);
     const image = candidate.image ?? (app.image !== undefined ? imageForVersion(app.image, String(candidate.version)) : undefined);
     const sandbox = new Sandbox(name, {
         productionStack: sb.productionStack,

@@ -15,7 +15,8 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { checkDatabaseMode, Color, COLORS, ColorArgs, CutoverPlanArgs, DatabaseMode, Role, ROLES, TrafficWeights } from "../types";
+import { readSandboxCandidate, readStackBasics } from "../config";
+import { Color, COLORS, ColorArgs, CutoverPlanArgs, TrafficWeights } from "../types";
 import { LocalAppArgs, LocalBlueGreen, LocalPortsArgs } from "./blueGreen";
 import { LocalSandbox } from "./sandbox";
 
@@ -32,20 +33,10 @@ export interface LocalProgramContext {
 }
 
 export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new pulumi.Config("switchyard")): Record<string, pulumi.Output<unknown> | unknown> {
-    const role = cfg.require("role") as Role;
-    if (!(ROLES as readonly string[]).includes(role)) {
-        throw new Error(`switchyard:role is ${JSON.stringify(role)}: use one of ${ROLES.join(", ")}`);
-    }
-    const name = cfg.get("name") ?? "app";
+    const { role, name, colors, mode } = readStackBasics<ColorArgs>(cfg, "local", (r) => (r === "sandbox" ? "snapshot" : "shared"));
     const app = cfg.requireObject<LocalAppArgs>("app");
-    const colors = cfg.getObject<Partial<Record<Color, ColorArgs>>>("colors") ?? {};
-    const db = cfg.getObject<{ mode?: DatabaseMode; name?: string; snapshot?: string }>("database") ?? {};
+    const db = cfg.getObject<{ name?: string; snapshot?: string }>("database") ?? {};
     const local = cfg.getObject<LocalConfig>("local") ?? {};
-    const mode = db.mode ?? (role === "sandbox" ? "snapshot" : "shared");
-    const modeProblem = checkDatabaseMode(mode, role, "local");
-    if (modeProblem) {
-        throw new Error(`switchyard:database.mode: ${modeProblem}`);
-    }
     const dataDir = local.dataDir ?? path.join(ctx.dataRoot, pulumi.getStack());
     const appArgs: LocalAppArgs = { ...app, cwd: app.cwd ? path.resolve(ctx.cwd, app.cwd) : ctx.cwd };
 
@@ -76,15 +67,7 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
         };
     }
 
-    const sb = cfg.requireObject<{ productionStack: string; ttlHours?: number; color?: Color }>("sandbox");
-    const color = sb.color ?? "green";
-    if (!(COLORS as readonly string[]).includes(color)) {
-        throw new Error(`switchyard:sandbox.color is ${JSON.stringify(color)}: use "blue" or "green"`);
-    }
-    const candidate = colors[color];
-    if (candidate?.version === undefined) {
-        throw new Error(`switchyard:colors.${color}.version is missing: the sandbox runs that color's version`);
-    }
+    const { sandbox: sb, color, candidate } = readSandboxCandidate(cfg, colors);
     const prod = new pulumi.StackReference(`${name}-production`, { name: sb.productionStack });
     const sandbox = new LocalSandbox(name, {
         app: appArgs,

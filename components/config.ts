@@ -1,0 +1,56 @@
+/**
+ * Reading the `switchyard:*` stack configuration both platforms share: role, name, colors, database
+ * mode and the sandbox's candidate. Platform programs read only their own keys on top.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { checkDatabaseMode, Color, COLORS, DatabaseMode, Platform, Role, ROLES } from "./types";
+
+/** `switchyard:sandbox` */
+export interface SandboxConfig {
+    /** The production stack, e.g. `organization/switchyard/prod`. */
+    productionStack: string;
+    /** Hours until the sandbox expires. */
+    ttlHours?: number;
+    /** The color whose version the sandbox runs. @default "green" */
+    color?: Color;
+}
+
+export interface StackBasics<C> {
+    readonly role: Role;
+    /** Logical name prefix of every resource (never change it once released). */
+    readonly name: string;
+    readonly colors: Partial<Record<Color, C>>;
+    readonly mode: DatabaseMode;
+}
+
+/** Role, name, colors and the database mode, validated against the platform. */
+export function readStackBasics<C>(cfg: pulumi.Config, platform: Platform, defaultMode?: (role: Role) => DatabaseMode): StackBasics<C> {
+    const role = cfg.require("role") as Role;
+    if (!(ROLES as readonly string[]).includes(role)) {
+        throw new Error(`switchyard:role is ${JSON.stringify(role)}: use one of ${ROLES.join(", ")}`);
+    }
+    const db = cfg.getObject<{ mode?: DatabaseMode }>("database") ?? {};
+    const mode = db.mode ?? (defaultMode ? defaultMode(role) : (undefined as unknown as DatabaseMode));
+    const problem = checkDatabaseMode(mode, role, platform);
+    if (problem) {
+        throw new Error(`switchyard:database.mode: ${problem}`);
+    }
+    return { role, name: cfg.get("name") ?? "app", colors: cfg.getObject<Partial<Record<Color, C>>>("colors") ?? {}, mode };
+}
+
+/** The sandbox's settings and the candidate it runs: the version of `switchyard:sandbox.color`. */
+export function readSandboxCandidate<C extends { version?: unknown }>(
+    cfg: pulumi.Config,
+    colors: Partial<Record<Color, C>>,
+): { sandbox: SandboxConfig; color: Color; candidate: C } {
+    const sandbox = cfg.requireObject<SandboxConfig>("sandbox");
+    const color = sandbox.color ?? "green";
+    if (!(COLORS as readonly string[]).includes(color)) {
+        throw new Error(`switchyard:sandbox.color is ${JSON.stringify(color)}: use "blue" or "green"`);
+    }
+    const candidate = colors[color];
+    if (candidate?.version === undefined) {
+        throw new Error(`switchyard:colors.${color}.version is missing: the sandbox runs that color's version`);
+    }
+    return { sandbox, color, candidate };
+}
