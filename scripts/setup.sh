@@ -3,7 +3,7 @@
 #   - the npm dependencies (npm ci), which bring Node 22 as a devDependency;
 #   - the Pulumi CLI at the SDK's release: a compatible `pulumi` on PATH, else one built from the Go
 #     module proxy and cached per version outside the clone;
-#   - PostgreSQL and HAProxy from Debian's packages;
+#   - PostgreSQL, HAProxy and strace (the network test traces the engine) from Debian's packages;
 #   - the moto server (AWS API stand-in for tests) from PyPI, in a virtualenv in the tool cache.
 # Only the package registries are contacted.
 set -euo pipefail
@@ -58,12 +58,13 @@ got=$("$cli_dir/pulumi" version 2>/dev/null || true)
 [ -n "$got" ] || fail "the Pulumi CLI in $cli_dir does not run"
 say "Pulumi CLI $got"
 
-# --- PostgreSQL and HAProxy from Debian's packages --------------------------------------------------
+# --- PostgreSQL, HAProxy and strace from Debian's packages ------------------------------------------
 need_pkgs=()
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
 [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || need_pkgs+=(postgresql)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_pkgs+=(haproxy)
 command -v mkfs.xfs >/dev/null 2>&1 || need_pkgs+=(xfsprogs)
+command -v strace >/dev/null 2>&1 || [ -x /usr/bin/strace ] || need_pkgs+=(strace)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     fail "missing system packages: ${need_pkgs[*]}. Install them (apt-get install ${need_pkgs[*]}) or run the set-up as root."
