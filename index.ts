@@ -21,12 +21,24 @@ export async function program(): Promise<Record<string, unknown>> {
     if (!(PLATFORMS as readonly string[]).includes(platform)) {
         throw new Error(`switchyard:platform is ${JSON.stringify(platform)}: use one of ${PLATFORMS.join(", ")}`);
     }
+    let outputs: Record<string, unknown>;
     if (platform === "aws") {
         const { awsProgram } = await import("./components/aws/program");
-        return awsProgram(cfg);
+        outputs = awsProgram(cfg);
+    } else {
+        const { localProgram } = await import("./components/local/program");
+        outputs = localProgram({ dataRoot: localDataRoot(), cwd: __dirname }, cfg);
     }
-    const { localProgram } = await import("./components/local/program");
-    return localProgram({ dataRoot: localDataRoot(), cwd: __dirname }, cfg);
+    const role = cfg.get("role");
+    return {
+        platform,
+        role,
+        // The weights in state; a local router reports the ones it applied.
+        ...(role === "blue-green" ? { weights: cfg.getObject("traffic") } : {}),
+        ...outputs,
+        // The cutover's checkpoint lives in state beside the weights (see cutover/stackState.ts).
+        cutover: cfg.getObject("cutoverState"),
+    };
 }
 
 export * from "./components";

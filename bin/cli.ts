@@ -6,6 +6,8 @@ import { Command, Option } from "commander";
 import * as run from "../stack/run";
 import { snapshotStack } from "../stack/snapshot";
 import { runDemo } from "../stack/demo";
+import * as cut from "../cutover";
+import { formatEvent, jsonLine } from "../cutover/display";
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad input or environment. */
 const EXIT_FAILED = 1;
@@ -112,7 +114,149 @@ async function main(argv: string[]): Promise<void> {
             await runDemo({ down: Boolean(o.down), requests: o.requests, onOutput: display(false) });
         });
 
+    program
+        .command("cutover")
+        .description(
+            "move traffic to the idle color step by step behind health gates; revert at once when a gate fails.\n" +
+                "Each step goes into the stack's config (switchyard:traffic) and through `up`, and is read back from the router.",
+        )
+        .argument("<stack>", "a blue-green stack that is up")
+        .addOption(new Option("--to <color>", "the color to move traffic to (default: the idle one)").choices(["blue", "green"]))
+        .option("--steps <list|preset>", `weights of the new color, e.g. 10,25,50,100, or a preset: ${Object.keys(cut.PRESETS).join(", ")} (default: switchyard:cutover.steps, else linear-25)`)
+        .addOption(new Option("--max-step <n>", "largest jump between two steps").argParser(int("--max-step")))
+        .option("--no-pretest", "skip the probe of the new color through the test listener")
+        .option("--no-backup", "skip the database snapshot before the first step")
+        .action(async (stack: string, o: GateFlags & { to?: cut.Color; steps?: string; maxStep?: number; pretest: boolean; backup: boolean }) => {
+            const cp = await cut.cutover(
+                target(stack, !o.verbose),
+                { to: o.to, steps: parseSteps(o.steps), maxStep: o.maxStep, gate: gateOf(o), pretest: o.pretest, backup: o.backup },
+                driveOpts(o),
+            );
+            finish(cp);
+        });
+
+    program
+        .command("resume")
+        .description("pick up an interrupted cutover at the step it stood at")
+        .argument("<stack>", "a blue-green stack with an unfinished cutover")
+        .action(async (stack: string, o: GateFlags) => {
+            finish(await cut.resume(target(stack, !o.verbose), gateOf(o), driveOpts(o)));
+        });
+
+    program
+        .command("revert")
+        .description("send all traffic back to the color that was live before the last cutover, at once, and read it back")
+        .argument("<stack>", "a blue-green stack")
+        .option("--json", "print events as JSON lines")
+        .option("--verbose", "show the engine's output")
+        .action(async (stack: string, o: { json?: boolean; verbose?: boolean }) => {
+            finish(await cut.revert(target(stack, !o.verbose), { onEvent: listener(o.json) }), "reverted");
+        });
+
+    program
+        .command("status")
+        .description("the weights in stack state, the weights the router serves, and the last cutover's checkpoint")
+        .argument("<stack>", "a blue-green stack")
+        .option("--json", "print JSON")
+        .action(async (stack: string, o: { json?: boolean }) => {
+            const s = await cut.status(target(stack, true));
+            if (o.json) {
+                process.stdout.write(JSON.stringify(s, null, 2) + "\n");
+                return;
+            }
+            const cp = s.checkpoint;
+            process.stdout.write(
+                [
+                    `platform:        ${s.platform}`,
+                    `weights (state): ${cut.formatWeights(s.weightsInState)}`,
+                    `weights (served): ${cut.formatWeights(s.weightsServed)}${s.inAgreement ? "" : "   <-- DIFFERS from state: run `switchyard up` or `switchyard revert`"}`,
+                    cp
+                        ? `last cutover:    ${cp.id} ${cp.from} → ${cp.to}, ${cp.phase} at step ${cp.step + 1}/${cp.steps.length} (${cp.steps.join(", ")})` +
+                          `${cp.reason ? `\n  reason: ${cp.reason}` : ""}${cp.backup ? `\n  backup: ${cp.backup}` : ""}\n  updated ${cp.updatedAt}`
+                        : "last cutover:    none",
+                    "",
+                ].join("\n"),
+            );
+        });
+
+    for (const name of ["cutover", "resume"]) {
+        addGateOptions(program.commands.find((c) => c.name() === name) as Command);
+    }
+
     await program.parseAsync(argv);
+}
+
+interface GateFlags {
+    interval?: number;
+    minSuccess?: number;
+    maxLatency?: number;
+    minRequests?: number;
+    failureLimit?: number;
+    windows?: number;
+    json?: boolean;
+    verbose?: boolean;
+}
+
+function int(flag: string): (v: string) => number {
+    return (v: string) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0) {
+            throw new run.UserError(`${flag} is "${v}": give a non-negative number`);
+        }
+        return n;
+    };
+}
+
+function addGateOptions(c: Command): void {
+    c.addOption(new Option("--interval <seconds>", "length of one observation window").argParser(int("--interval")))
+        .addOption(new Option("--min-success <percent>", "lowest success rate of the new color per window (default 99)").argParser(int("--min-success")))
+        .addOption(new Option("--max-latency <ms>", "highest mean latency per window (default 500)").argParser(int("--max-latency")))
+        .addOption(new Option("--min-requests <n>", "fewest requests for a window to count (default 20; 0 judges on health alone)").argParser(int("--min-requests")))
+        .addOption(new Option("--failure-limit <n>", "failed windows at one step before the revert (default 1)").argParser(int("--failure-limit")))
+        .addOption(new Option("--windows <n>", "passing windows needed at each step (default 1)").argParser(int("--windows")))
+        .option("--json", "print events as JSON lines")
+        .option("--verbose", "show the engine's output for each step");
+}
+
+function gateOf(o: GateFlags): Partial<cut.GateSpec> {
+    return {
+        intervalMs: o.interval === undefined ? undefined : Math.round(o.interval * 1000),
+        minSuccessRate: o.minSuccess === undefined ? undefined : o.minSuccess / 100,
+        maxLatencyMs: o.maxLatency,
+        minRequests: o.minRequests,
+        failureLimit: o.failureLimit,
+        windowsPerStep: o.windows,
+    };
+}
+
+function parseSteps(v: string | undefined): number[] | string | undefined {
+    if (v === undefined || !/^[\d,\s]+$/.test(v)) {
+        return v;
+    }
+    return v.split(",").filter((x) => x.trim() !== "").map(Number);
+}
+
+function listener(json?: boolean): (e: cut.CutoverEvent) => void {
+    return (e) => process.stdout.write((json ? jsonLine(e) : formatEvent(e)) + "\n");
+}
+
+/** Ctrl-C reverts the cutover; a second one leaves at once. */
+function driveOpts(o: GateFlags) {
+    const ctl = new AbortController();
+    process.once("SIGINT", () => {
+        process.stderr.write("\nswitchyard: stopping: reverting traffic (Ctrl-C again to leave at once)\n");
+        ctl.abort("stopped by the operator (Ctrl-C)");
+        process.once("SIGINT", () => process.exit(130));
+    });
+    return { onEvent: listener(o.json), signal: ctl.signal };
+}
+
+/** The phase hoped for (promoted, or reverted for `revert`): exit 0; otherwise the reason, exit 1. */
+function finish(cp: cut.Checkpoint, hoped: cut.Phase = "promoted"): void {
+    if (cp.phase !== hoped) {
+        process.stderr.write(`switchyard: cutover ${cp.phase}${cp.reason ? `: ${cp.reason}` : ""}\n`);
+        process.exitCode = EXIT_FAILED;
+    }
 }
 
 function policyOpts(o: { policy: boolean; policyConfig?: string }): run.PreviewOptions {

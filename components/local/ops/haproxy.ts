@@ -158,20 +158,54 @@ export async function readWeights(socketPath: string): Promise<Record<Color, num
   return out;
 }
 
-/** Health of each color's server in the weighted backend, from `show stat`. */
-export async function serverHealth(socketPath: string): Promise<Record<Color, { status: string; checkStatus?: string }>> {
-  const csv = await runtimeCommand(socketPath, "show stat");
+/** One color's server in the weighted backend, as `show stat` reports it. */
+export interface ServerStats {
+  status: string;
+  checkStatus?: string;
+  /** Cumulative responses of every class, plus responses that never came (`eresp`). */
+  requests: number;
+  /** Cumulative 5xx responses plus response errors. */
+  errors: number;
+  /** Mean response time (ms) over the server's last 1,024 requests. */
+  rtimeMs: number;
+}
+
+/** Parses `show stat` CSV into the weighted backend's per-color counters. Pure. */
+export function parseStats(csv: string): Partial<Record<Color, ServerStats>> {
   const [head, ...rows] = csv.replace(/^# /, "").trim().split("\n");
   const cols = head.split(",");
-  const at = (row: string[], name: string) => row[cols.indexOf(name)];
-  const out = {} as Record<Color, { status: string; checkStatus?: string }>;
+  const out: Partial<Record<Color, ServerStats>> = {};
   for (const line of rows) {
     const row = line.split(",");
-    if (at(row, "pxname") === "app" && (at(row, "svname") === "blue" || at(row, "svname") === "green")) {
-      out[at(row, "svname") as Color] = { status: at(row, "status"), checkStatus: at(row, "check_status") || undefined };
-    }
+    const at = (name: string) => row[cols.indexOf(name)] ?? "";
+    const num = (name: string) => Number(at(name)) || 0;
+    const sv = at("svname");
+    if (at("pxname") !== "app" || (sv !== "blue" && sv !== "green")) continue;
+    const responses = ["hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other"].reduce((a, k) => a + num(k), 0);
+    out[sv] = {
+      status: at("status"),
+      checkStatus: at("check_status") || undefined,
+      requests: responses + num("eresp"),
+      errors: num("hrsp_5xx") + num("eresp"),
+      rtimeMs: num("rtime"),
+    };
   }
   return out;
+}
+
+/** Counters and health of each color's server in the weighted backend. */
+export async function serverStats(socketPath: string): Promise<Record<Color, ServerStats>> {
+  const stats = parseStats(await runtimeCommand(socketPath, "show stat"));
+  for (const c of ["blue", "green"] as Color[]) {
+    if (!stats[c]) throw new Error(`HAProxy at ${socketPath} reports no server app/${c}`);
+  }
+  return stats as Record<Color, ServerStats>;
+}
+
+/** Health of each color's server in the weighted backend, from `show stat`. */
+export async function serverHealth(socketPath: string): Promise<Record<Color, { status: string; checkStatus?: string }>> {
+  const s = await serverStats(socketPath);
+  return { blue: { status: s.blue.status, checkStatus: s.blue.checkStatus }, green: { status: s.green.status, checkStatus: s.green.checkStatus } };
 }
 
 /** Persists a new spec to the config file and applies weights and the idle color, with no reload. */

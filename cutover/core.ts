@@ -1,0 +1,414 @@
+/**
+ * The cutover as a pure state machine: plan → steps → verdicts → promote or revert.
+ *
+ * Every function here is plain: given a checkpoint and what the driver saw, it returns the next
+ * checkpoint, the next action and the events to emit. Time comes in as an argument (`now`, an ISO
+ * string); nothing here touches a process, a clock or the network.
+ */
+import { checkStepPlan, checkTraffic, COLORS, idleColor, liveColor, otherColor } from "../components/types";
+import {
+    Action,
+    Checkpoint,
+    Color,
+    CutoverEvent,
+    CutoverPlan,
+    DEFAULT_GATE,
+    FINAL_PHASES,
+    GateSpec,
+    Input,
+    Sample,
+    TrafficWeights,
+    Verdict,
+} from "./types";
+
+/** A plan or gate the user asked for cannot be carried out; the message says why and what to do. */
+export class CutoverError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "CutoverError";
+    }
+}
+
+/** Well-known step plans, after the CodeDeploy presets users already know. */
+export const PRESETS: Readonly<Record<string, number[]>> = {
+    "canary-10": [10, 100],
+    "linear-10": [10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
+    "linear-25": [25, 50, 75, 100],
+    "all-at-once": [100],
+};
+
+/** The weights with `to` at `w` and the other color at 100 - w. */
+export function weightsFor(to: Color, w: number): TrafficWeights {
+    return to === "green" ? { blue: 100 - w, green: w } : { blue: w, green: 100 - w };
+}
+
+/** The weights with all traffic on one color. */
+export const allOn = (c: Color): TrafficWeights => weightsFor(c, 100);
+
+/** Equal weights, color by color. */
+export function sameWeights(a: TrafficWeights, b: TrafficWeights): boolean {
+    return COLORS.every((c) => a[c] === b[c]);
+}
+
+/** Same split of traffic, even when the router scales weights (90/10 serves like 9/1). */
+export function sameSplit(a: TrafficWeights, b: TrafficWeights): boolean {
+    return a.blue * b.green === a.green * b.blue && (a.blue + a.green > 0) === (b.blue + b.green > 0);
+}
+
+export const formatWeights = (w: TrafficWeights): string => `blue ${w.blue} / green ${w.green}`;
+
+/** Checks a gate's numbers; returns a message or undefined. */
+export function checkGate(g: GateSpec): string | undefined {
+    if (!(g.minSuccessRate >= 0 && g.minSuccessRate <= 1)) {
+        return `minimum success rate is ${g.minSuccessRate}: give a share from 0 to 1 (0.99 is 99%)`;
+    }
+    if (!(g.maxLatencyMs > 0)) {
+        return `maximum latency is ${g.maxLatencyMs} ms: give a positive number of milliseconds`;
+    }
+    for (const k of ["minRequests", "intervalMs", "failureLimit", "inconclusiveLimit", "windowsPerStep"] as const) {
+        const v = g[k];
+        const floor = k === "minRequests" ? 0 : 1;
+        if (!Number.isInteger(v) || v < floor) {
+            return `gate ${k} is ${v}: it must be an integer of at least ${floor}`;
+        }
+    }
+    return undefined;
+}
+
+export interface PlanRequest {
+    /** The weights in stack state now. */
+    readonly current: TrafficWeights;
+    /** The color to move traffic to. @default the idle color */
+    readonly to?: Color;
+    /** Weights of `to`, step by step; or a preset's name. @default the stack's `switchyard:cutover.steps`, else "linear-25" */
+    readonly steps?: number[] | string;
+    /** Largest jump between two steps. @default 100 */
+    readonly maxStep?: number;
+    readonly gate?: Partial<GateSpec>;
+    /** @default true */
+    readonly pretest?: boolean;
+    /** @default true */
+    readonly backup?: boolean;
+}
+
+/**
+ * Validates a request into a plan. Steps at or below the new color's current weight are already
+ * done and are dropped, so a plan can pick up where traffic stands.
+ */
+export function makePlan(req: PlanRequest): CutoverPlan {
+    const bad = checkTraffic(req.current);
+    if (bad) {
+        throw new CutoverError(`the stack's weights are not valid: ${bad}`);
+    }
+    const to = req.to ?? idleColor(req.current);
+    if (!(COLORS as readonly string[]).includes(to)) {
+        throw new CutoverError(`cannot cut over to ${JSON.stringify(to)}: use blue or green`);
+    }
+    const from = otherColor(to);
+    let steps: number[];
+    if (typeof req.steps === "string") {
+        const preset = PRESETS[req.steps];
+        if (!preset) {
+            throw new CutoverError(`no step preset named "${req.steps}": use one of ${Object.keys(PRESETS).join(", ")}, or a list such as 10,25,50,100`);
+        }
+        steps = preset;
+    } else {
+        steps = req.steps ?? PRESETS["linear-25"];
+    }
+    const problem = checkStepPlan(steps, req.maxStep ?? 100);
+    if (problem) {
+        throw new CutoverError(problem);
+    }
+    if (req.current[to] === 100 && req.current[from] === 0) {
+        throw new CutoverError(`${to} already receives all traffic (${formatWeights(req.current)}): nothing to cut over`);
+    }
+    const gate: GateSpec = { ...DEFAULT_GATE, ...stripUndefined(req.gate ?? {}) };
+    const gateProblem = checkGate(gate);
+    if (gateProblem) {
+        throw new CutoverError(gateProblem);
+    }
+    const currentShare = Math.round((100 * req.current[to]) / (req.current.blue + req.current.green));
+    return {
+        from,
+        to,
+        steps: steps.filter((s) => s > currentShare),
+        gate,
+        pretest: req.pretest ?? true,
+        backup: req.backup ?? true,
+    };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The gate's verdict on one sample. */
+export function judge(s: Sample, g: GateSpec): Verdict {
+    const reasons: string[] = [];
+    if (!s.healthy) {
+        reasons.push(`${s.color} fails its health check`);
+    }
+    const successRate = s.requests > 0 ? (s.requests - s.errors) / s.requests : undefined;
+    if (successRate !== undefined && successRate < g.minSuccessRate) {
+        reasons.push(`success rate ${pct(successRate)} < ${pct(g.minSuccessRate)} (${s.errors} of ${s.requests} requests failed)`);
+    }
+    if (s.latencyMs !== undefined && s.requests > 0 && s.latencyMs > g.maxLatencyMs) {
+        reasons.push(`mean latency ${Math.round(s.latencyMs)} ms > ${g.maxLatencyMs} ms`);
+    }
+    if (reasons.length > 0) {
+        return { outcome: "fail", successRate, reasons };
+    }
+    if (s.requests < g.minRequests) {
+        return {
+            outcome: "inconclusive",
+            successRate,
+            reasons: [`${s.requests} requests to ${s.color} in the window, fewer than the ${g.minRequests} needed to judge`],
+        };
+    }
+    const ok = [successRate === undefined ? "healthy, no requests" : `success rate ${pct(successRate)} over ${s.requests} requests`];
+    if (s.latencyMs !== undefined && s.requests > 0) {
+        ok.push(`mean latency ${Math.round(s.latencyMs)} ms`);
+    }
+    return { outcome: "pass", successRate, reasons: ok };
+}
+
+const pct = (x: number) => `${(Math.floor(x * 10000) / 100).toFixed(2)}%`;
+
+/** The result of one transition. */
+export interface Transition {
+    readonly checkpoint: Checkpoint;
+    readonly action: Action;
+    readonly events: CutoverEvent[];
+}
+
+/** Starts a plan. `id` names the cutover (the driver makes it). */
+export function start(plan: CutoverPlan, current: TrafficWeights, id: string, now: string): Transition {
+    const cp: Checkpoint = {
+        id,
+        from: plan.from,
+        to: plan.to,
+        steps: plan.steps,
+        step: -1,
+        phase: plan.pretest ? "pretest" : plan.backup ? "backup" : "stepping",
+        failures: 0,
+        inconclusive: 0,
+        passes: 0,
+        weights: current,
+        startedAt: now,
+        updatedAt: now,
+    };
+    const started: CutoverEvent = { type: "started", at: now, from: plan.from, to: plan.to, steps: plan.steps };
+    if (plan.pretest) {
+        return { checkpoint: cp, action: { kind: "pretest", color: plan.to }, events: [started] };
+    }
+    if (plan.backup) {
+        return { checkpoint: cp, action: { kind: "backup" }, events: [started] };
+    }
+    const t = nextStep(cp, now);
+    return { ...t, events: [started, ...t.events] };
+}
+
+/**
+ * Picks a stopped cutover up from its checkpoint: the step it stood at is applied again (the weights
+ * are idempotent) and judged afresh; a pretest or backup is done again.
+ */
+export function resume(cp: Checkpoint, plan: CutoverPlan, now: string): Transition {
+    if (FINAL_PHASES.includes(cp.phase)) {
+        throw new CutoverError(`cutover ${cp.id} has ended (${cp.phase}): start a new one`);
+    }
+    const ev: CutoverEvent = { type: "resumed", at: now, step: cp.step, phase: cp.phase };
+    const base: Checkpoint = { ...cp, failures: 0, inconclusive: 0, passes: 0, updatedAt: now };
+    if (cp.phase === "reverting") {
+        return { checkpoint: base, action: { kind: "revert", weights: allOn(cp.from), reason: cp.reason ?? "revert resumed" }, events: [ev] };
+    }
+    if (cp.phase === "pretest") {
+        return { checkpoint: base, action: { kind: "pretest", color: cp.to }, events: [ev] };
+    }
+    if (cp.phase === "backup" && plan.backup) {
+        return { checkpoint: base, action: { kind: "backup" }, events: [ev] };
+    }
+    const atStep = Math.max(cp.step, 0);
+    const again: Checkpoint = { ...base, phase: "stepping", step: atStep - 1 };
+    const t = nextStep(again, now);
+    return { ...t, events: [ev, ...t.events] };
+}
+
+function nextStep(cp: Checkpoint, now: string): Transition {
+    const step = cp.step + 1;
+    const weights = weightsFor(cp.to, cp.steps[step]);
+    const next: Checkpoint = { ...cp, step, phase: "stepping", failures: 0, inconclusive: 0, passes: 0, weights, updatedAt: now };
+    return {
+        checkpoint: next,
+        action: { kind: "apply", weights, step },
+        events: [{ type: "step", at: now, step: step + 1, of: cp.steps.length, weights }],
+    };
+}
+
+function revert(cp: Checkpoint, reason: string, now: string): Transition {
+    const weights = allOn(cp.from);
+    return {
+        checkpoint: { ...cp, phase: "reverting", reason, weights, updatedAt: now },
+        action: { kind: "revert", weights, reason },
+        events: [{ type: "revert", at: now, reason, weights }],
+    };
+}
+
+function finish(cp: Checkpoint, phase: "promoted" | "reverted" | "failed", now: string, reason?: string): Transition {
+    const done: Checkpoint = { ...cp, phase, updatedAt: now, reason: reason ?? cp.reason };
+    return {
+        checkpoint: done,
+        action: { kind: "done", phase },
+        events: [{ type: "done", at: now, phase, weights: done.weights, reason: done.reason }],
+    };
+}
+
+/** One transition: what follows from the checkpoint and what the driver saw. */
+export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: string): Transition {
+    if (FINAL_PHASES.includes(cp.phase)) {
+        throw new CutoverError(`cutover ${cp.id} has ended (${cp.phase}); nothing follows`);
+    }
+    const at = { ...cp, updatedAt: now };
+
+    if (input.kind === "abort") {
+        return cp.phase === "reverting" ? { checkpoint: at, action: { kind: "revert", weights: allOn(cp.from), reason: cp.reason ?? input.reason }, events: [] } : revert(at, input.reason, now);
+    }
+    if (input.kind === "error") {
+        if (cp.phase === "reverting") {
+            return finish(at, "failed", now, `revert failed: ${input.message}; traffic may still reach ${cp.to}`);
+        }
+        if (cp.step < 0) {
+            // No live traffic was moved yet: stop where we are.
+            return finish(at, "failed", now, input.message);
+        }
+        return revert(at, input.message, now);
+    }
+
+    switch (cp.phase) {
+        case "pretest": {
+            if (input.kind !== "pretested") break;
+            const verdict = judge(input.sample, { ...plan.gate, minRequests: Math.min(plan.gate.minRequests, input.sample.requests || 1) });
+            const ev: CutoverEvent = { type: "pretest", at: now, color: cp.to, verdict };
+            if (verdict.outcome !== "pass") {
+                const t = finish(at, "failed", now, `pretest of ${cp.to} through the test listener failed: ${verdict.reasons.join("; ")}`);
+                return { ...t, events: [ev, ...t.events] };
+            }
+            if (plan.backup) {
+                return { checkpoint: { ...at, phase: "backup" }, action: { kind: "backup" }, events: [ev] };
+            }
+            const t = nextStep(at, now);
+            return { ...t, events: [ev, ...t.events] };
+        }
+        case "backup": {
+            if (input.kind !== "backedUp") break;
+            const t = nextStep({ ...at, backup: input.name }, now);
+            return { ...t, events: [{ type: "backup", at: now, name: input.name }, ...t.events] };
+        }
+        case "stepping": {
+            if (input.kind !== "applied") break;
+            const ev: CutoverEvent = { type: "applied", at: now, served: input.served };
+            if (!sameSplit(input.served, cp.weights)) {
+                const t = revert(at, `the router serves ${formatWeights(input.served)}, not the ${formatWeights(cp.weights)} asked for`, now);
+                return { ...t, events: [ev, ...t.events] };
+            }
+            return {
+                checkpoint: { ...at, phase: "observing" },
+                action: { kind: "observe", color: cp.to, windowMs: plan.gate.intervalMs },
+                events: [ev],
+            };
+        }
+        case "observing": {
+            if (input.kind !== "sampled") break;
+            const verdict = judge(input.sample, plan.gate);
+            const evs: CutoverEvent[] = [
+                { type: "sample", at: now, sample: input.sample },
+                { type: "verdict", at: now, step: cp.step + 1, verdict },
+            ];
+            const observe: Action = { kind: "observe", color: cp.to, windowMs: plan.gate.intervalMs };
+            if (verdict.outcome === "fail") {
+                const failures = cp.failures + 1;
+                if (failures >= plan.gate.failureLimit) {
+                    const t = revert({ ...at, failures }, `gate failed at ${cp.to} ${cp.steps[cp.step]}%: ${verdict.reasons.join("; ")}`, now);
+                    return { ...t, events: [...evs, ...t.events] };
+                }
+                return { checkpoint: { ...at, failures }, action: observe, events: evs };
+            }
+            if (verdict.outcome === "inconclusive") {
+                const inconclusive = cp.inconclusive + 1;
+                if (inconclusive >= plan.gate.inconclusiveLimit) {
+                    const t = revert(
+                        { ...at, inconclusive },
+                        `no verdict at ${cp.to} ${cp.steps[cp.step]}% after ${inconclusive} windows: ${verdict.reasons.join("; ")}`,
+                        now,
+                    );
+                    return { ...t, events: [...evs, ...t.events] };
+                }
+                return { checkpoint: { ...at, inconclusive }, action: observe, events: evs };
+            }
+            const passes = cp.passes + 1;
+            if (passes < plan.gate.windowsPerStep) {
+                return { checkpoint: { ...at, passes, inconclusive: 0 }, action: observe, events: evs };
+            }
+            if (cp.step + 1 >= cp.steps.length) {
+                const t = finish({ ...at, passes }, "promoted", now);
+                return { ...t, events: [...evs, ...t.events] };
+            }
+            const t = nextStep(at, now);
+            return { ...t, events: [...evs, ...t.events] };
+        }
+        case "reverting": {
+            if (input.kind !== "applied") break;
+            const ev: CutoverEvent = { type: "applied", at: now, served: input.served };
+            if (!sameSplit(input.served, allOn(cp.from))) {
+                const t = finish(at, "failed", now, `revert asked for ${formatWeights(allOn(cp.from))} but the router serves ${formatWeights(input.served)}`);
+                return { ...t, events: [ev, ...t.events] };
+            }
+            const t = finish(at, "reverted", now);
+            return { ...t, events: [ev, ...t.events] };
+        }
+    }
+    throw new CutoverError(`a cutover in phase "${cp.phase}" cannot take "${input.kind}"`);
+}
+
+/**
+ * A revert asked for from outside a running cutover (`switchyard revert`): all traffic to the color
+ * that was live before, or, with no checkpoint, to the live color now.
+ */
+export function revertTarget(current: TrafficWeights, cp: Checkpoint | undefined): Color {
+    return cp ? cp.from : liveColor(current);
+}
+
+/** The plan a checkpoint was made under, with the gate to judge by from here on. */
+export function planOf(cp: Checkpoint, gate: Partial<GateSpec> = {}): CutoverPlan {
+    const g: GateSpec = { ...DEFAULT_GATE, ...stripUndefined(gate) };
+    const problem = checkGate(g);
+    if (problem) {
+        throw new CutoverError(problem);
+    }
+    return { from: cp.from, to: cp.to, steps: cp.steps, gate: g, pretest: false, backup: false };
+}
+
+/**
+ * A revert asked for by the operator (`switchyard revert`): all traffic back on the color that was
+ * live before the cutover, whether it is running, stopped or promoted (blue is kept warm for this).
+ */
+export function operatorRevert(current: TrafficWeights, cp: Checkpoint | undefined, id: string, now: string, reason = "revert asked for by the operator"): Transition {
+    const back = revertTarget(current, cp);
+    const base: Checkpoint =
+        cp && !FINAL_PHASES.includes(cp.phase)
+            ? cp
+            : {
+                  id,
+                  from: back,
+                  to: otherColor(back),
+                  steps: [100],
+                  step: 0,
+                  phase: "stepping",
+                  failures: 0,
+                  inconclusive: 0,
+                  passes: 0,
+                  weights: current,
+                  startedAt: now,
+                  updatedAt: now,
+              };
+    return revert({ ...base, updatedAt: now }, reason, now);
+}

@@ -1,0 +1,41 @@
+/**
+ * Listeners on the cutover's event stream: operator lines for the terminal (in the style Flagger's
+ * users read), and JSON lines for scripts. Pure formatting.
+ */
+import { formatWeights } from "./core";
+import { CutoverEvent } from "./types";
+
+const time = (at: string) => at.slice(11, 19);
+
+/** One event as an operator line. */
+export function formatEvent(e: CutoverEvent): string {
+    switch (e.type) {
+        case "started":
+            return `${time(e.at)} cutover ${e.from} → ${e.to} in steps ${e.steps.join(", ")}`;
+        case "resumed":
+            return `${time(e.at)} resumed at step ${e.step + 1} (${e.phase})`;
+        case "pretest":
+            return `${time(e.at)} pretest of ${e.color} through the test listener: ${e.verdict.outcome} (${e.verdict.reasons.join("; ")})`;
+        case "backup":
+            return `${time(e.at)} backup taken: ${e.name}`;
+        case "step":
+            return `${time(e.at)} advance: step ${e.step}/${e.of}, ${formatWeights(e.weights)}`;
+        case "applied":
+            return `${time(e.at)} router serves ${formatWeights(e.served)}`;
+        case "sample":
+            return `${time(e.at)} ${e.sample.color}: ${e.sample.requests} requests, ${e.sample.errors} errors` +
+                (e.sample.latencyMs !== undefined ? `, ${Math.round(e.sample.latencyMs)} ms mean` : "") +
+                `, ${e.sample.healthy ? "healthy" : "UNHEALTHY"} (${(e.sample.windowMs / 1000).toFixed(1)} s window)`;
+        case "verdict":
+            return `${time(e.at)} gate at step ${e.step}: ${e.verdict.outcome === "fail" ? "HALT" : e.verdict.outcome} (${e.verdict.reasons.join("; ")})`;
+        case "revert":
+            return `${time(e.at)} REVERT to ${formatWeights(e.weights)}: ${e.reason}`;
+        case "done":
+            return e.phase === "promoted"
+                ? `${time(e.at)} promotion completed: ${formatWeights(e.weights)}; the old color stays up, warm, for \`switchyard revert\``
+                : `${time(e.at)} cutover ${e.phase}: ${formatWeights(e.weights)}${e.reason ? ` (${e.reason})` : ""}`;
+    }
+}
+
+/** One event as a JSON line. */
+export const jsonLine = (e: CutoverEvent): string => JSON.stringify(e);

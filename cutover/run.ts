@@ -1,0 +1,86 @@
+/**
+ * The driver: carries out the core's actions on a platform port and feeds the results back, until
+ * the cutover is promoted, reverted or failed. The only side effects are the port's; the only output
+ * is the event stream.
+ */
+import { advance, Transition } from "./core";
+import { Action, Checkpoint, CutoverEvent, CutoverPlan, CutoverPort, Input } from "./types";
+
+export interface DriveOptions {
+    /** Receives every event, in order. */
+    readonly onEvent?: (e: CutoverEvent) => void;
+    /** Aborting it reverts the cutover (Ctrl-C does this in the CLI). */
+    readonly signal?: AbortSignal;
+    /** The clock. @default () => new Date() */
+    readonly now?: () => Date;
+}
+
+/** Waits ms, or rejects when the signal aborts. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+        if (signal?.aborted) {
+            reject(new Error("aborted"));
+            return;
+        }
+        const timer = setTimeout(() => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve();
+        }, ms);
+        const onAbort = () => {
+            clearTimeout(timer);
+            reject(new Error("aborted"));
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+    });
+}
+
+async function perform(port: CutoverPort, action: Action, cp: Checkpoint, signal?: AbortSignal): Promise<Input> {
+    switch (action.kind) {
+        case "pretest":
+            return { kind: "pretested", sample: await port.pretest(action.color) };
+        case "backup":
+            return { kind: "backedUp", name: await port.backup() };
+        case "apply":
+        case "revert":
+            // An `up` is never interrupted half-way: an abort is seen once it has finished.
+            await port.apply(action.weights, cp);
+            return { kind: "applied", served: await port.servedWeights() };
+        case "observe":
+            return { kind: "sampled", sample: await port.sample(action.color, action.windowMs, signal) };
+        case "done":
+            throw new Error("nothing to perform after done");
+    }
+}
+
+function abortReason(signal: AbortSignal): string {
+    const r = signal.reason as unknown;
+    return typeof r === "string" ? r : "stopped by the operator";
+}
+
+/**
+ * Runs a cutover from a first transition (from `start`, `resume` or `operatorRevert`) to its end, and
+ * records the final checkpoint in the stack. Returns the final checkpoint.
+ */
+export async function drive(port: CutoverPort, plan: CutoverPlan, first: Transition, opts: DriveOptions = {}): Promise<Checkpoint> {
+    const now = () => (opts.now ?? (() => new Date()))().toISOString();
+    const emit = (events: CutoverEvent[]) => events.forEach((e) => opts.onEvent?.(e));
+    let t = first;
+    emit(t.events);
+    while (t.action.kind !== "done") {
+        let input: Input;
+        const signal = opts.signal;
+        if (signal?.aborted && t.checkpoint.phase !== "reverting") {
+            input = { kind: "abort", reason: abortReason(signal) };
+        } else {
+            try {
+                input = await perform(port, t.action, t.checkpoint, signal);
+            } catch (e) {
+                input = signal?.aborted && t.checkpoint.phase !== "reverting" ? { kind: "abort", reason: abortReason(signal) } : { kind: "error", message: (e as Error).message };
+            }
+        }
+        t = advance(t.checkpoint, plan, input, now());
+        emit(t.events);
+    }
+    await port.record(t.checkpoint);
+    return t.checkpoint;
+}

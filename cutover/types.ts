@@ -1,0 +1,190 @@
+/**
+ * The cutover's small types: plans, gates, samples, checkpoints, actions and events. Shared by the
+ * pure core (`core.ts`), the driver (`run.ts`) and the platform adapters (`local.ts`, `aws.ts`).
+ * Nothing here touches a process, a clock or the network.
+ */
+import { Color, TrafficWeights } from "../components/types";
+
+export { Color, TrafficWeights };
+
+/**
+ * Health gate: what the new color must show, window after window, before its weight rises.
+ * Modelled on Flagger's analysis: a success-rate floor, a latency ceiling, and a threshold of failed
+ * checks before the rollback.
+ */
+export interface GateSpec {
+    /**
+     * Lowest share of non-5xx answers, 0..1, over one window.
+     * @default 0.99
+     */
+    readonly minSuccessRate: number;
+    /**
+     * Highest mean response time in milliseconds over one window.
+     * @default 500
+     */
+    readonly maxLatencyMs: number;
+    /**
+     * Fewest requests the new color must serve in a window for the window to count. Below it the
+     * window is inconclusive. 0 judges windows with no traffic on health checks alone.
+     * @default 20
+     */
+    readonly minRequests: number;
+    /**
+     * Length of one observation window in milliseconds (Flagger's `interval`).
+     * @default 5000
+     */
+    readonly intervalMs: number;
+    /**
+     * Failed windows at one step before the cutover reverts (Flagger's `threshold`).
+     * @default 1
+     */
+    readonly failureLimit: number;
+    /**
+     * Inconclusive windows in a row at one step before the cutover reverts: a cutover never advances
+     * on no evidence.
+     * @default 3
+     */
+    readonly inconclusiveLimit: number;
+    /**
+     * Passing windows required at each step before the next one.
+     * @default 1
+     */
+    readonly windowsPerStep: number;
+}
+
+export const DEFAULT_GATE: GateSpec = {
+    minSuccessRate: 0.99,
+    maxLatencyMs: 500,
+    minRequests: 20,
+    intervalMs: 5000,
+    failureLimit: 1,
+    inconclusiveLimit: 3,
+    windowsPerStep: 1,
+};
+
+/** What a platform measured of one color over one window. */
+export interface Sample {
+    readonly color: Color;
+    /** Requests the color answered in the window. */
+    readonly requests: number;
+    /** Of those, answers that count as errors (5xx, resets, timeouts). */
+    readonly errors: number;
+    /** Mean response time in the window, when the platform knows it. */
+    readonly latencyMs?: number;
+    /** Whether the platform's own health check sees the color as up. */
+    readonly healthy: boolean;
+    /** The window's length in milliseconds. */
+    readonly windowMs: number;
+}
+
+export type Outcome = "pass" | "fail" | "inconclusive";
+
+/** A gate's verdict on one sample, with the reasons an operator reads. */
+export interface Verdict {
+    readonly outcome: Outcome;
+    /** Success rate in the window (0..1), when there were requests. */
+    readonly successRate?: number;
+    readonly reasons: string[];
+}
+
+/** A validated plan: from which color to which, through which weights of the new color. */
+export interface CutoverPlan {
+    readonly from: Color;
+    readonly to: Color;
+    /** Weights of `to`, strictly rising, ending at 100. */
+    readonly steps: number[];
+    readonly gate: GateSpec;
+    /** Probe the new color through the test listener before any live traffic reaches it. */
+    readonly pretest: boolean;
+    /** Take a backup snapshot of the database before the first step. */
+    readonly backup: boolean;
+}
+
+export type Phase = "pretest" | "backup" | "stepping" | "observing" | "reverting" | "promoted" | "reverted" | "failed";
+
+/** Phases after which nothing more happens. */
+export const FINAL_PHASES: readonly Phase[] = ["promoted", "reverted", "failed"];
+
+/**
+ * Where a cutover stands. It is saved in stack state beside the weights (`switchyard:cutoverState`
+ * in config, exported as the `cutover` output), so `status`, `resume` and `revert` read the same truth
+ * the engine does.
+ */
+export interface Checkpoint {
+    readonly id: string;
+    readonly from: Color;
+    readonly to: Color;
+    readonly steps: number[];
+    /** Index into steps of the step applied last; -1 before the first. */
+    readonly step: number;
+    readonly phase: Phase;
+    /** Failed and inconclusive windows at the current step, and passing ones. */
+    readonly failures: number;
+    readonly inconclusive: number;
+    readonly passes: number;
+    /** The weights the cutover last asked for. */
+    readonly weights: TrafficWeights;
+    readonly startedAt: string;
+    readonly updatedAt: string;
+    /** Why it reverted or failed. */
+    readonly reason?: string;
+    /** Name of the backup snapshot taken before the first step. */
+    readonly backup?: string;
+}
+
+/** What the driver must do next. */
+export type Action =
+    | { readonly kind: "pretest"; readonly color: Color }
+    | { readonly kind: "backup" }
+    | { readonly kind: "apply"; readonly weights: TrafficWeights; readonly step: number }
+    | { readonly kind: "observe"; readonly color: Color; readonly windowMs: number }
+    | { readonly kind: "revert"; readonly weights: TrafficWeights; readonly reason: string }
+    | { readonly kind: "done"; readonly phase: Phase };
+
+/** What the driver reports back after doing an action, or from outside (an abort). */
+export type Input =
+    | { readonly kind: "pretested"; readonly sample: Sample }
+    | { readonly kind: "backedUp"; readonly name: string }
+    | { readonly kind: "applied"; readonly served: TrafficWeights }
+    | { readonly kind: "sampled"; readonly sample: Sample }
+    | { readonly kind: "abort"; readonly reason: string }
+    | { readonly kind: "error"; readonly message: string };
+
+/** The one event stream: the terminal display, `--json` lines and reports all listen to it. */
+export type CutoverEvent =
+    | { readonly type: "started"; readonly at: string; readonly from: Color; readonly to: Color; readonly steps: number[] }
+    | { readonly type: "resumed"; readonly at: string; readonly step: number; readonly phase: Phase }
+    | { readonly type: "pretest"; readonly at: string; readonly color: Color; readonly verdict: Verdict }
+    | { readonly type: "backup"; readonly at: string; readonly name: string }
+    | { readonly type: "step"; readonly at: string; readonly step: number; readonly of: number; readonly weights: TrafficWeights }
+    | { readonly type: "applied"; readonly at: string; readonly served: TrafficWeights }
+    | { readonly type: "sample"; readonly at: string; readonly sample: Sample }
+    | { readonly type: "verdict"; readonly at: string; readonly step: number; readonly verdict: Verdict }
+    | { readonly type: "revert"; readonly at: string; readonly reason: string; readonly weights: TrafficWeights }
+    | { readonly type: "done"; readonly at: string; readonly phase: Phase; readonly weights: TrafficWeights; readonly reason?: string };
+
+/**
+ * The one port a platform implements. The cutover never knows which platform it drives.
+ * - local: HAProxy's runtime API and stats, PostgreSQL snapshots;
+ * - AWS: ELBv2 listeners, CloudWatch metrics, RDS snapshots.
+ */
+export interface CutoverPort {
+    /** Platform name, for display. */
+    readonly platform: string;
+    /** Gate settings this platform needs unless the user says otherwise (AWS: one-minute windows). */
+    readonly gateDefaults?: Partial<GateSpec>;
+    /** The weights in stack state and the checkpoint saved there, if any. */
+    readState(): Promise<{ weights: TrafficWeights; checkpoint?: Checkpoint }>;
+    /** Puts the weights and the checkpoint in stack config and runs `up`, so state agrees. */
+    apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void>;
+    /** Saves a checkpoint with the weights unchanged. */
+    record(checkpoint: Checkpoint): Promise<void>;
+    /** Reads back the weights the router or load balancer really serves. */
+    servedWeights(): Promise<TrafficWeights>;
+    /** Measures one color's live traffic over a window. */
+    sample(color: Color, windowMs: number, signal?: AbortSignal): Promise<Sample>;
+    /** Probes a color through the test listener, before it gets live traffic. */
+    pretest(color: Color): Promise<Sample>;
+    /** Takes a backup snapshot of the database and waits for it; returns its name. */
+    backup(): Promise<string>;
+}

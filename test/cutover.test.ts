@@ -1,0 +1,182 @@
+/**
+ * The cutover end to end on the local platform: the real engine, HAProxy, app processes and
+ * PostgreSQL, with real HTTP load while the weights move. Each case asserts what an operator sees:
+ * weights served, requests failed, the checkpoint in stack state, the backup taken.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import * as run from "../stack/run";
+import * as cut from "../cutover";
+import { program } from "../index";
+import { listSnapshots } from "../components/local/ops/clone";
+import { readWeights } from "../components/local/ops/haproxy";
+import { tempProject, TempProject, withEnv } from "./support/project";
+import { countColors, load, LoadResult } from "./support/http";
+
+const BASE = 19700 + (process.pid % 50) * 10; // clear of the demo's ports and of the other suites
+
+function pairConfig(): Record<string, unknown> {
+    return {
+        "switchyard:platform": "local",
+        "switchyard:role": "blue-green",
+        "switchyard:name": "shop",
+        "switchyard:traffic": { blue: 100, green: 0 },
+        "switchyard:colors": { blue: { version: "1.0.0" }, green: { version: "1.1.0" } },
+        "switchyard:app": {
+            command: "node examples/app/server.js",
+            environment: { MIGRATE_ON_START: "1" },
+            healthCheck: { path: "/healthz", intervalSeconds: 1 },
+        },
+        "switchyard:database": { mode: "shared", name: "shop" },
+        "switchyard:cutover": { steps: [25, 50, 100] },
+        "switchyard:local": { ports: { router: BASE, test: BASE + 1, blue: BASE + 2, green: BASE + 3, database: BASE + 4 } },
+    };
+}
+
+const GATE: Partial<cut.GateSpec> = { intervalMs: 1500, minRequests: 10 };
+
+describe("cutover on the local platform (real engine, HAProxy, load)", function () {
+    this.timeout(300_000);
+    let proj: TempProject;
+    let home: string;
+    let logs = "";
+    let out: Record<string, { value: unknown }>;
+    const env = () => ({ PULUMI_BACKEND_URL: `file://${proj.stateDir}`, SWITCHYARD_HOME: home });
+    const target: () => run.StackTarget = () => ({ stackName: "pair", root: proj.root, program, onOutput: (s) => (logs += s) });
+    const inEnv = <T>(fn: () => Promise<T>) => withEnv(env(), fn);
+    const url = () => out.url.value as string;
+    const socket = () => out.adminSocket.value as string;
+    const appUrl = (color: "blue" | "green") => `http://127.0.0.1:${color === "blue" ? BASE + 2 : BASE + 3}`;
+    const setFaults = (color: "blue" | "green", failRate: number) =>
+        fetch(`${appUrl(color)}/admin/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ failRate }) });
+
+    /** Runs fn under steady load through the router; returns both results. */
+    async function underLoad<T>(fn: () => Promise<T>): Promise<{ result: T; load: LoadResult }> {
+        let done = false;
+        const l = load(url(), { concurrency: 4, durationMs: 120_000, stopWhen: () => done });
+        try {
+            return { result: await fn(), load: await ((done = true), l) };
+        } finally {
+            done = true;
+            await l;
+        }
+    }
+
+    before(async () => {
+        proj = tempProject({ pair: YAML.stringify({ config: pairConfig() }) });
+        home = path.join(proj.root, "home");
+        out = (await inEnv(() => run.up(target()))).outputs;
+    });
+
+    after(async () => {
+        await inEnv(() => run.destroy(target())).catch(() => undefined);
+        proj.cleanup();
+    });
+
+    afterEach(function () {
+        if (this.currentTest?.state === "failed") {
+            process.stderr.write(logs.slice(-4000));
+        }
+        logs = "";
+    });
+
+    it("promotes green step by step under load with zero failed requests, each step read back from HAProxy and kept in state", async () => {
+        const events: cut.CutoverEvent[] = [];
+        const { result: cp, load: l } = await underLoad(() => inEnv(() => cut.cutover(target(), { gate: GATE }, { onEvent: (e) => events.push(e) })));
+        assert.strictEqual(cp.phase, "promoted", cp.reason);
+        assert.ok(l.total > 200, `steady load sent ${l.total} requests`);
+        assert.strictEqual(l.failed, 0, `failed requests during the cutover: ${l.failed} of ${l.total} (${l.errors.slice(0, 3).join(", ")})`);
+        assert.ok((l.colors.green ?? 0) > 0 && (l.colors.blue ?? 0) > 0, "both colors served during the cutover");
+
+        const served = events.filter((e): e is Extract<cut.CutoverEvent, { type: "applied" }> => e.type === "applied").map((e) => e.served);
+        assert.deepStrictEqual(served, [{ blue: 75, green: 25 }, { blue: 50, green: 50 }, { blue: 0, green: 100 }]);
+        assert.deepStrictEqual(events.map((e) => e.type).slice(0, 3), ["started", "pretest", "backup"]);
+        assert.ok(events.filter((e) => e.type === "verdict").every((e) => e.type === "verdict" && e.verdict.outcome === "pass"));
+
+        assert.deepStrictEqual(await readWeights(socket()), { blue: 0, green: 100 }, "HAProxy serves green alone");
+        const after = await countColors(url(), 100, 4);
+        assert.deepStrictEqual(after.colors, { green: 100 });
+
+        const state = await inEnv(() => run.outputs(target()));
+        assert.deepStrictEqual(state.weights.value, { blue: 0, green: 100 }, "the weights are in stack state");
+        assert.strictEqual((state.cutover.value as cut.Checkpoint).phase, "promoted", "the checkpoint is in stack state");
+        const file = YAML.parse(fs.readFileSync(path.join(proj.root, "stacks", "Pulumi.pair.yaml"), "utf8"));
+        assert.deepStrictEqual(file.config["switchyard:traffic"], { blue: 0, green: 100 }, "the stack's config file agrees");
+
+        const snaps = listSnapshots(out.snapshotRoot.value as string).map((s) => s.name);
+        assert.ok(snaps.includes(cp.backup as string), `the backup ${cp.backup} is among the snapshots ${snaps.join(", ")}`);
+        assert.ok(fs.existsSync(`/proc/${(out.appPids.value as number[])[0]}`), "blue is kept warm after the promotion");
+    });
+
+    it("status shows state and router in agreement; revert brings blue back at once", async () => {
+        const s = await inEnv(() => cut.status(target()));
+        assert.deepStrictEqual([s.weightsInState, s.weightsServed, s.inAgreement], [{ blue: 0, green: 100 }, { blue: 0, green: 100 }, true]);
+        const cp = await inEnv(() => cut.revert(target()));
+        assert.strictEqual(cp.phase, "reverted");
+        assert.deepStrictEqual(await readWeights(socket()), { blue: 100, green: 0 });
+        assert.deepStrictEqual((await countColors(url(), 50, 4)).colors, { blue: 50 });
+    });
+
+    it("reverts at once when green fails its gate: blue alone serves again, and the reason is kept in state", async () => {
+        await setFaults("green", 0.5);
+        try {
+            const events: cut.CutoverEvent[] = [];
+            const { result: cp, load: l } = await underLoad(() =>
+                inEnv(() => cut.cutover(target(), { gate: GATE, pretest: false, backup: false }, { onEvent: (e) => events.push(e) })),
+            );
+            assert.strictEqual(cp.phase, "reverted");
+            assert.match(cp.reason ?? "", /gate failed at green 25%: success rate \d+\.\d+% < 99\.00%/);
+            const applied = events.filter((e) => e.type === "applied").map((e) => e.type === "applied" && e.served);
+            assert.deepStrictEqual(applied, [{ blue: 75, green: 25 }, { blue: 100, green: 0 }], "no step past the failing one");
+            assert.ok(l.failed > 0, "green's injected failures were seen by the load");
+            assert.deepStrictEqual(await readWeights(socket()), { blue: 100, green: 0 });
+            assert.deepStrictEqual((await countColors(url(), 100, 4)).colors, { blue: 100 }, "after the revert, blue alone answers");
+            const state = await inEnv(() => run.outputs(target()));
+            assert.strictEqual((state.cutover.value as cut.Checkpoint).phase, "reverted");
+            assert.match((state.cutover.value as cut.Checkpoint).reason ?? "", /success rate/);
+        } finally {
+            await setFaults("green", 0);
+        }
+    });
+
+    it("a failing pretest through the test listener stops the cutover before any live traffic moves", async () => {
+        await setFaults("green", 1);
+        try {
+            const cp = await inEnv(() => cut.cutover(target(), { gate: GATE, backup: false }));
+            assert.strictEqual(cp.phase, "failed");
+            assert.match(cp.reason ?? "", /pretest of green through the test listener failed: .*success rate 0\.00% < 99\.00% \(20 of 20 requests failed\)/);
+            assert.deepStrictEqual(await readWeights(socket()), { blue: 100, green: 0 });
+        } finally {
+            await setFaults("green", 0);
+        }
+    });
+
+    it("an abort (Ctrl-C) mid-cutover reverts; a second cutover at the same time is refused", async () => {
+        const ctl = new AbortController();
+        let second: Error | undefined;
+        const cp = await inEnv(() =>
+            cut.cutover(target(), { gate: { ...GATE, minRequests: 0 }, pretest: false, backup: false }, {
+                signal: ctl.signal,
+                onEvent: (e) => {
+                    if (e.type === "applied" && !ctl.signal.aborted) {
+                        cut.cutover(target(), {}).catch((err: Error) => (second = err));
+                        ctl.abort("stopped by the operator (Ctrl-C)");
+                    }
+                },
+            }),
+        );
+        assert.strictEqual(cp.phase, "reverted");
+        assert.strictEqual(cp.reason, "stopped by the operator (Ctrl-C)");
+        assert.deepStrictEqual(await readWeights(socket()), { blue: 100, green: 0 });
+        assert.match(String(second?.message), /a cutover of stack "pair" is already running \(pid \d+\)/);
+    });
+
+    it("refuses bad plans and an empty resume with clear messages, changing nothing", async () => {
+        await assert.rejects(inEnv(() => cut.cutover(target(), { steps: [50, 25, 100] })), /step 2 \(25\) does not rise above the step before it \(50\)/);
+        await assert.rejects(inEnv(() => cut.cutover(target(), { steps: "quick" })), /no step preset named "quick"/);
+        await assert.rejects(inEnv(() => cut.resume(target())), /has no unfinished cutover to resume \(the last one, cutover-\S+, reverted\)/);
+        assert.deepStrictEqual(await readWeights(socket()), { blue: 100, green: 0 });
+    });
+});
