@@ -32,6 +32,10 @@ function target(stack: string, json = false): run.StackTarget {
 }
 
 async function main(argv: string[]): Promise<void> {
+    // `switchyard cutover … | head` must not kill a cutover half-way: a closed stdout is ignored.
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPIPE") throw e;
+    });
     const program = new Command()
         .name("switchyard")
         .description(

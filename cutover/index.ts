@@ -127,3 +127,11 @@ export async function status(target: StackTarget): Promise<CutoverStatus> {
         inAgreement: state.weights.blue * served.green === state.weights.green * served.blue,
     };
 }
+
+/**
+ * Puts weights straight into the stack's config and clears its cutover checkpoint, with no `up`:
+ * for resetting a stack that is about to be destroyed or brought up afresh (the demo's `--down`).
+ */
+export async function resetWeights(target: StackTarget, weights: TrafficWeights): Promise<void> {
+    await new AutomationStackStore(target).reset(weights);
+}

@@ -63,7 +63,15 @@ function abortReason(signal: AbortSignal): string {
  */
 export async function drive(port: CutoverPort, plan: CutoverPlan, first: Transition, opts: DriveOptions = {}): Promise<Checkpoint> {
     const now = () => (opts.now ?? (() => new Date()))().toISOString();
-    const emit = (events: CutoverEvent[]) => events.forEach((e) => opts.onEvent?.(e));
+    // A listener that throws (a closed pipe, a full disk) must never stop a cutover half-way.
+    const emit = (events: CutoverEvent[]) =>
+        events.forEach((e) => {
+            try {
+                opts.onEvent?.(e);
+            } catch {
+                /* the cutover goes on; the listener misses this event */
+            }
+        });
     let t = first;
     emit(t.events);
     while (t.action.kind !== "done") {

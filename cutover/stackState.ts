@@ -69,6 +69,18 @@ export class AutomationStackStore implements StackStore {
 
     async apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void> {
         const stack = await this.open();
+        await this.setWeights(stack, weights);
+        await this.up(stack, checkpoint);
+    }
+
+    /** Weights into config and the checkpoint out of it, with no `up`. */
+    async reset(weights: TrafficWeights): Promise<void> {
+        const stack = await this.open();
+        await this.setWeights(stack, weights);
+        await stack.removeConfig(CHECKPOINT_KEY);
+    }
+
+    private async setWeights(stack: Stack, weights: TrafficWeights): Promise<void> {
         await stack.setAllConfig(
             {
                 [`${TRAFFIC_KEY}.blue`]: { value: String(weights.blue) },
@@ -76,7 +88,6 @@ export class AutomationStackStore implements StackStore {
             },
             true,
         );
-        await this.up(stack, checkpoint);
     }
 
     async record(checkpoint: Checkpoint): Promise<void> {

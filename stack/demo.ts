@@ -1,8 +1,12 @@
 /**
- * The local demo: the blue-green pair, a snapshot of its database, and a sandbox restored from it.
+ * The local demo: the blue-green pair, a snapshot of its database, a sandbox restored from it, and two
+ * cutovers under live load: one whose gate fails and reverts, one that promotes green.
  */
 import * as run from "./run";
 import { snapshotStack } from "./snapshot";
+import * as cut from "../cutover";
+import { formatEvent } from "../cutover/display";
+import { countColors, load } from "../cutover/traffic";
 
 export interface DemoOptions {
     /** Tear down instead of bringing up. */
@@ -12,26 +16,6 @@ export interface DemoOptions {
     readonly onOutput: (s: string) => void;
     /** Stacks. @default { production: "local", sandbox: "local-sandbox" } */
     readonly stacks?: { production: string; sandbox: string };
-}
-
-/** Sends n GET requests to url and counts the colors that answered. Pure HTTP; no retries. */
-export async function sampleColors(url: string, n: number): Promise<{ counts: Record<string, number>; failed: number }> {
-    const counts: Record<string, number> = {};
-    let failed = 0;
-    for (let i = 0; i < n; i++) {
-        try {
-            const r = await fetch(url);
-            if (!r.ok) {
-                failed++;
-                continue;
-            }
-            const body = (await r.json()) as { color?: string };
-            counts[body.color ?? "?"] = (counts[body.color ?? "?"] ?? 0) + 1;
-        } catch {
-            failed++;
-        }
-    }
-    return { counts, failed };
 }
 
 async function json(url: string, init?: RequestInit): Promise<unknown> {
@@ -50,6 +34,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const policy = { policyPacks: [run.defaultPolicyPack()] };
 
     if (o.down) {
+        say(`reset ${stacks.production}'s weights to blue and clear its cutover checkpoint`);
+        await cut.resetWeights(prod, { blue: 100, green: 0 });
         say(`destroy ${stacks.sandbox}`);
         await run.destroy(sandbox);
         say(`destroy ${stacks.production}`);
@@ -58,6 +44,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         return;
     }
 
+    // A demo run starts from blue live, whatever an earlier run left in the stack's config.
+    await cut.resetWeights(prod, { blue: 100, green: 0 });
     say(`preview ${stacks.production} (with the policy pack)`);
     await run.preview(prod, policy);
     say(`up ${stacks.production}: PostgreSQL, blue and green app processes, HAProxy`);
@@ -73,10 +61,10 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     process.stdout.write(`rows in production: ${prodRows}\n`);
 
     say(`traffic: ${o.requests} requests through ${url} (weights ${JSON.stringify(up.outputs.weights.value)})`);
-    const s = await sampleColors(url, o.requests);
-    process.stdout.write(`served by: ${JSON.stringify(s.counts)}, failed: ${s.failed}\n`);
-    const t = await sampleColors(testUrl, 10);
-    process.stdout.write(`test frontend ${testUrl} (idle color): ${JSON.stringify(t.counts)}\n`);
+    const s = await countColors(url, o.requests, 4);
+    process.stdout.write(`served by: ${JSON.stringify(s.colors)}, failed: ${s.failed}\n`);
+    const t = await countColors(testUrl, 10, 1);
+    process.stdout.write(`test frontend ${testUrl} (idle color): ${JSON.stringify(t.colors)}\n`);
 
     say(`snapshot of ${stacks.production}'s database, taken while it serves (backup before release)`);
     const snap = await snapshotStack(prod);
@@ -93,6 +81,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
             `after a write to the sandbox, rows in production: ${prodAfter}\n`,
     );
 
+    await demoCutovers(prod, url, up.outputs, o);
+
     say("where to reach it");
     process.stdout.write(
         [
@@ -102,9 +92,57 @@ export async function runDemo(o: DemoOptions): Promise<void> {
             `  sandbox app:           ${sbUrl}   (expires ${sb.outputs.expiresAt.value})`,
             `  sandbox database:      ${sb.outputs.databaseUrl.value}`,
             "",
-            "  change weights: edit switchyard:traffic in stacks/Pulumi.local.yaml, then `npx switchyard up local`",
-            "  tear down:      npm run demo -- --down",
+            `  where traffic stands:  npx switchyard status ${stacks.production}`,
+            `  back to blue at once:  npx switchyard revert ${stacks.production}`,
+            `  a cutover of your own: npx switchyard cutover ${stacks.production} --steps 10,50,100`,
+            "  tear down:             npm run demo -- --down",
             "",
         ].join("\n"),
+    );
+}
+
+/**
+ * Two cutovers to green under steady load: in the first, green starts failing once live traffic
+ * reaches it, so its gate fails and traffic goes back to blue at once; the second promotes green.
+ */
+async function demoCutovers(prod: run.StackTarget, url: string, outputs: Record<string, { value: unknown }>, o: DemoOptions): Promise<void> {
+    const say = (s: string) => process.stdout.write(`\n== ${s}\n`);
+    const gate: Partial<cut.GateSpec> = { intervalMs: 2000, minRequests: 10 };
+    const quiet: run.StackTarget = { ...prod, onOutput: () => undefined };
+    const greenAdmin = `http://127.0.0.1:${(outputs.appPorts?.value as Record<string, number> | undefined)?.green}/admin/faults`;
+    const faults = (failRate: number) =>
+        fetch(greenAdmin, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ failRate }) });
+
+    const underLoad = async (what: string, fn: () => Promise<cut.Checkpoint>) => {
+        let done = false;
+        const traffic = load(url, { concurrency: 4, durationMs: 300_000, stopWhen: () => done });
+        try {
+            return await fn();
+        } finally {
+            done = true;
+            const l = await traffic;
+            process.stdout.write(`load during the ${what}: ${l.total} requests, ${l.failed} failed; served by ${JSON.stringify(l.colors)}\n`);
+        }
+    };
+    const print = (e: cut.CutoverEvent) => process.stdout.write(`  ${formatEvent(e)}\n`);
+
+    say("cutover 1 of 2: green breaks once live traffic reaches it (30% of its requests fail)");
+    const first = await underLoad("failing cutover", () =>
+        cut.cutover(quiet, { gate }, {
+            onEvent: (e) => {
+                print(e);
+                if (e.type === "applied") void faults(0.3);
+            },
+        }),
+    );
+    await faults(0);
+    process.stdout.write(`cutover 1 ended ${first.phase}: ${first.reason ?? ""}\n`);
+
+    say("cutover 2 of 2: green fixed; steps from switchyard:cutover, each one `up` and read back from HAProxy");
+    const second = await underLoad("second cutover", () => cut.cutover(quiet, { gate, backup: false }, { onEvent: print }));
+    const after = await countColors(url, o.requests, 4);
+    process.stdout.write(
+        `cutover 2 ended ${second.phase}; ${o.requests} requests now served by ${JSON.stringify(after.colors)}; ` +
+            `blue stays up, warm, for \`switchyard revert\`\n`,
     );
 }

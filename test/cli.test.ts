@@ -57,9 +57,25 @@ describe("set-up and CLI: bad environment and bad input", function () {
         assert.match(bad.out, /unknown command 'frobnicate'/);
         const help = sh(path.join(ROOT, "bin", "switchyard"), ["--help"], {});
         assert.strictEqual(help.code, 0);
-        for (const c of ["up", "preview", "destroy", "refresh", "outputs", "snapshot", "demo"]) {
+        for (const c of ["up", "preview", "destroy", "refresh", "outputs", "snapshot", "demo", "cutover", "resume", "revert", "status"]) {
             assert.match(help.out, new RegExp(`\\n  ${c}\\b`));
         }
+    });
+
+    it("cutover commands: a stack that is not up, and bad gate flags, exit 2 with the fix named", () => {
+        const bin = path.join(ROOT, "bin", "switchyard");
+        for (const cmd of [["status", "local"], ["cutover", "local"], ["revert", "local"]]) {
+            const r = sh(bin, cmd, { SWITCHYARD_HOME: tmp });
+            assert.strictEqual(r.code, 2, r.out);
+            assert.match(r.out, /switchyard: stack "local" has no blue-green pair in its state: run `switchyard up local` first/);
+        }
+        const flag = sh(bin, ["cutover", "local", "--interval", "soon"], { SWITCHYARD_HOME: tmp });
+        assert.strictEqual(flag.code, 2, flag.out);
+        assert.match(flag.out, /--interval is "soon": give a non-negative number/);
+        const color = sh(bin, ["cutover", "local", "--to", "red"], { SWITCHYARD_HOME: tmp });
+        assert.strictEqual(color.code, 2, color.out);
+        assert.match(color.out, /argument 'red' is invalid\. Allowed choices are blue, green/);
+        assert.ok(!fs.existsSync(path.join(tmp, "data", "local")), "nothing was brought up");
     });
 
     it("Node older than 22 is refused with the fix named", () => {

@@ -63,6 +63,7 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
             weights: pair.router.appliedWeights,
             versions: Object.fromEntries(COLORS.map((c) => [c, colors[c]?.version])),
             appPids: pulumi.all(COLORS.map((c) => pair.apps[c].pid)),
+            appPorts: pulumi.all({ blue: pair.apps.blue.port, green: pair.apps.green.port }),
             routerPid: pair.router.pid,
         };
     }
