@@ -24,8 +24,8 @@ import { COLORS, MAX_WEIGHT, otherColor } from "../components/types";
 import { UserError } from "../stack/run";
 import { probe } from "./probe";
 import { pause } from "./run";
-import type { StackState, StackStore } from "./stackState";
-import { Checkpoint, Color, CutoverPort, Sample, TrafficWeights } from "./types";
+import { StackBackedPort, StackStore } from "./stackState";
+import { Color, CutoverPort, Sample, TrafficWeights } from "./types";
 
 // ---------------------------------------------------------------------------------------------
 // Stack outputs.
@@ -307,7 +307,7 @@ export interface AwsCutoverOptions {
  * const port = new AwsCutoverPort(store, state.outputs, { stackName: "prod" });
  * await port.servedWeights(); // { blue: 90, green: 10 }
  */
-export class AwsCutoverPort implements CutoverPort {
+export class AwsCutoverPort extends StackBackedPort implements CutoverPort {
     readonly platform = "aws";
     /** CloudWatch publishes ALB metrics once a minute: shorter windows would see nothing. */
     readonly gateDefaults = { intervalMs: 60_000 };
@@ -325,27 +325,16 @@ export class AwsCutoverPort implements CutoverPort {
      * @throws UserError when listenerArn or targetGroupArns is missing
      */
     constructor(
-        private readonly store: StackStore,
+        store: StackStore,
         outputs: Record<string, unknown>,
         private readonly options: AwsCutoverOptions = {},
     ) {
+        super(store);
         this.outputs = awsCutoverOutputs(outputs, options.stackName);
         this.elbv2 = options.elbv2 ?? new ElasticLoadBalancingV2Client({});
         this.cloudwatch = options.cloudwatch ?? new CloudWatchClient({});
         this.rds = options.rds ?? new RDSClient({});
         this.now = options.now ?? (() => new Date());
-    }
-
-    readState(): Promise<StackState> {
-        return this.store.readState();
-    }
-
-    apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void> {
-        return this.store.apply(weights, checkpoint);
-    }
-
-    record(checkpoint: Checkpoint): Promise<void> {
-        return this.store.record(checkpoint);
     }
 
     /** The weights the main listener applies, read from ELBv2. */

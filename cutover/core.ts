@@ -181,22 +181,14 @@ export interface Transition {
     readonly events: CutoverEvent[];
 }
 
+/** A new checkpoint with its counters at zero. */
+function fresh(id: string, from: Color, steps: number[], step: number, phase: Checkpoint["phase"], weights: TrafficWeights, now: string): Checkpoint {
+    return { id, from, to: otherColor(from), steps, step, phase, failures: 0, inconclusive: 0, passes: 0, weights, startedAt: now, updatedAt: now };
+}
+
 /** Starts a plan. `id` names the cutover (the driver makes it). */
 export function start(plan: CutoverPlan, current: TrafficWeights, id: string, now: string): Transition {
-    const cp: Checkpoint = {
-        id,
-        from: plan.from,
-        to: plan.to,
-        steps: plan.steps,
-        step: -1,
-        phase: plan.pretest ? "pretest" : plan.backup ? "backup" : "stepping",
-        failures: 0,
-        inconclusive: 0,
-        passes: 0,
-        weights: current,
-        startedAt: now,
-        updatedAt: now,
-    };
+    const cp = fresh(id, plan.from, plan.steps, -1, plan.pretest ? "pretest" : plan.backup ? "backup" : "stepping", current, now);
     const started: CutoverEvent = { type: "started", at: now, from: plan.from, to: plan.to, steps: plan.steps };
     if (plan.pretest) {
         return { checkpoint: cp, action: { kind: "pretest", color: plan.to }, events: [started] };
@@ -393,22 +385,6 @@ export function planOf(cp: Checkpoint, gate: Partial<GateSpec> = {}): CutoverPla
  */
 export function operatorRevert(current: TrafficWeights, cp: Checkpoint | undefined, id: string, now: string, reason = "revert asked for by the operator"): Transition {
     const back = revertTarget(current, cp);
-    const base: Checkpoint =
-        cp && !FINAL_PHASES.includes(cp.phase)
-            ? cp
-            : {
-                  id,
-                  from: back,
-                  to: otherColor(back),
-                  steps: [100],
-                  step: 0,
-                  phase: "stepping",
-                  failures: 0,
-                  inconclusive: 0,
-                  passes: 0,
-                  weights: current,
-                  startedAt: now,
-                  updatedAt: now,
-              };
+    const base = cp && !FINAL_PHASES.includes(cp.phase) ? cp : fresh(id, back, [100], 0, "stepping", current, now);
     return revert({ ...base, updatedAt: now }, reason, now);
 }

@@ -7,10 +7,10 @@ import { snapshotStack } from "../stack/snapshot";
 import { StackTarget, UserError } from "../stack/run";
 import { probe } from "./probe";
 import { pause } from "./run";
-import { StackStore } from "./stackState";
-import { Checkpoint, Color, CutoverPort, Sample, TrafficWeights } from "./types";
+import { StackBackedPort, StackStore } from "./stackState";
+import { Color, CutoverPort, Sample, TrafficWeights } from "./types";
 
-export class LocalCutoverPort implements CutoverPort {
+export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
     readonly platform = "local";
     private readonly adminSocket: string;
     private readonly testUrl: string;
@@ -21,27 +21,16 @@ export class LocalCutoverPort implements CutoverPort {
      * @param outputs the stack's outputs (`adminSocket`, `testUrl`)
      */
     constructor(
-        private readonly store: StackStore,
+        store: StackStore,
         private readonly target: StackTarget,
         outputs: Record<string, unknown>,
     ) {
+        super(store);
         if (typeof outputs.adminSocket !== "string" || typeof outputs.testUrl !== "string") {
             throw new UserError(`stack "${target.stackName}" has no router outputs (adminSocket, testUrl): run \`switchyard up ${target.stackName}\` first`);
         }
         this.adminSocket = outputs.adminSocket;
         this.testUrl = outputs.testUrl;
-    }
-
-    readState() {
-        return this.store.readState();
-    }
-
-    apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void> {
-        return this.store.apply(weights, checkpoint);
-    }
-
-    record(checkpoint: Checkpoint): Promise<void> {
-        return this.store.record(checkpoint);
     }
 
     async servedWeights(): Promise<TrafficWeights> {

@@ -136,3 +136,20 @@ function alive(pid: number): boolean {
         return (e as NodeJS.ErrnoException).code === "EPERM";
     }
 }
+
+/** A port's stack half: weights and checkpoints go through the stack. Adapters extend it. */
+export abstract class StackBackedPort {
+    constructor(protected readonly store: StackStore) {}
+
+    readState(): Promise<StackState> {
+        return this.store.readState();
+    }
+
+    apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void> {
+        return this.store.apply(weights, checkpoint);
+    }
+
+    record(checkpoint: Checkpoint): Promise<void> {
+        return this.store.record(checkpoint);
+    }
+}

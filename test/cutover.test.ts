@@ -12,27 +12,14 @@ import * as cut from "../cutover";
 import { program } from "../index";
 import { listSnapshots } from "../components/local/ops/clone";
 import { readWeights } from "../components/local/ops/haproxy";
+import { localPairConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
 import { countColors, load, LoadResult } from "./support/http";
 
 const BASE = 19700 + (process.pid % 50) * 10; // clear of the demo's ports and of the other suites
 
 function pairConfig(): Record<string, unknown> {
-    return {
-        "switchyard:platform": "local",
-        "switchyard:role": "blue-green",
-        "switchyard:name": "shop",
-        "switchyard:traffic": { blue: 100, green: 0 },
-        "switchyard:colors": { blue: { version: "1.0.0" }, green: { version: "1.1.0" } },
-        "switchyard:app": {
-            command: "node examples/app/server.js",
-            environment: { MIGRATE_ON_START: "1" },
-            healthCheck: { path: "/healthz", intervalSeconds: 1 },
-        },
-        "switchyard:database": { mode: "shared", name: "shop" },
-        "switchyard:cutover": { steps: [25, 50, 100] },
-        "switchyard:local": { ports: { router: BASE, test: BASE + 1, blue: BASE + 2, green: BASE + 3, database: BASE + 4 } },
-    };
+    return localPairConfig(BASE, { "switchyard:traffic": { blue: 100, green: 0 }, "switchyard:cutover": { steps: [25, 50, 100] } });
 }
 
 const GATE: Partial<cut.GateSpec> = { intervalMs: 1500, minRequests: 10 };

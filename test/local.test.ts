@@ -10,6 +10,7 @@ import * as YAML from "yaml";
 import * as run from "../stack/run";
 import { snapshotStack } from "../stack/snapshot";
 import { program } from "../index";
+import { localPairConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
 import { load, LoadResult, portOpen, countColors } from "./support/http";
 import { isAlive } from "../components/local/ops/proc";
@@ -17,24 +18,7 @@ import { isAlive } from "../components/local/ops/proc";
 const BASE = 19200 + (process.pid % 50) * 10; // keep clear of the demo's ports and of parallel runs
 
 function pairConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-        "switchyard:platform": "local",
-        "switchyard:role": "blue-green",
-        "switchyard:name": "shop",
-        "switchyard:traffic": { blue: 80, green: 20 },
-        "switchyard:colors": { blue: { version: "1.0.0" }, green: { version: "1.1.0" } },
-        "switchyard:app": {
-            command: "node examples/app/server.js",
-            environment: { MIGRATE_ON_START: "1" },
-            healthCheck: { path: "/healthz", intervalSeconds: 1 },
-        },
-        "switchyard:database": { mode: "shared", name: "shop" },
-        "switchyard:cutover": { steps: [10, 25, 50, 100] },
-        "switchyard:local": {
-            ports: { router: BASE, test: BASE + 1, blue: BASE + 2, green: BASE + 3, database: BASE + 4 },
-        },
-        ...over,
-    };
+    return localPairConfig(BASE, over);
 }
 
 function sandboxConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
