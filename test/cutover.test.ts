@@ -7,6 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { spawn } from "child_process";
 import * as run from "../stack/run";
 import * as cut from "../cutover";
 import { program } from "../index";
@@ -158,6 +159,43 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
         assert.strictEqual(cp.reason, "stopped by the operator (Ctrl-C)");
         assert.deepStrictEqual(await readWeights(socket()), { blue: 100, green: 0 });
         assert.match(String(second?.message), /a cutover of stack "pair" is already running \(pid \d+\)/);
+    });
+
+    it("a cutover killed with SIGKILL half-way leaves its checkpoint in state; resume finishes it from that step", async () => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "cutover-child.ts"), proj.root], {
+            cwd: path.resolve(__dirname, ".."),
+            env: { ...process.env, ...env() },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let seen = "";
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += d));
+        const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+        await new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`the child cutover did not apply its first step: ${seen}${stderr}`)), 120_000);
+            child.stdout.on("data", (d) => {
+                seen += d;
+                if (seen.includes('"type":"applied"')) {
+                    clearTimeout(timer);
+                    child.kill("SIGKILL"); // mid-observation of step 1 (a 60 s window)
+                    resolve();
+                }
+            });
+        });
+        await exited;
+        assert.deepStrictEqual(await readWeights(socket()), { blue: 75, green: 25 }, "the killed cutover left step 1 served");
+        const stopped = (await inEnv(() => run.outputs(target()))).cutover.value as cut.Checkpoint;
+        assert.deepStrictEqual([stopped.phase, stopped.step, stopped.weights], ["stepping", 0, { blue: 75, green: 25 }], "its checkpoint is in state");
+        await assert.rejects(inEnv(() => cut.cutover(target(), {})), /has an unfinished cutover cutover-\S+ \(stepping at step 1 of 3, green 25%\): run `switchyard resume pair`/);
+
+        const events: cut.CutoverEvent[] = [];
+        const cp = await inEnv(() => cut.resume(target(), { intervalMs: 500, minRequests: 0 }, { onEvent: (e) => events.push(e) }));
+        assert.strictEqual(cp.phase, "promoted");
+        assert.strictEqual(cp.id, stopped.id, "the same cutover, resumed");
+        const applied = events.filter((e) => e.type === "applied").map((e) => e.type === "applied" && e.served);
+        assert.deepStrictEqual(applied, [{ blue: 75, green: 25 }, { blue: 50, green: 50 }, { blue: 0, green: 100 }]);
+        assert.deepStrictEqual(await readWeights(socket()), { blue: 0, green: 100 });
+        await inEnv(() => cut.revert(target()));
     });
 
     it("refuses bad plans and an empty resume with clear messages, changing nothing", async () => {
