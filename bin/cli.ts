@@ -8,6 +8,7 @@ import { snapshotStack } from "../stack/snapshot";
 import { runDemo } from "../stack/demo";
 import * as cut from "../cutover";
 import { formatEvent, jsonLine } from "../cutover/display";
+import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad input or environment. */
 const EXIT_FAILED = 1;
@@ -181,6 +182,41 @@ async function main(argv: string[]): Promise<void> {
                     "",
                 ].join("\n"),
             );
+        });
+
+    program
+        .command("rehearse")
+        .description(
+            "rehearse the migrations on a sandbox's copy of production data: forward, back and forward again,\n" +
+                "with a fingerprint of every table after each phase and amcheck on every index. Never on production.",
+        )
+        .argument("<stack>", "a sandbox stack that is up")
+        .option("--command <cmd>", "migration command: `<cmd> up` and `<cmd> down <n>` (default: switchyard:migrations.command)")
+        .addOption(new Option("--last <n>", "rehearse the last n applied migrations as if new (default: the pending ones)").argParser(int("--last")))
+        .option("--table <name>", "the tool's bookkeeping table (default: schema_migrations)")
+        .option("--database-url <url>", "the database (default: the sandbox's databaseUrl output)")
+        .option("--json", "print the verdict and fingerprints as JSON")
+        .action(async (stack: string, o: { command?: string; last?: number; table?: string; databaseUrl?: string; json?: boolean }) => {
+            try {
+                const r = await rehearse(target(stack, true), {
+                    command: o.command,
+                    last: o.last,
+                    table: o.table,
+                    databaseUrl: o.databaseUrl,
+                    onProgress: o.json ? undefined : (l) => process.stdout.write(`${l}\n`),
+                });
+                process.stdout.write((o.json ? JSON.stringify(r, null, 2) : formatVerdict(r.verdict)) + "\n");
+                if (!r.verdict.ok) {
+                    process.exitCode = EXIT_FAILED;
+                }
+            } catch (e) {
+                if (e instanceof MigrationFailed) {
+                    process.stderr.write(`switchyard: rehearsal failed: ${e.message}\n`);
+                    process.exitCode = EXIT_FAILED;
+                    return;
+                }
+                throw e;
+            }
         });
 
     for (const name of ["cutover", "resume"]) {

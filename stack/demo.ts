@@ -1,12 +1,14 @@
 /**
- * The local demo: the blue-green pair, a snapshot of its database, a sandbox restored from it, and two
- * cutovers under live load: one whose gate fails and reverts, one that promotes green.
+ * The local demo: the blue-green pair, a snapshot of its database, a sandbox restored from it, a
+ * migration rehearsal on the sandbox, and two cutovers under live load: one whose gate fails and
+ * reverts, one that promotes green.
  */
 import * as run from "./run";
 import { snapshotStack } from "./snapshot";
 import * as cut from "../cutover";
 import { formatEvent } from "../cutover/display";
 import { countColors, load } from "../cutover/traffic";
+import { formatVerdict, rehearse } from "../rehearsal";
 
 export interface DemoOptions {
     /** Tear down instead of bringing up. */
@@ -81,6 +83,10 @@ export async function runDemo(o: DemoOptions): Promise<void> {
             `after a write to the sandbox, rows in production: ${prodAfter}\n`,
     );
 
+    say(`rehearse the release's migration on the sandbox's copy of production data: forward, back, forward again`);
+    const rehearsal = await rehearse({ ...sandbox, onOutput: () => undefined }, { last: 1, onProgress: (l) => process.stdout.write(`  ${l}\n`) });
+    process.stdout.write(`${formatVerdict(rehearsal.verdict)}\n`);
+
     await demoCutovers(prod, url, up.outputs, o);
 
     say("where to reach it");
@@ -91,6 +97,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
             `  production database:   ${up.outputs.databaseUrl.value}`,
             `  sandbox app:           ${sbUrl}   (expires ${sb.outputs.expiresAt.value})`,
             `  sandbox database:      ${sb.outputs.databaseUrl.value}`,
+            `  rehearse migrations:   npx switchyard rehearse ${stacks.sandbox} --last 1`,
             "",
             `  where traffic stands:  npx switchyard status ${stacks.production}`,
             `  back to blue at once:  npx switchyard revert ${stacks.production}`,

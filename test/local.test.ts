@@ -10,7 +10,7 @@ import * as YAML from "yaml";
 import * as run from "../stack/run";
 import { snapshotStack } from "../stack/snapshot";
 import { program } from "../index";
-import { localPairConfig } from "./support/stacks";
+import { localPairConfig, localSandboxConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
 import { load, LoadResult, portOpen, countColors } from "./support/http";
 import { isAlive } from "../components/local/ops/proc";
@@ -22,17 +22,7 @@ function pairConfig(over: Record<string, unknown> = {}): Record<string, unknown>
 }
 
 function sandboxConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-        "switchyard:platform": "local",
-        "switchyard:role": "sandbox",
-        "switchyard:name": "shop-sandbox",
-        "switchyard:colors": { green: { version: "1.1.0" } },
-        "switchyard:app": { command: "node examples/app/server.js", healthCheck: { path: "/healthz" } },
-        "switchyard:database": { mode: "snapshot", name: "shop", snapshot: "latest" },
-        "switchyard:sandbox": { productionStack: "organization/switchyard-test/pair", ttlHours: 24, color: "green" },
-        "switchyard:local": { ports: { app: BASE + 5, database: BASE + 6 } },
-        ...over,
-    };
+    return localSandboxConfig(BASE, over);
 }
 
 const yamlOf = (config: Record<string, unknown>) => YAML.stringify({ config });

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Applies the migrations in ./migrations forward (up) or back (down), recorded in schema_migrations.
 // Idempotent: running it twice changes nothing the second time.
-// Usage: DATABASE_URL=postgres://… node migrate.js up|down [N]
+// Usage: DATABASE_URL=postgres://… [MIGRATIONS_DIR=…] node migrate.js up|down [N]
 "use strict";
 const fs = require("fs");
 const path = require("path");
 const { Client } = require("pg");
 
-const DIR = path.join(__dirname, "migrations");
+// MIGRATIONS_DIR points at another folder of migrations (a release's candidate set, in tests).
+const DIR = process.env.MIGRATIONS_DIR ? path.resolve(process.env.MIGRATIONS_DIR) : path.join(__dirname, "migrations");
 
 function migrations() {
     const ids = new Set();

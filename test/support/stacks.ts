@@ -21,3 +21,18 @@ export function localPairConfig(base: number, over: Record<string, unknown> = {}
         ...over,
     };
 }
+
+/** A local sandbox restored from the latest snapshot of the pair `production` (a stack of this project). */
+export function localSandboxConfig(base: number, over: Record<string, unknown> = {}, production = "organization/switchyard-test/pair"): Record<string, unknown> {
+    return {
+        "switchyard:platform": "local",
+        "switchyard:role": "sandbox",
+        "switchyard:name": "shop-sandbox",
+        "switchyard:colors": { green: { version: "1.1.0" } },
+        "switchyard:app": { command: "node examples/app/server.js", healthCheck: { path: "/healthz" } },
+        "switchyard:database": { mode: "snapshot", name: "shop", snapshot: "latest" },
+        "switchyard:sandbox": { productionStack: production, ttlHours: 24, color: "green" },
+        "switchyard:local": { ports: { app: base + 5, database: base + 6 } },
+        ...over,
+    };
+}

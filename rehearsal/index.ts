@@ -1,0 +1,140 @@
+/**
+ * Migration rehearsal on a sandbox: the release's migrations run forward, back and forward again on
+ * the sandbox's copy of production data, with a fingerprint of the database after each phase and
+ * integrity checks (see `core.ts` for what is judged). Never on production: the stack must be a
+ * sandbox.
+ *
+ * The migration command follows the convention of most migration tools: `<command> up` applies what
+ * is pending, `<command> down <n>` undoes the last n. It runs with `DATABASE_URL` set to the
+ * sandbox's database, in the project folder.
+ *
+ * @example
+ * const r = await rehearse({ stackName: "local-sandbox" }, { command: "node examples/app/migrate.js" });
+ * if (!r.verdict.ok) console.log(formatVerdict(r.verdict));
+ */
+import { spawn } from "child_process";
+import { openStack, StackTarget, UserError } from "../stack/run";
+import { PROJECT_ROOT } from "../stack/env";
+import { DbFingerprint, judgeRehearsal, RehearsalFingerprints, RehearsalVerdict } from "./core";
+import { fingerprint } from "./postgres";
+
+export * from "./core";
+export { fingerprint } from "./postgres";
+
+/** `switchyard:migrations` in a sandbox stack's config. */
+export interface MigrationsConfig {
+    /**
+     * The migration command: `<command> up` and `<command> down <n>` are run.
+     * @example "node examples/app/migrate.js"
+     */
+    readonly command?: string;
+    /**
+     * The table where the tool records the migrations applied (its first column is the id).
+     * @default "schema_migrations"
+     */
+    readonly table?: string;
+}
+
+export interface RehearseOptions extends MigrationsConfig {
+    /**
+     * Rehearse the last n migrations already applied (in production, and so in the sandbox) as if
+     * they were new: they are undone first, then run forward, back and forward again. With 0, the
+     * pending ones are rehearsed.
+     * @default 0
+     */
+    readonly last?: number;
+    /** The database. @default the sandbox's `databaseUrl` output */
+    readonly databaseUrl?: string;
+    /** Working directory of the command. @default the project folder */
+    readonly cwd?: string;
+    /** Progress lines. */
+    readonly onProgress?: (line: string) => void;
+}
+
+export interface RehearsalResult {
+    readonly verdict: RehearsalVerdict;
+    readonly fingerprints: RehearsalFingerprints;
+    readonly databaseUrl: string;
+}
+
+/** A migration command failed: the phase, the exit code and the end of its output. */
+export class MigrationFailed extends Error {
+    constructor(
+        readonly phase: string,
+        readonly output: string,
+        code: number | null,
+    ) {
+        super(`the migration command failed while ${phase} (exit ${code}):\n${output.trim().split("\n").slice(-15).join("\n")}`);
+        this.name = "MigrationFailed";
+    }
+}
+
+function runCommand(command: string, args: string, url: string, cwd: string, phase: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("sh", ["-c", `${command} ${args}`], { cwd, env: { ...process.env, DATABASE_URL: url }, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.stderr.on("data", (d) => (out += d));
+        child.on("error", (e) => reject(new MigrationFailed(phase, e.message, null)));
+        child.on("close", (code) => (code === 0 ? resolve(out) : reject(new MigrationFailed(phase, out, code))));
+    });
+}
+
+/** Reads the sandbox's database URL and migration settings from its state and config. */
+async function sandboxOf(target: StackTarget): Promise<{ url?: string; config: MigrationsConfig }> {
+    const stack = await openStack(target);
+    const out = await stack.outputs();
+    if (out.role?.value !== "sandbox") {
+        throw new UserError(
+            `stack "${target.stackName}" is ${out.role ? `a ${String(out.role.value)} stack` : "not up"}: migrations are rehearsed on a sandbox, never on production. ` +
+                "Bring up a sandbox restored from production's latest snapshot (e.g. `switchyard up local-sandbox`) and rehearse there",
+        );
+    }
+    const raw = (await stack.getAllConfig())["switchyard:migrations"]?.value;
+    return { url: out.databaseUrl?.value as string | undefined, config: raw ? (JSON.parse(raw) as MigrationsConfig) : {} };
+}
+
+/** Runs the rehearsal on a sandbox stack and judges it. */
+export async function rehearse(target: StackTarget, opts: RehearseOptions = {}): Promise<RehearsalResult> {
+    const last = opts.last ?? 0;
+    if (!Number.isInteger(last) || last < 0) {
+        throw new UserError(`--last is ${last}: give the number of applied migrations to rehearse (0 for the pending ones)`);
+    }
+    const sb = await sandboxOf(target);
+    const command = opts.command ?? sb.config.command;
+    if (!command) {
+        throw new UserError(`no migration command: set switchyard:migrations.command in stack "${target.stackName}" (e.g. "node examples/app/migrate.js"), or pass --command`);
+    }
+    const url = opts.databaseUrl ?? sb.url;
+    if (!url) {
+        throw new UserError(`stack "${target.stackName}" exports no databaseUrl reachable from here: pass --database-url`);
+    }
+    const cwd = opts.cwd ?? PROJECT_ROOT;
+    const say = opts.onProgress ?? (() => undefined);
+    const fp = () => fingerprint(url, { migrationsTable: opts.table ?? sb.config.table });
+    const tables = (f: DbFingerprint) => `${Object.keys(f.tables).length} tables, ${Object.values(f.tables).reduce((a, t) => a + t.rows, 0)} rows, migrations [${f.migrations.join(", ")}]`;
+
+    if (last > 0) {
+        say(`undo the last ${last} migration(s) so they can be rehearsed as new: ${command} down ${last}`);
+        await runCommand(command, `down ${last}`, url, cwd, `undoing the last ${last} migration(s) before the rehearsal`);
+    }
+    const start = await fp();
+    say(`start:   ${tables(start)}`);
+    say(`forward: ${command} up`);
+    await runCommand(command, "up", url, cwd, "running forward");
+    const forward = await fp();
+    say(`         ${tables(forward)}`);
+    const n = forward.migrations.filter((m) => !start.migrations.includes(m)).length;
+    say(`back:    ${command} down ${n}`);
+    if (n > 0) {
+        await runCommand(command, `down ${n}`, url, cwd, "running back");
+    }
+    const back = await fp();
+    say(`         ${tables(back)}`);
+    say(`again:   ${command} up`);
+    await runCommand(command, "up", url, cwd, "running forward again");
+    const again = await fp();
+    say(`         ${tables(again)}`);
+    const fingerprints = { start, forward, back, again };
+    return { verdict: judgeRehearsal(fingerprints), fingerprints, databaseUrl: url };
+}

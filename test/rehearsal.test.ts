@@ -1,0 +1,117 @@
+/**
+ * Migration rehearsal end to end: a real pair, a snapshot, a sandbox restored from it, and the
+ * example app's migration tool run forward, back and forward again on the sandbox's PostgreSQL.
+ * Production's data is fingerprinted before and after: the rehearsal never touches it.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import * as run from "../stack/run";
+import { snapshotStack } from "../stack/snapshot";
+import { program } from "../index";
+import { fingerprint, MigrationFailed, rehearse } from "../rehearsal";
+import { localPairConfig, localSandboxConfig } from "./support/stacks";
+import { tempProject, TempProject, withEnv } from "./support/project";
+
+const BASE = 20200 + (process.pid % 50) * 10;
+const MIGRATE = "node examples/app/migrate.js";
+const APP_MIGRATIONS = path.resolve(__dirname, "..", "examples", "app", "migrations");
+
+describe("migration rehearsal on a sandbox (real PostgreSQL)", function () {
+    this.timeout(300_000);
+    let proj: TempProject;
+    let home: string;
+    let logs = "";
+    let prodUrl: string;
+    const env = () => ({ PULUMI_BACKEND_URL: `file://${proj.stateDir}`, SWITCHYARD_HOME: home });
+    const target = (stackName: string): run.StackTarget => ({ stackName, root: proj.root, program, onOutput: (s) => (logs += s) });
+    const inEnv = <T>(fn: () => Promise<T>) => withEnv(env(), fn);
+
+    /** A migrations folder: the app's own, plus a candidate 003 with the given up and down SQL. */
+    function candidate(name: string, up: string, down: string): string {
+        const dir = path.join(proj.root, `migrations-${name}`);
+        fs.cpSync(APP_MIGRATIONS, dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, `003_${name}.up.sql`), up);
+        fs.writeFileSync(path.join(dir, `003_${name}.down.sql`), down);
+        return `MIGRATIONS_DIR=${dir} ${MIGRATE}`;
+    }
+
+    before(async () => {
+        proj = tempProject({
+            pair: YAML.stringify({ config: localPairConfig(BASE, { "switchyard:traffic": { blue: 100, green: 0 } }) }),
+            sandbox: YAML.stringify({ config: localSandboxConfig(BASE, { "switchyard:migrations": { command: MIGRATE } }) }),
+        });
+        home = path.join(proj.root, "home");
+        const up = await inEnv(() => run.up(target("pair")));
+        prodUrl = up.outputs.databaseUrl.value as string;
+        for (const name of ["espresso", "flat white", "cortado", "mocha"]) {
+            const r = await fetch(`${up.outputs.url.value}/items`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name }) });
+            assert.strictEqual(r.status, 201);
+        }
+        await inEnv(() => snapshotStack(target("pair")));
+        await inEnv(() => run.up(target("sandbox")));
+    });
+
+    after(async () => {
+        await inEnv(async () => {
+            for (const s of ["sandbox", "pair"]) await run.destroy(target(s)).catch(() => undefined);
+        });
+        proj.cleanup();
+    });
+
+    afterEach(function () {
+        if (this.currentTest?.state === "failed") process.stderr.write(logs.slice(-4000));
+        logs = "";
+    });
+
+    it("rehearses the release's migration (--last 1) forward, back and forward again: every check passes, production untouched", async () => {
+        const prodBefore = await fingerprint(prodUrl);
+        const lines: string[] = [];
+        const r = await inEnv(() => rehearse(target("sandbox"), { last: 1, cwd: path.resolve(__dirname, ".."), onProgress: (l) => lines.push(l) }));
+        assert.ok(r.verdict.ok, JSON.stringify(r.verdict, null, 2));
+        assert.deepStrictEqual(r.verdict.applied, ["002_items_add_sku"]);
+        const { start, forward, back, again } = r.fingerprints;
+        assert.strictEqual(start.tables["public.items"].rows, 4, "the sandbox holds production's rows");
+        assert.ok(!start.tables["public.items"].columns.includes("sku text") && forward.tables["public.items"].columns.includes("sku text"));
+        assert.deepStrictEqual(back.tables, start.tables, "back restores the start exactly");
+        assert.deepStrictEqual(again.tables["public.items"].columns, forward.tables["public.items"].columns);
+        assert.match(lines.join("\n"), /back: {4}node examples\/app\/migrate\.js down 1/);
+        assert.deepStrictEqual(await fingerprint(prodUrl), prodBefore, "production's database is exactly as before");
+    });
+
+    it("a candidate whose down loses rows fails the rehearsal, naming the table and the loss", async () => {
+        const command = candidate("prices", "ALTER TABLE items ADD COLUMN price integer; UPDATE items SET price = 1;", "DELETE FROM items WHERE id > 2; ALTER TABLE items DROP COLUMN price;");
+        const r = await inEnv(() => rehearse(target("sandbox"), { command, cwd: path.resolve(__dirname, "..") }));
+        assert.strictEqual(r.verdict.ok, false);
+        assert.deepStrictEqual(r.verdict.applied, ["003_prices"]);
+        const back = r.verdict.checks.find((c) => c.name.startsWith("back restores"));
+        assert.deepStrictEqual(back?.findings, ["table public.items went from 4 to 2 rows"]);
+        assert.strictEqual(r.fingerprints.back.tables["public.items"].rows, 2, "the rows really are gone from the sandbox");
+        assert.strictEqual((await fingerprint(prodUrl)).tables["public.items"].rows, 4, "and still in production");
+    });
+
+    it("a candidate that drops a column the live version reads fails as a contract step", async () => {
+        const command = candidate("drop_name", "ALTER TABLE items DROP COLUMN name;", "ALTER TABLE items ADD COLUMN name text NOT NULL DEFAULT '';");
+        const r = await inEnv(() => rehearse(target("sandbox"), { command, cwd: path.resolve(__dirname, "..") }));
+        assert.strictEqual(r.verdict.ok, false);
+        const fwd = r.verdict.checks.find((c) => c.name.startsWith("forward only expands"));
+        assert.deepStrictEqual(fwd?.findings, ["column public.items.name dropped with 2 non-null values"]);
+    });
+
+    it("a migration that fails stops the rehearsal, naming the phase and the error", async () => {
+        const command = candidate("broken", "ALTER TABLE no_such_table ADD COLUMN x int;", "SELECT 1;");
+        await assert.rejects(inEnv(() => rehearse(target("sandbox"), { command, cwd: path.resolve(__dirname, "..") })), (e: Error) => {
+            assert.ok(e instanceof MigrationFailed);
+            assert.match(e.message, /the migration command failed while running forward \(exit 1\):\nmigrate: migration 003_broken \(up\) failed: relation "no_such_table" does not exist/);
+            return true;
+        });
+    });
+
+    it("refuses production, and a sandbox without a migration command, with the fix named", async () => {
+        await assert.rejects(inEnv(() => rehearse(target("pair"))), /stack "pair" is a blue-green stack: migrations are rehearsed on a sandbox, never on production/);
+        await assert.rejects(inEnv(() => rehearse(target("sandbox"), { last: -1 })), /--last is -1/);
+        fs.writeFileSync(path.join(proj.root, "stacks", "Pulumi.sandbox.yaml"), YAML.stringify({ config: localSandboxConfig(BASE) }));
+        await assert.rejects(inEnv(() => rehearse(target("sandbox"))), /no migration command: set switchyard:migrations\.command in stack "sandbox"/);
+    });
+});
