@@ -30,6 +30,7 @@ export async function program(): Promise<Record<string, unknown>> {
         outputs = localProgram({ dataRoot: localDataRoot(), cwd: __dirname }, cfg);
     }
     const role = cfg.get("role");
+    const checkpoint = cfg.getObject("cutoverState");
     return {
         platform,
         role,
@@ -37,7 +38,7 @@ export async function program(): Promise<Record<string, unknown>> {
         ...(role === "blue-green" ? { weights: cfg.getObject("traffic") } : {}),
         ...outputs,
         // The cutover's checkpoint lives in state beside the weights (see cutover/stackState.ts).
-        cutover: cfg.getObject("cutoverState"),
+        ...(checkpoint === undefined ? {} : { cutover: checkpoint }),
     };
 }
 
