@@ -12,6 +12,7 @@ import {
     RULES,
     RULE_NAMES,
     RuleResource,
+    STACK_TYPE,
     cutoverPlanValid,
     examplePlan,
     healthCheckRequired,
@@ -106,6 +107,9 @@ const router = (extra: Record<string, unknown> = {}) =>
 const listener = (groups: unknown[], tags: Record<string, string> = prodTags) =>
     res(LISTENER, "front-main", { port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", forward: { targetGroups: groups } }], tags });
 
+const listenerRule = (groups: unknown[], tags: Record<string, string> = prodTags) =>
+    res(AWS.listenerRule[0], "front-rule", { priority: 10, actions: [{ type: "forward", forward: { targetGroups: groups } }], tags });
+
 const twoGroups = (blue: unknown = 90, green: unknown = 10) => [
     { arn: "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/blue/1", weight: blue },
     { arn: "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/green/2", weight: green },
@@ -158,6 +162,26 @@ describe("policies: rules", () => {
             ]);
         });
 
+        it("reports a listener with a cutover plan and no forward action", () => {
+            const l = res(LISTENER, "front-main", {
+                defaultActions: [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "503" } }],
+                tags: { ...prodTags, "switchyard:cutover-steps": "10,25,50,100" },
+            });
+            assert.deepStrictEqual(trafficTwoColors(l), [
+                'aws:lb/listener:Listener "front-main": traffic-two-colors: the listener declares a cutover plan (tag switchyard:cutover-steps is "10,25,50,100") but forwards to no target group; ' +
+                    "a blue-green listener forwards to exactly two, the blue and the green target group. Give a forward action with both in forward.targetGroups.",
+            ]);
+        });
+
+        it("checks a weighted listener rule like a listener", () => {
+            assert.deepStrictEqual(trafficTwoColors(listenerRule(twoGroups())), []);
+            assert.deepStrictEqual(trafficTwoColors(listenerRule([{ arn: "arn:green", weight: 1 }])), [], "a single-target rule is not weighted");
+            assert.deepStrictEqual(trafficTwoColors(listenerRule([...twoGroups(), { arn: "arn:red", weight: 0 }])), [
+                'aws:lb/listenerRule:ListenerRule "front-rule": traffic-two-colors: actions[0] forwards to 3 target group(s); a blue-green listener rule forwards to exactly two, the blue and the green target group. ' +
+                    "List both in forward.targetGroups, e.g. [{ arn: blueArn, weight: 90 }, { arn: greenArn, weight: 10 }].",
+            ]);
+        });
+
         it("reports a listener that forwards to the same target group twice", () => {
             const groups = [
                 { arn: "arn:blue", weight: 50 },
@@ -190,6 +214,14 @@ describe("policies: rules", () => {
             ]);
         });
 
+        it("reports a listener rule whose weights are both 0", () => {
+            assert.deepStrictEqual(trafficWeightsValid(listenerRule(twoGroups(0, 0))), [
+                'aws:lb/listenerRule:ListenerRule "front-rule": traffic-weights-valid: actions[0] forward weights [0, 0] (blue, green): traffic weights are both 0: at least one color must receive traffic. ' +
+                    "Set the traffic weights to integers from 0 to 100, at least one positive, e.g. { blue: 90, green: 10 }.",
+            ]);
+            assert.deepStrictEqual(trafficWeightsValid(listenerRule(twoGroups(50, 50))), []);
+        });
+
         it("reports a listener weight that is not an integer", () => {
             assert.deepStrictEqual(trafficWeightsValid(listener(twoGroups(90, 10.5))), [
                 'aws:lb/listener:Listener "front-main": traffic-weights-valid: defaultActions[0] forward weights [90, 10.5] (blue, green): traffic weight for green is 10.5: it must be an integer from 0 to 100. ' +
@@ -216,6 +248,14 @@ describe("policies: rules", () => {
             const l = listener(twoGroups(), { ...prodTags, "switchyard:cutover-steps": "10,25,50,90" });
             assert.deepStrictEqual(cutoverPlanValid(l), [
                 'aws:lb/listener:Listener "front-main": cutover-plan-valid: tag switchyard:cutover-steps is [10, 25, 50, 90]: cutover steps end at 90: the last step must be 100. ' +
+                    "Declare steps that rise strictly to 100, each at most 50 points above the one before (the first counts from 0), e.g. [10, 25, 50, 100].",
+            ]);
+        });
+
+        it("reads a listener rule's plan from the same tag", () => {
+            assert.deepStrictEqual(cutoverPlanValid(listenerRule(twoGroups(), { ...prodTags, "switchyard:cutover-steps": "10,25,50,100" })), []);
+            assert.deepStrictEqual(cutoverPlanValid(listenerRule(twoGroups(), { ...prodTags, "switchyard:cutover-steps": "50,40,100" })), [
+                'aws:lb/listenerRule:ListenerRule "front-rule": cutover-plan-valid: tag switchyard:cutover-steps is [50, 40, 100]: cutover step 2 (40) does not rise above the step before it (50): steps must rise strictly. ' +
                     "Declare steps that rise strictly to 100, each at most 50 points above the one before (the first counts from 0), e.g. [10, 25, 50, 100].",
             ]);
         });
@@ -528,6 +568,30 @@ describe("policies: rules", () => {
             assert.strictEqual(out.length, 2);
         });
 
+        const stackRes = (role: unknown) => res(STACK_TYPE, "switchyard-shop", { role, platform: "local" });
+
+        it("takes the stack's role from its role output: all-sandbox resources in a blue-green stack are reported", () => {
+            const db = sandboxDb();
+            assert.deepStrictEqual(stackRoleConsistent([stackRes("blue-green"), db]), [
+                {
+                    urn: db.urn,
+                    message:
+                        'aws:rds/instance:Instance "pr-42-db": stack-role-consistent: role is "sandbox" but this is a production stack (its role output is "blue-green"); a stack is either production or a sandbox, never both. ' +
+                        'Move this resource to a sandbox stack, or set its switchyard:role tag to "production".',
+                },
+            ]);
+            assert.deepStrictEqual(stackRoleConsistent([stackRes("sandbox"), sandboxDb(), localDb()]), []);
+            assert.deepStrictEqual(stackRoleConsistent([stackRes("blue-green"), sandboxDb()], { stackRole: "sandbox" }), [], "a configured stackRole wins");
+        });
+
+        it("the declared role decides even when the other role is the majority", () => {
+            const out = stackRoleConsistent([stackRes("sandbox"), prodDb(), router(), stray]);
+            assert.deepStrictEqual(
+                out.map((v) => v.urn),
+                [prodDb().urn, router().urn],
+            );
+        });
+
         it("on a tie reports every resource carrying a role", () => {
             const out = stackRoleConsistent([prodDb(), sandboxDb()]);
             assert.deepStrictEqual(
@@ -557,6 +621,13 @@ describe("policies: rules", () => {
             assert.strictEqual(sandboxDbPrivateEncrypted(db).length, 1);
         });
 
+        it("a restored database whose role tag is not known yet is not taken for a sandbox", () => {
+            const db = res(RDS, "shop-db", unknownProps({ ...prodDb().props, snapshotIdentifier: "snap-7", tags: { "switchyard:role": unknownStringValue } }), true);
+            assert.deepStrictEqual(sandboxDbTags(db), []);
+            const known = res(RDS, "shop-db", { ...prodDb().props, snapshotIdentifier: "snap-7", tags: {} }, true);
+            assert.strictEqual(sandboxDbTags(known).length, 2, "with no role at all it is a sandbox");
+        });
+
         it("unknown target group ARNs and weights do not fail or report", () => {
             const l = res(
                 LISTENER,
@@ -571,9 +642,9 @@ describe("policies: rules", () => {
         });
 
         it("every rule survives props made entirely of unknowns", () => {
-            const types = [RDS, LISTENER, TG, AWS.securityGroup, AWS.securityGroupRule, AWS.securityGroupIngressRule, ...Object.values(LOCAL)];
+            const types = [RDS, LISTENER, AWS.listenerRule[0], TG, AWS.securityGroup, AWS.securityGroupRule, AWS.securityGroupIngressRule, ...Object.values(LOCAL)];
             for (const type of types) {
-                const r = res(type, "x", unknownProps({ tags: unknownStringValue, role: unknownStringValue, ingress: unknownStringValue, defaultActions: unknownStringValue }));
+                const r = res(type, "x", unknownProps({ tags: unknownStringValue, role: unknownStringValue, ingress: unknownStringValue, defaultActions: unknownStringValue, actions: unknownStringValue }));
                 for (const spec of RULES) {
                     if (spec.kind === "resource") {
                         assert.doesNotThrow(() => spec.check(r, {}), `${spec.name} on ${type}`);
@@ -626,7 +697,7 @@ describe("policies: the pack (index.ts)", () => {
             "prod-db-encrypted-protected": "mandatory",
             "sandbox-db-private-encrypted": "mandatory",
             "sandbox-db-tags": "mandatory",
-            "sandbox-expiry-max": "advisory",
+            "sandbox-expiry-max": "mandatory",
             "no-public-db-port": "mandatory",
             "health-check-required": "mandatory",
             "stack-role-consistent": "mandatory",

@@ -25,6 +25,7 @@ import { MAX_WEIGHT, TAGS, checkStepPlan, checkTraffic } from "../components/typ
 export const AWS = {
     rdsInstance: "aws:rds/instance:Instance",
     listener: ["aws:lb/listener:Listener", "aws:alb/listener:Listener"],
+    listenerRule: ["aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule"],
     targetGroup: ["aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"],
     securityGroup: "aws:ec2/securityGroup:SecurityGroup",
     securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
@@ -39,14 +40,23 @@ export const LOCAL = {
     postgresServer: `${LOCAL_PREFIX}PostgresServer`,
     appProcess: `${LOCAL_PREFIX}AppProcess`,
     router: `${LOCAL_PREFIX}Router`,
-    snapshot: `${LOCAL_PREFIX}Snapshot`,
+    dataDirectory: `${LOCAL_PREFIX}DataDirectory`,
 } as const;
+
+/** Type token of a stack's root resource, whose props (in the stack policy) are the stack's outputs. */
+export const STACK_TYPE = "pulumi:pulumi:Stack";
 
 /** Tag the AWS WeightedListener writes when a cutover plan is declared ("10,25,50,100"). */
 export const CUTOVER_STEPS_TAG = "switchyard:cutover-steps";
 
 const isListener = (t: string) => (AWS.listener as readonly string[]).includes(t);
+const isListenerRule = (t: string) => (AWS.listenerRule as readonly string[]).includes(t);
 const isTargetGroup = (t: string) => (AWS.targetGroup as readonly string[]).includes(t);
+
+/** A listener's forward actions are in `defaultActions`, a listener rule's in `actions`. */
+function forwardsOf(type: string): { field: string; what: string } | undefined {
+    return isListener(type) ? { field: "defaultActions", what: "listener" } : isListenerRule(type) ? { field: "actions", what: "listener rule" } : undefined;
+}
 
 // ---------------------------------------------------------------------------------------------
 // What a rule sees.
@@ -193,9 +203,14 @@ export function normalizeRole(v: unknown): TagRole | undefined {
     return undefined;
 }
 
+/** The raw role value: the `switchyard:role` tag (AWS), or the `role` prop (local); UNKNOWN during preview if not known yet. */
+function rawRole(r: Pick<RuleResource, "type" | "props">): unknown {
+    return isLocal(r.type) ? at(r.props, "role") : tagOf(r.props, TAGS.role);
+}
+
 /** A resource's role: the `switchyard:role` tag (AWS), or the `role` prop (local). */
 export function roleOf(r: Pick<RuleResource, "type" | "props">): TagRole | undefined {
-    return normalizeRole(isLocal(r.type) ? at(r.props, "role") : tagOf(r.props, TAGS.role));
+    return normalizeRole(rawRole(r));
 }
 
 /** `<type> "<name>": <rule>: ` */
@@ -229,10 +244,13 @@ function copyKind(r: RuleResource): "sandbox" | "restored" | undefined {
     return isRestored(r) ? "restored" : undefined;
 }
 
-/** Sandbox databases: role sandbox, or restored without the production role. */
+/**
+ * Sandbox databases: role sandbox, or restored without the production role. A restored database whose
+ * role is not known yet (preview) is not assumed to be a sandbox: it may be a restored production one.
+ */
 function isSandboxDb(r: RuleResource): boolean {
     const kind = copyKind(r);
-    return kind === "sandbox" || (kind === "restored" && roleOf(r) !== "production");
+    return kind === "sandbox" || (kind === "restored" && roleOf(r) !== "production" && rawRole(r) !== UNKNOWN);
 }
 
 const isProductionDb = (r: RuleResource) => isDatabase(r) && roleOf(r) === "production";
@@ -274,7 +292,7 @@ export interface DbPortConfig {
     ports?: number[];
 }
 export interface StackRoleConfig {
-    /** The stack's role; when unset, the role most resources carry. */
+    /** The stack's role; when unset, the stack's `role` output, else the role most resources carry. */
     stackRole?: TagRole;
 }
 
@@ -301,9 +319,9 @@ interface ForwardAction {
     groups: unknown[];
 }
 
-/** The forward actions of a listener, and whether it is weighted (a blue-green listener). */
-function listenerForwards(props: unknown): { weighted: boolean; actions: ForwardAction[] } | Unknown {
-    const actions = items(at(props, "defaultActions"));
+/** The forward actions of a listener (`defaultActions`) or listener rule (`actions`), and whether it is weighted (blue-green). */
+function listenerForwards(props: unknown, field: string): { weighted: boolean; actions: ForwardAction[] } | Unknown {
+    const actions = items(at(props, field));
     if (actions === UNKNOWN) {
         return UNKNOWN;
     }
@@ -348,14 +366,16 @@ export function trafficTwoColors(r: RuleResource): string[] {
         }
         return [];
     }
-    if (isListener(r.type)) {
-        const f = listenerForwards(r.props);
+    const fw = forwardsOf(r.type);
+    if (fw) {
+        const f = listenerForwards(r.props, fw.field);
         if (f === UNKNOWN || !f.weighted) {
             return [];
         }
         if (f.actions.length === 0) {
             return [
-                `${h}the listener declares a cutover plan but forwards to no target group; a blue-green listener forwards to exactly two, the blue and the green target group. ` +
+                `${h}the ${fw.what} declares a cutover plan (tag ${CUTOVER_STEPS_TAG} is ${fmt(tagOf(r.props, CUTOVER_STEPS_TAG))}) but forwards to no target group; ` +
+                    `a blue-green ${fw.what} forwards to exactly two, the blue and the green target group. ` +
                     "Give a forward action with both in forward.targetGroups.",
             ];
         }
@@ -363,7 +383,7 @@ export function trafficTwoColors(r: RuleResource): string[] {
         for (const a of f.actions) {
             if (a.groups.length !== 2) {
                 out.push(
-                    `${h}defaultActions[${a.index}] forwards to ${a.groups.length} target group(s); a blue-green listener forwards to exactly two, the blue and the green target group. ` +
+                    `${h}${fw.field}[${a.index}] forwards to ${a.groups.length} target group(s); a blue-green ${fw.what} forwards to exactly two, the blue and the green target group. ` +
                         "List both in forward.targetGroups, e.g. [{ arn: blueArn, weight: 90 }, { arn: greenArn, weight: 10 }].",
                 );
                 continue;
@@ -371,7 +391,7 @@ export function trafficTwoColors(r: RuleResource): string[] {
             const [a0, a1] = a.groups.map((g) => at(g, "arn"));
             if (typeof a0 === "string" && a0 !== "" && a0 === a1) {
                 out.push(
-                    `${h}defaultActions[${a.index}] forwards to the target group ${a0} twice; a blue-green listener forwards to two different target groups, blue and green. ` +
+                    `${h}${fw.field}[${a.index}] forwards to the target group ${a0} twice; a blue-green ${fw.what} forwards to two different target groups, blue and green. ` +
                         "Give each color its own target group.",
                 );
             }
@@ -394,8 +414,9 @@ export function trafficWeightsValid(r: RuleResource): string[] {
         const msg = checkTraffic(w as Record<string, number> | undefined);
         return msg ? [`${h}${msg}. ${WEIGHTS_FIX}`] : [];
     }
-    if (isListener(r.type)) {
-        const f = listenerForwards(r.props);
+    const fw = forwardsOf(r.type);
+    if (fw) {
+        const f = listenerForwards(r.props, fw.field);
         if (f === UNKNOWN || !f.weighted) {
             return [];
         }
@@ -407,7 +428,7 @@ export function trafficWeightsValid(r: RuleResource): string[] {
             }
             const msg = checkTraffic({ blue: weights[0] as number, green: weights[1] as number });
             if (msg) {
-                out.push(`${h}defaultActions[${a.index}] forward weights ${fmt(weights)} (blue, green): ${msg}. ${WEIGHTS_FIX}`);
+                out.push(`${h}${fw.field}[${a.index}] forward weights ${fmt(weights)} (blue, green): ${msg}. ${WEIGHTS_FIX}`);
             }
         }
         return out;
@@ -438,7 +459,7 @@ export function cutoverPlanValid(r: RuleResource, config: CutoverConfig = {}): s
     if (r.type === LOCAL.router) {
         steps = resolve(at(r.props, "cutoverSteps"));
         where = "cutoverSteps";
-    } else if (isListener(r.type)) {
+    } else if (forwardsOf(r.type)) {
         const tag = tagOf(r.props, CUTOVER_STEPS_TAG);
         steps = typeof tag === "string" ? parseStepsTag(tag) : tag;
         where = `tag ${CUTOVER_STEPS_TAG}`;
@@ -796,9 +817,21 @@ export interface StackViolation {
 }
 
 /**
+ * The role a stack declares: the `role` output of its root resource (a Switchyard program exports its
+ * `switchyard:role` config there: "blue-green" or "sandbox"), or undefined.
+ */
+export function declaredStackRole(resources: readonly RuleResource[]): { role: TagRole; value: unknown } | undefined {
+    const stack = resources.find((r) => r.type === STACK_TYPE);
+    const value = stack === undefined ? undefined : at(stack.props, "role");
+    const role = normalizeRole(value);
+    return role === undefined ? undefined : { role, value };
+}
+
+/**
  * stack-role-consistent: a stack holds one role. The stack's role is `stackRole` when configured, else
- * the role most resources carry; every resource of the other role is reported. On a tie (no
- * configured role) every resource carrying a role is reported.
+ * the role the stack declares (its `role` output), else the role most resources carry; every resource
+ * of the other role is reported. On a tie (no configured or declared role) every resource carrying a
+ * role is reported.
  */
 export function stackRoleConsistent(resources: readonly RuleResource[], config: StackRoleConfig = {}): StackViolation[] {
     const withRole = resources.map((r) => ({ r, role: roleOf(r) })).filter((x): x is { r: RuleResource; role: TagRole } => x.role !== undefined);
@@ -806,7 +839,9 @@ export function stackRoleConsistent(resources: readonly RuleResource[], config: 
     for (const x of withRole) {
         count[x.role]++;
     }
-    const configured = normalizeRole(config.stackRole);
+    const fromConfig = normalizeRole(config.stackRole);
+    const declared = fromConfig === undefined ? declaredStackRole(resources) : undefined;
+    const configured = fromConfig ?? declared?.role;
     if (configured === undefined && (count.production === 0 || count.sandbox === 0)) {
         return [];
     }
@@ -822,7 +857,8 @@ export function stackRoleConsistent(resources: readonly RuleResource[], config: 
     }
     const stackRole: TagRole = configured ?? (count.production > count.sandbox ? "production" : "sandbox");
     const other: TagRole = stackRole === "production" ? "sandbox" : "production";
-    const source = configured !== undefined ? "(configured stackRole)" : `(${tally})`;
+    const source =
+        fromConfig !== undefined ? "(configured stackRole)" : declared !== undefined ? `(its role output is ${fmt(declared.value)})` : `(${tally})`;
     return withRole
         .filter((x) => x.role === other)
         .map(({ r }) => ({
@@ -939,7 +975,7 @@ export const RULES: readonly RuleSpec[] = [
         kind: "resource",
         name: "sandbox-expiry-max",
         description: "A sandbox database expires no later than maxHours from now.",
-        enforcementLevel: "advisory",
+        enforcementLevel: "mandatory",
         configSchema: {
             properties: {
                 maxHours: {
@@ -986,7 +1022,7 @@ export const RULES: readonly RuleSpec[] = [
                 stackRole: {
                     type: "string",
                     enum: ["production", "sandbox"],
-                    description: "The stack's role; when unset, the role most of its resources carry.",
+                    description: "The stack's role; when unset, the stack's role output (switchyard:role), else the role most of its resources carry.",
                 },
             },
         },

@@ -28,6 +28,12 @@ function stackYaml(steps: number[]): string {
     });
 }
 
+/** The message the pack reports for the risky stack's plan [60, 100] (rules.ts, cutover-plan-valid). */
+const RISKY_MESSAGE =
+    'pulumi-nodejs:dynamic/switchyard-local:Router "shop-router": cutover-plan-valid: cutoverSteps is [60, 100]: ' +
+    "cutover step 1 jumps from 0 to 60 (60 points), more than the maximum of 50: add intermediate steps. " +
+    "Declare steps that rise strictly to 100, each at most 50 points above the one before (the first counts from 0), e.g. [10, 25, 50, 100].";
+
 describe("policy pack on the real engine (preview of a local stack)", function () {
     this.timeout(180_000);
     let proj: TempProject;
@@ -37,6 +43,13 @@ describe("policy pack on the real engine (preview of a local stack)", function (
     after(() => proj.cleanup());
     const env = () => ({ PULUMI_BACKEND_URL: `file://${proj.stateDir}`, SWITCHYARD_HOME: path.join(proj.root, "home") });
 
+    /** Writes a policy config file and returns its path. */
+    const policyConfig = (name: string, config: unknown) => {
+        const file = path.join(proj.root, `${name}.json`);
+        fs.writeFileSync(file, JSON.stringify(config));
+        return file;
+    };
+
     it("a mandatory violation blocks the preview and its message is shown", async () => {
         let text = "";
         await withEnv(env(), async () => {
@@ -44,10 +57,8 @@ describe("policy pack on the real engine (preview of a local stack)", function (
                 run.preview({ stackName: "risky", root: proj.root, program, onOutput: (s) => (text += s) }, { policyPacks: [PACK] }),
             );
         });
-        assert.match(text, /cutover-plan-valid/);
-        assert.match(text, /mandatory/);
-        assert.match(text, /jumps from 0 to 60 \(60 points\), more than the maximum of 50/);
-        assert.match(text, /shop-router/);
+        assert.match(text, /\[mandatory\]\s+cutover-plan-valid\s+\(pulumi-nodejs:dynamic\/switchyard-local:Router: shop-router\)/);
+        assert.ok(text.includes(RISKY_MESSAGE), `the exact violation message is shown:\n${text}`);
         assert.ok(!fs.existsSync(path.join(proj.root, "home", "data", "risky")), "a preview creates nothing");
     });
 
@@ -57,12 +68,11 @@ describe("policy pack on the real engine (preview of a local stack)", function (
             run.preview({ stackName: "careful", root: proj.root, program, onOutput: (s) => (text += s) }, { policyPacks: [PACK] }),
         );
         assert.ok(r.changeSummary.create && r.changeSummary.create > 0);
-        assert.doesNotMatch(text, /mandatory/);
+        assert.doesNotMatch(text, /\[(mandatory|advisory)\]/, "no policy reports anything");
     });
 
     it("policy config turns the rule advisory: the preview passes with a warning", async () => {
-        const cfg = path.join(proj.root, "policy-config.json");
-        fs.writeFileSync(cfg, JSON.stringify({ "cutover-plan-valid": "advisory" }));
+        const cfg = policyConfig("advisory", { "cutover-plan-valid": "advisory" });
         let text = "";
         const r = await withEnv(env(), () =>
             run.preview(
@@ -71,7 +81,61 @@ describe("policy pack on the real engine (preview of a local stack)", function (
             ),
         );
         assert.ok(r.changeSummary.create && r.changeSummary.create > 0);
-        assert.match(text, /advisory/);
-        assert.match(text, /cutover-plan-valid/);
+        assert.match(text, /\[advisory\]\s+cutover-plan-valid\s+\(pulumi-nodejs:dynamic\/switchyard-local:Router: shop-router\)/);
+        assert.ok(text.includes(RISKY_MESSAGE), `the warning carries the same message:\n${text}`);
+        assert.doesNotMatch(text, /\[mandatory\]/);
+    });
+
+    it("policy config sets a rule's threshold: maxStep 20 blocks the plan [10, 25, 50, 100]", async () => {
+        const cfg = policyConfig("max-step-20", { "cutover-plan-valid": { maxStep: 20 } });
+        let text = "";
+        await withEnv(env(), async () => {
+            await assert.rejects(
+                run.preview(
+                    { stackName: "careful", root: proj.root, program, onOutput: (s) => (text += s) },
+                    { policyPacks: [PACK], policyPackConfigs: [cfg] },
+                ),
+            );
+        });
+        assert.match(text, /\[mandatory\]\s+cutover-plan-valid/);
+        assert.ok(
+            text.includes(
+                'pulumi-nodejs:dynamic/switchyard-local:Router "shop-router": cutover-plan-valid: cutoverSteps is [10, 25, 50, 100]: ' +
+                    "cutover step 3 jumps from 25 to 50 (25 points), more than the maximum of 20: add intermediate steps. " +
+                    "Declare steps that rise strictly to 100, each at most 20 points above the one before (the first counts from 0), e.g. [20, 40, 60, 80, 100].",
+            ),
+            text,
+        );
+    });
+
+    it("policy config disables a rule: the preview passes and the rule reports nothing", async () => {
+        const cfg = policyConfig("disabled", { "cutover-plan-valid": "disabled" });
+        let text = "";
+        const r = await withEnv(env(), () =>
+            run.preview(
+                { stackName: "risky", root: proj.root, program, onOutput: (s) => (text += s) },
+                { policyPacks: [PACK], policyPackConfigs: [cfg] },
+            ),
+        );
+        assert.ok(r.changeSummary.create && r.changeSummary.create > 0);
+        assert.doesNotMatch(text, /cutover-plan-valid/);
+    });
+
+    it("the CLI checks policy config against each rule's config schema", async () => {
+        const cfg = policyConfig("bad-thresholds", { "cutover-plan-valid": { maxStep: 0 }, "sandbox-expiry-max": { maxHours: 0 } });
+        let text = "";
+        let error = "";
+        await withEnv(env(), async () => {
+            await assert.rejects(
+                run.preview(
+                    { stackName: "careful", root: proj.root, program, onOutput: (s) => (text += s) },
+                    { policyPacks: [PACK], policyPackConfigs: [cfg] },
+                ),
+                (e: Error) => ((error = String(e.message ?? e)), true),
+            );
+        });
+        const shown = `${error}\n${text}`;
+        assert.match(shown, /validating policy config: switchyard 0\.1\.0\s+cutover-plan-valid: maxStep: Must be greater than or equal to 1/);
+        assert.match(shown, /validating policy config: switchyard 0\.1\.0\s+sandbox-expiry-max: maxHours: Must be greater than 0/);
     });
 });
