@@ -146,6 +146,15 @@ describe("aws BlueGreen", () => {
         assert.deepStrictEqual(changed.sort(), [`${LISTENER} shop-listener-main`, `${LISTENER} shop-listener-test`]);
         const mainAfter = after.one(LISTENER, "shop-listener-main").inputs;
         assert.deepStrictEqual(mainAfter.defaultActions[0].forward.targetGroups.map((t: any) => t.weight), [0, 100]);
+        // On the main listener, the weights are all that changed.
+        const withoutWeights = (g: Graph<BlueGreen>) => {
+            const inputs = JSON.parse(JSON.stringify(g.one(LISTENER, "shop-listener-main").inputs));
+            for (const tg of inputs.defaultActions[0].forward.targetGroups) {
+                delete tg.weight;
+            }
+            return stableJson(inputs);
+        };
+        assert.strictEqual(withoutWeights(after), withoutWeights(before), "the main listener changes only in its weights");
         assert.deepStrictEqual(after.one(LISTENER, "shop-listener-test").inputs.defaultActions[0].forward.targetGroups, [{ arn: mockArn(TG, "shop-blue-tg"), weight: 1 }]);
         // The resources the brief names explicitly, to be sure they were compared at all.
         for (const type of [SERVICE, TASK, TG, INSTANCE]) {
@@ -154,7 +163,42 @@ describe("aws BlueGreen", () => {
         assert.strictEqual(await valueOf(after.result.appImage), `${REPO}:1.5.0`);
     });
 
+    it("gives every child a parent and a stable name", () => {
+        const top = g.one("switchyard:aws:BlueGreen");
+        assert.deepStrictEqual(
+            g.childrenOf(top.urn).map((r) => `${r.type} ${r.name}`).sort(),
+            [
+                "aws:ec2/securityGroup:SecurityGroup shop-alb-sg",
+                "aws:ec2/securityGroup:SecurityGroup shop-app-sg",
+                "aws:ecs/cluster:Cluster shop-cluster",
+                "aws:lb/loadBalancer:LoadBalancer shop-alb",
+                "switchyard:aws:ColorEnvironment shop-blue",
+                "switchyard:aws:ColorEnvironment shop-green",
+                "switchyard:aws:SnapshotDatabase shop-db",
+                "switchyard:aws:WeightedListener shop-listener",
+            ],
+        );
+        // Everything else belongs to one of the child components: nothing is left at the stack's root.
+        const components = new Set(g.resources.filter((r) => !r.custom).map((r) => r.urn));
+        for (const r of g.resources.filter((x) => x !== top)) {
+            assert.ok(components.has(r.parent), `${r.type} ${r.name} must have a component as parent`);
+        }
+    });
+
     describe("database modes", () => {
+        it('"shared": one production database for both colors, protected, with no blue/green preparation', () => {
+            assert.strictEqual(g.all(INSTANCE).length, 1);
+            const db = g.one(INSTANCE);
+            assert.strictEqual(db.name, "shop-db-instance");
+            assert.strictEqual(db.protect, true);
+            assert.strictEqual(db.inputs.deletionProtection, true);
+            assert.strictEqual(db.inputs.snapshotIdentifier, "shop-prod-before-migration-42");
+            assert.deepStrictEqual(g.one("aws:rds/parameterGroup:ParameterGroup", "shop-db-params").inputs.parameters, []);
+            assert.strictEqual(g.all(DYNAMIC).filter((d) => d.inputs.kind === "switchyard:aws:RdsBlueGreenDeployment").length, 0);
+            const urls = ["blue", "green"].map((c) => g.one("aws:ssm/parameter:Parameter", `shop-${c}-database-url`).inputs.value);
+            assert.strictEqual(urls[0], urls[1], "both colors connect to the same database");
+        });
+
         it('refuses "snapshot" for a live pair, pointing to rds-blue-green, before creating anything', async () => {
             const { error, graph } = await expectThrows(() => new BlueGreen("shop", args(undefined, { database: { mode: "snapshot", sourceInstanceIdentifier: "shop-prod" } })));
             assert.ok(error instanceof pulumi.ResourceError);
@@ -231,10 +275,16 @@ describe("aws BlueGreen", () => {
                             database: (a) => ({ ...a, instanceClass: "db.r6g.xlarge", transform: { dbInstance: (i) => ({ ...i, multiAz: true }) } }),
                             colorEnvironment: (a) => ({ ...a, desiredCount: a.color === "green" ? 1 : 4 }),
                             listener: (a) => ({ ...a, testPort: 9090 }),
+                            greenParameterGroup: (a) => ({ ...a, description: "custom green params" }),
+                            rdsBlueGreenDeployment: (a) => ({ ...a, timeoutMinutes: 240 }),
                         },
+                        database: { mode: "rds-blue-green", sourceInstanceIdentifier: "shop-prod", blueGreen: { targetEngineVersion: "17.2" } },
                     }),
                 ),
         );
+        assert.strictEqual(r.one("aws:rds/parameterGroup:ParameterGroup", "shop-db-green-params").inputs.description, "custom green params");
+        assert.strictEqual(r.one(DYNAMIC, "shop-db-bluegreen").inputs.timeoutMinutes, 240);
+        assert.strictEqual(r.one(DYNAMIC, "shop-db-bluegreen").inputs.targetEngineVersion, "17.2", "the rest of the computed args stays");
         assert.strictEqual(r.one("aws:lb/loadBalancer:LoadBalancer").inputs.idleTimeout, 120);
         assert.strictEqual(r.one(SG, "shop-alb-sg").inputs.description, "custom alb sg");
         assert.strictEqual(r.one(SG, "shop-app-sg").inputs.description, "custom app sg");

@@ -28,9 +28,9 @@ import { StickinessArgs, WeightedListener, WeightedListenerArgs, checkWeightedLi
 
 /** The network a stack runs in. */
 export interface AwsNetworkArgs {
-    /** The VPC. @example "vpc-0a1b2c3d4e5f60718" */
+    /** The VPC. Required: no default. @example "vpc-0a1b2c3d4e5f60718" */
     readonly vpcId: pulumi.Input<string>;
-    /** Private subnets for the tasks and the database, in two or more availability zones. */
+    /** Private subnets for the tasks and the database, in two or more availability zones. Required: no default. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Public subnets for an internet-facing ALB.
@@ -43,10 +43,14 @@ export interface AwsNetworkArgs {
 export interface AwsAppArgs {
     /**
      * Image URI, used by a color that names neither image nor build.
+     * @default none: each color gives its own image or build
      * @example "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:1.4.2"
      */
     readonly image?: pulumi.Input<string>;
-    /** Build the image from source instead (pushed to ECR, tagged with the color's version). */
+    /**
+     * Build the image from source instead (pushed to ECR, tagged with the color's version).
+     * @default none: `image` (or each color's own)
+     */
     readonly build?: ImageBuildArgs;
     /** Port the app listens on. @default 8080 */
     readonly port?: pulumi.Input<number>;
@@ -88,18 +92,22 @@ export interface BlueGreenDatabaseArgs {
      * How the colors get their database; a plain value. `"shared"`: one database for both colors;
      * `"rds-blue-green"`: the same, prepared for RDS blue/green deployments, and with `blueGreen`
      * set, the green copy is created (switch over later with `switchoverBlueGreen`). `"snapshot"` is
-     * refused for a live pair.
+     * refused for a live pair. Required: no default.
      */
     readonly mode: DatabaseMode;
     /** Engine; must match the snapshot's. @default the snapshot's */
     readonly engine?: pulumi.Input<Engine>;
     /** Engine version. @default the snapshot's */
     readonly engineVersion?: pulumi.Input<string>;
-    /** Restore the latest snapshot of this instance (when the database is created). @example "shop-prod" */
+    /**
+     * Restore the latest snapshot of this instance (when the database is created).
+     * @default none: `snapshotIdentifier` is restored
+     * @example "shop-prod"
+     */
     readonly sourceInstanceIdentifier?: pulumi.Input<string>;
-    /** Or restore this snapshot. */
+    /** Or restore this snapshot. @default none: the latest snapshot of `sourceInstanceIdentifier` */
     readonly snapshotIdentifier?: pulumi.Input<string>;
-    /** Instance class. @default "db.t4g.micro" */
+    /** Instance class. @default the source instance's class ("db.t4g.micro" when it no longer exists) */
     readonly instanceClass?: pulumi.Input<string>;
     /** Database name in DATABASE_URL. @default the snapshot's @example "shop" */
     readonly databaseName?: pulumi.Input<string>;
@@ -132,22 +140,27 @@ export interface BlueGreenListenerArgs {
 /** Arguments of a BlueGreen pair. */
 export interface BlueGreenArgs extends AwsNetworkArgs {
     /**
-     * Traffic weights (config `switchyard:traffic`). Changing them changes only the listeners.
+     * Traffic weights (config `switchyard:traffic`, which the AWS program passes here). Changing
+     * them changes only the listeners. Required: no default.
      * @example { blue: 100, green: 0 }
      */
     readonly traffic: pulumi.Input<TrafficWeights>;
     /**
-     * The two colors' releases.
+     * The two colors' releases. Required: no default.
      * @example { blue: { version: "1.4.2" }, green: { version: "1.5.0" } }
      */
     readonly colors: { readonly blue: AwsColorArgs; readonly green: AwsColorArgs };
-    /** The app both colors run. */
+    /** The app both colors run. Required: no default. */
     readonly app: AwsAppArgs;
-    /** The production database. */
+    /** The production database. Required: no default. */
     readonly database: BlueGreenDatabaseArgs;
     /** Listener settings. @default HTTP on 80, test listener on 8080 */
     readonly listener?: BlueGreenListenerArgs;
-    /** The cutover plan, tagged on the listener. @example { steps: [10, 25, 50, 100] } */
+    /**
+     * The cutover plan, tagged on the listener.
+     * @default none: no cutover-steps tag
+     * @example { steps: [10, 25, 50, 100] }
+     */
     readonly cutover?: CutoverPlanArgs;
     /**
      * An internal ALB (reachable only inside the VPC); a plain value.
@@ -158,7 +171,13 @@ export interface BlueGreenArgs extends AwsNetworkArgs {
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /**
      * Adjust a child's arguments before it is created. The component hooks (database, colors,
-     * listener) receive the child component's arguments, including its own `transform`.
+     * listener) receive the child component's arguments, including its own `transform`. Hooks:
+     * `loadBalancer` (`<name>-alb`), `loadBalancerSecurityGroup` (`<name>-alb-sg`),
+     * `appSecurityGroup` (`<name>-app-sg`), `cluster` (`<name>-cluster`), `database`
+     * (`<name>-db`), `greenParameterGroup` (`<name>-db-green-params`), `rdsBlueGreenDeployment`
+     * (`<name>-db-bluegreen`), `colorEnvironment` (`<name>-blue`, `<name>-green`), `listener`
+     * (`<name>-listener`).
+     * @default {}: no child is adjusted
      * @example { colorEnvironment: (a) => ({ ...a, desiredCount: a.color === "green" ? 1 : 2 }) }
      */
     readonly transform?: FrontDoorTransforms & {

@@ -126,6 +126,35 @@ describe("aws ColorEnvironment", () => {
         }
     });
 
+    it("gives every child a parent and a stable name", async () => {
+        const built = await runGraph(() => new ColorEnvironment("shop-green", args({ image: undefined, build: { context: "./app" }, databaseUrl: "postgres://x" })));
+        const component = built.one("switchyard:aws:ColorEnvironment");
+        const children = built.resources.filter((r) => r !== component);
+        assert.deepStrictEqual(children.map((r) => r.name).sort(), [
+            "shop-green-cluster",
+            "shop-green-database-url",
+            "shop-green-execution-policy",
+            "shop-green-execution-role",
+            "shop-green-image",
+            "shop-green-logs",
+            "shop-green-read-database-url",
+            "shop-green-repo",
+            "shop-green-service",
+            "shop-green-task",
+            "shop-green-tg",
+        ]);
+        for (const c of children) {
+            assert.strictEqual(c.parent, component.urn, `${c.name} must be a child of the component`);
+        }
+        const shared = await runGraph(() => new ColorEnvironment("shop-green", args({ clusterArn: "arn:cluster" })));
+        assert.deepStrictEqual(
+            shared.resources.filter((r) => r.custom).map((r) => r.name).sort(),
+            ["shop-green-execution-policy", "shop-green-execution-role", "shop-green-logs", "shop-green-service", "shop-green-task", "shop-green-tg"],
+            "a given image, cluster and no database: no repository, image, cluster or parameter",
+        );
+        assert.strictEqual(shared.one(SERVICE).inputs.cluster, "arn:cluster");
+    });
+
     describe("validation (nothing is created when it fails)", () => {
         const cases: [string, Partial<ColorEnvironmentArgs>, RegExp][] = [
             ["both an image and a build", { build: { context: "." } }, /give exactly one of image .* or build/],
@@ -161,7 +190,9 @@ describe("aws ColorEnvironment", () => {
                             cluster: (a) => ({ ...a, settings: [] }),
                             logGroup: (a) => ({ ...a, retentionInDays: 7 }),
                             executionRole: (a) => ({ ...a, description: "custom role" }),
+                            executionPolicy: (a) => ({ ...a, policyArn: "arn:aws:iam::123456789012:policy/custom-execution" }),
                             databaseUrlParameter: (a) => ({ ...a, tier: "Advanced" }),
+                            databaseUrlPolicy: (a) => ({ ...a, name: "custom-read-database-url" }),
                             targetGroup: (a) => ({ ...a, slowStart: 60 }),
                             taskDefinition: (a) => ({ ...a, cpu: "1024" }),
                             service: (a) => ({ ...a, enableExecuteCommand: true }),
@@ -174,7 +205,10 @@ describe("aws ColorEnvironment", () => {
         assert.deepStrictEqual(g.one("aws:ecs/cluster:Cluster").inputs.settings, []);
         assert.strictEqual(g.one("aws:cloudwatch/logGroup:LogGroup").inputs.retentionInDays, 7);
         assert.strictEqual(g.one("aws:iam/role:Role").inputs.description, "custom role");
+        assert.strictEqual(g.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn, "arn:aws:iam::123456789012:policy/custom-execution");
         assert.strictEqual(g.one(PARAM).inputs.tier, "Advanced");
+        assert.strictEqual(g.one("aws:iam/rolePolicy:RolePolicy").inputs.name, "custom-read-database-url");
+        assert.deepStrictEqual(JSON.parse(g.one("aws:iam/rolePolicy:RolePolicy").inputs.policy).Statement[0].Action, ["ssm:GetParameters"], "the rest of the computed args stays");
         assert.strictEqual(g.one(TG).inputs.slowStart, 60);
         assert.strictEqual(g.one(TG).inputs.targetType, "ip");
         assert.strictEqual(g.one(TASK).inputs.cpu, "1024");

@@ -31,7 +31,7 @@ export const CONTAINER_NAME = "app";
 /** An image to build from source and push to a new ECR repository. */
 export interface ImageBuildArgs {
     /**
-     * Build context folder.
+     * Build context folder. Required: no default.
      * @example "./app"
      */
     readonly context: pulumi.Input<string>;
@@ -56,17 +56,20 @@ export interface ImageBuildArgs {
 export interface ColorEnvironmentArgs extends ColorArgs {
     /**
      * The color; a plain value because it names and tags the children. Given to the app as `COLOR`.
+     * Required: no default.
      * @example "green"
      */
     readonly color: Color;
     /**
      * Image URI to run. Give this or `build`.
+     * @default none: the image `build` produces
      * @example "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:1.5.0"
      */
     readonly image?: pulumi.Input<string>;
     /**
      * Build the image from source and push it to a new ECR repository, tagged with `version`. Give
      * this or `image`.
+     * @default none: `image` is run
      * @example { context: "./app" }
      */
     readonly build?: ImageBuildArgs;
@@ -86,11 +89,14 @@ export interface ColorEnvironmentArgs extends ColorArgs {
      * @default none: no DATABASE_URL
      */
     readonly databaseUrl?: pulumi.Input<string>;
-    /** VPC of the target group. */
+    /**
+     * VPC of the target group. Required: no default.
+     * @example "vpc-0a1b2c3d4e5f60718"
+     */
     readonly vpcId: pulumi.Input<string>;
-    /** Private subnets the tasks run in. */
+    /** Private subnets the tasks run in (no public IP is assigned). Required: no default. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    /** Security groups of the tasks (the app's security group). */
+    /** Security groups of the tasks (the app's security group). Required: no default. */
     readonly securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * ECS cluster to run in.
@@ -154,7 +160,13 @@ export interface ColorEnvironmentArgs extends ColorArgs {
      */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /**
-     * Adjust a child's arguments before it is created.
+     * Adjust a child's arguments before it is created: `repository` (`<name>-repo`) and `image`
+     * (`<name>-image`) when built, `cluster` (`<name>-cluster`) without a clusterArn, `logGroup`
+     * (`<name>-logs`), `executionRole` (`<name>-execution-role`), `executionPolicy`
+     * (`<name>-execution-policy`), `databaseUrlParameter` (`<name>-database-url`) and
+     * `databaseUrlPolicy` (`<name>-read-database-url`) with a databaseUrl, `targetGroup`
+     * (`<name>-tg`), `taskDefinition` (`<name>-task`), `service` (`<name>-service`).
+     * @default {}: no child is adjusted
      * @example { service: (a) => ({ ...a, enableExecuteCommand: true }) }
      */
     readonly transform?: {
@@ -163,7 +175,9 @@ export interface ColorEnvironmentArgs extends ColorArgs {
         readonly cluster?: Transform<aws.ecs.ClusterArgs>;
         readonly logGroup?: Transform<aws.cloudwatch.LogGroupArgs>;
         readonly executionRole?: Transform<aws.iam.RoleArgs>;
+        readonly executionPolicy?: Transform<aws.iam.RolePolicyAttachmentArgs>;
         readonly databaseUrlParameter?: Transform<aws.ssm.ParameterArgs>;
+        readonly databaseUrlPolicy?: Transform<aws.iam.RolePolicyArgs>;
         readonly targetGroup?: Transform<aws.lb.TargetGroupArgs>;
         readonly taskDefinition?: Transform<aws.ecs.TaskDefinitionArgs>;
         readonly service?: Transform<aws.ecs.ServiceArgs>;
@@ -349,7 +363,10 @@ export class ColorEnvironment extends pulumi.ComponentResource {
         );
         const executionPolicy = new aws.iam.RolePolicyAttachment(
             `${name}-execution-policy`,
-            { role: this.executionRole.name, policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy },
+            applyTransform<aws.iam.RolePolicyAttachmentArgs>(
+                { role: this.executionRole.name, policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy },
+                t.executionPolicy,
+            ),
             { parent: this },
         );
 
@@ -374,13 +391,16 @@ export class ColorEnvironment extends pulumi.ComponentResource {
             executionDeps.push(
                 new aws.iam.RolePolicy(
                     `${name}-read-database-url`,
-                    {
-                        role: this.executionRole.id,
-                        policy: pulumi.jsonStringify({
-                            Version: "2012-10-17",
-                            Statement: [{ Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [param.arn] }],
-                        }),
-                    },
+                    applyTransform<aws.iam.RolePolicyArgs>(
+                        {
+                            role: this.executionRole.id,
+                            policy: pulumi.jsonStringify({
+                                Version: "2012-10-17",
+                                Statement: [{ Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [param.arn] }],
+                            }),
+                        },
+                        t.databaseUrlPolicy,
+                    ),
                     { parent: this },
                 ),
             );

@@ -19,23 +19,32 @@ export interface FrontDoorTransforms {
     readonly appSecurityGroup?: Transform<aws.ec2.SecurityGroupArgs>;
 }
 
+/** Arguments of frontDoor(). */
 export interface FrontDoorArgs {
+    /** Role of the stack, for the `switchyard:role` tag. Required: no default. */
     readonly role: Role;
+    /** VPC of the security groups. Required: no default. */
     readonly vpcId: pulumi.Input<string>;
-    /** Subnets of the ALB. */
+    /** Subnets of the ALB. Required: no default. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    /** An internal ALB is reachable only inside the VPC (and what is peered or routed to it). */
+    /**
+     * An internal ALB is reachable only inside the VPC (and what is peered or routed to it).
+     * Required: no default.
+     */
     readonly internal: boolean;
+    /** Port the app listens on: the only port the ALB reaches and the app admits. Required: no default. */
     readonly appPort: pulumi.Input<number>;
-    /** Ports of the listeners everyone allowed may reach. */
+    /** Ports of the listeners everyone allowed may reach. Required: no default. */
     readonly ports: pulumi.Input<number>[];
-    /** Who may reach `ports`. Default: anyone (internet-facing) or the VPC (internal). */
+    /** Who may reach `ports`. @default ["0.0.0.0/0"] (internet-facing) or the VPC's CIDR block (internal) */
     readonly allowedCidrBlocks?: pulumi.Input<pulumi.Input<string>[]>;
-    /** Ports of test listeners. */
+    /** Ports of test listeners. @default [] */
     readonly testPorts?: pulumi.Input<number>[];
-    /** Who may reach `testPorts`. Default: the VPC. */
+    /** Who may reach `testPorts`. @default the VPC's CIDR block */
     readonly testAllowedCidrBlocks?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Tags of the three children; `switchyard:role` is always set. @default {} */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Adjust a child's arguments before it is created. @default {}: no child is adjusted */
     readonly transform?: FrontDoorTransforms;
 }
 

@@ -13,9 +13,9 @@ export const BLUE_GREEN_KIND = "switchyard:aws:RdsBlueGreenDeployment";
 
 /** Inputs of an RdsBlueGreenDeployment. */
 export interface RdsBlueGreenDeploymentArgs {
-    /** Name of the deployment, unique in the account and region. @example "shop-db-upgrade-16" */
+    /** Name of the deployment, unique in the account and region. Required: no default. @example "shop-db-upgrade-16" */
     readonly deploymentName: pulumi.Input<string>;
-    /** ARN of the blue (production) instance. */
+    /** ARN of the blue (production) instance. Required: no default. */
     readonly sourceArn: pulumi.Input<string>;
     /** Engine version of the green copy. @default the source's */
     readonly targetEngineVersion?: pulumi.Input<string>;

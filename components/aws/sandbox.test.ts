@@ -45,6 +45,16 @@ describe("aws Sandbox", () => {
         assert.strictEqual(db.engineVersion, "16.4");
     });
 
+    it("takes engine, version and instance class from production, not from the snapshot", async () => {
+        const stacks = { [PROD]: { ...STACKS[PROD], engineVersion: "16.6" } };
+        const r = await runGraph(() => new Sandbox("sb", args()), { stacks, instances: [{ identifier: "shop-prod", instanceClass: "db.r6g.xlarge", engine: "postgres", engineVersion: "16.6" }] });
+        const db = r.one(INSTANCE);
+        assert.strictEqual(db.inputs.engineVersion, "16.6", "production's version (the snapshot's is 16.4)");
+        assert.strictEqual(db.inputs.engine, "postgres");
+        assert.strictEqual(db.inputs.instanceClass, "db.r6g.xlarge", "production database's class");
+        assert.strictEqual(await valueOf(r.result.engineVersion), "16.6");
+    });
+
     it("has a database that is never public and reachable only from the sandbox's app", () => {
         const db = g.one(INSTANCE);
         assert.strictEqual(db.inputs.publiclyAccessible, false);
@@ -75,6 +85,28 @@ describe("aws Sandbox", () => {
         const listener = g.one("aws:lb/listener:Listener").inputs;
         assert.deepStrictEqual(listener.defaultActions[0].forward.targetGroups, [{ arn: mockArn("aws:lb/targetGroup:TargetGroup", "try-150-app-tg"), weight: 1 }]);
         assert.strictEqual(g.one("aws:ecs/service:Service").inputs.desiredCount, 1);
+        const tg = g.one("aws:lb/targetGroup:TargetGroup").inputs;
+        assert.deepStrictEqual([tg.healthCheck.enabled, tg.healthCheck.path], [true, "/healthz"], "the candidate's target group has a health check");
+    });
+
+    it("gives every child a parent and a stable name", () => {
+        const top = g.one("switchyard:aws:Sandbox");
+        assert.deepStrictEqual(
+            g.childrenOf(top.urn).map((r) => `${r.type} ${r.name}`).sort(),
+            [
+                "aws:ec2/securityGroup:SecurityGroup try-150-alb-sg",
+                "aws:ec2/securityGroup:SecurityGroup try-150-app-sg",
+                "aws:lb/listener:Listener try-150-listener",
+                "aws:lb/loadBalancer:LoadBalancer try-150-alb",
+                "pulumi:pulumi:StackReference try-150-production",
+                "switchyard:aws:ColorEnvironment try-150-app",
+                "switchyard:aws:SnapshotDatabase try-150-db",
+            ],
+        );
+        const components = new Set(g.resources.filter((r) => !r.custom).map((r) => r.urn));
+        for (const r of g.resources.filter((x) => x !== top)) {
+            assert.ok(components.has(r.parent), `${r.type} ${r.name} must have a component as parent`);
+        }
     });
 
     it("tags every resource as a sandbox with its expiry, and the database with its source snapshot", () => {
@@ -144,6 +176,7 @@ describe("aws Sandbox", () => {
                     "sb",
                     args({
                         transform: {
+                            production: (a) => ({ ...a, name: "organization/switchyard/prod-eu" }),
                             loadBalancer: (a) => ({ ...a, idleTimeout: 30 }),
                             loadBalancerSecurityGroup: (a) => ({ ...a, description: "custom alb sg" }),
                             appSecurityGroup: (a) => ({ ...a, description: "custom app sg" }),
@@ -153,8 +186,9 @@ describe("aws Sandbox", () => {
                         },
                     }),
                 ),
-            { stacks: STACKS },
+            { stacks: { "organization/switchyard/prod-eu": STACKS[PROD] } },
         );
+        assert.strictEqual(r.one("pulumi:pulumi:StackReference").inputs.name, "organization/switchyard/prod-eu");
         assert.strictEqual(r.one("aws:lb/loadBalancer:LoadBalancer").inputs.idleTimeout, 30);
         assert.strictEqual(r.one(SG, "sb-alb-sg").inputs.description, "custom alb sg");
         assert.strictEqual(r.one(SG, "sb-app-sg").inputs.description, "custom app sg");

@@ -35,7 +35,11 @@ export interface SandboxDatabaseArgs {
     readonly snapshotIdentifier?: pulumi.Input<string>;
     /** Engine; must match the snapshot's. @default the production stack's `engine` output */
     readonly engine?: pulumi.Input<Engine>;
-    /** Instance class. @default "db.t4g.micro" */
+    /**
+     * Instance class.
+     * @default the class of production's database (the source instance), "db.t4g.micro" when it no longer exists
+     * @example "db.t4g.small"
+     */
     readonly instanceClass?: pulumi.Input<string>;
     /** Database name in DATABASE_URL. @default the snapshot's @example "shop" */
     readonly databaseName?: pulumi.Input<string>;
@@ -47,12 +51,12 @@ export interface SandboxDatabaseArgs {
 export interface SandboxArgs extends SandboxLifetimeArgs, AwsNetworkArgs {
     /**
      * The production stack to copy, as `organization/project/stack`; it must export
-     * databaseIdentifier, engine, engineVersion and appImage (a BlueGreen does).
+     * databaseIdentifier, engine, engineVersion and appImage (a BlueGreen does). Required: no default.
      * @example "organization/switchyard/prod"
      */
     readonly productionStack: pulumi.Input<string>;
     /**
-     * Version of the candidate app; given to the app as `VERSION`.
+     * Version of the candidate app; given to the app as `VERSION`. Required: no default.
      * @example "1.5.0"
      */
     readonly version: pulumi.Input<string>;
@@ -90,10 +94,15 @@ export interface SandboxArgs extends SandboxLifetimeArgs, AwsNetworkArgs {
      */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /**
-     * Adjust a child's arguments before it is created.
+     * Adjust a child's arguments before it is created: `production` (the StackReference
+     * `<name>-production`), `loadBalancer` (`<name>-alb`), `loadBalancerSecurityGroup`
+     * (`<name>-alb-sg`), `appSecurityGroup` (`<name>-app-sg`), `database` (`<name>-db`), `app`
+     * (`<name>-app`), `listener` (`<name>-listener`).
+     * @default {}: no child is adjusted
      * @example { database: (a) => ({ ...a, instanceClass: "db.t4g.small" }) }
      */
     readonly transform?: FrontDoorTransforms & {
+        readonly production?: Transform<pulumi.StackReferenceArgs>;
         readonly database?: Transform<SnapshotDatabaseArgs>;
         readonly app?: Transform<ColorEnvironmentArgs>;
         readonly listener?: Transform<aws.lb.ListenerArgs>;
@@ -193,7 +202,11 @@ export class Sandbox extends pulumi.ComponentResource {
         const port = args.port ?? 80;
         const tags = pulumi.all([args.tags ?? {}, expiresAt]).apply(([t0, e]) => ({ ...t0, [TAGS.expiresAt]: e }));
 
-        this.production = new pulumi.StackReference(`${name}-production`, { name: args.productionStack }, { parent: this });
+        this.production = new pulumi.StackReference(
+            `${name}-production`,
+            applyTransform<pulumi.StackReferenceArgs>({ name: args.productionStack }, t.production),
+            { parent: this },
+        );
         const prod = (key: (typeof PRODUCTION_OUTPUTS)[number]): pulumi.Output<string> =>
             this.production.getOutput(key).apply((v) => {
                 throwIfInvalid(

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { TAGS, expiryFrom } from "../types";
-import { SnapshotDatabase, SnapshotDatabaseArgs } from "./snapshotDatabase";
-import { DEFAULT_SNAPSHOTS, expectThrows, runGraph, valueOf } from "./testkit";
+import { DEFAULT_INSTANCE_CLASS, SnapshotDatabase, SnapshotDatabaseArgs } from "./snapshotDatabase";
+import { DEFAULT_INSTANCES, DEFAULT_SNAPSHOTS, expectThrows, runGraph, valueOf } from "./testkit";
 
 const INSTANCE = "aws:rds/instance:Instance";
 const SG = "aws:ec2/securityGroup:SecurityGroup";
@@ -71,7 +71,7 @@ describe("aws SnapshotDatabase", () => {
             const inst = g.one(INSTANCE).inputs;
             assert.strictEqual(inst.engine, "postgres");
             assert.strictEqual(inst.engineVersion, "16.4");
-            assert.strictEqual(inst.instanceClass, "db.t4g.micro");
+            assert.strictEqual(inst.instanceClass, "db.m6g.large", "the source instance's class");
             assert.strictEqual(g.one("aws:rds/parameterGroup:ParameterGroup").inputs.family, "postgres16");
             assert.strictEqual(g.one(SG).inputs.ingress[0].fromPort, 5432);
             assert.match(await valueOf(g.result.connectionUrl), /^postgres:\/\/shop_admin:mock-password-of-db-password@db-instance-abc123\..*:5432\/shop$/);
@@ -102,6 +102,40 @@ describe("aws SnapshotDatabase", () => {
         it("refuses an engine that differs from the snapshot's", async () => {
             const g = await runGraph(() => new SnapshotDatabase("db", sandboxArgs({ engine: "mysql" })));
             await assert.rejects(valueOf(g.result.engine), /engine is "mysql" but the snapshot shop-prod-before-migration-42 is postgres/);
+        });
+    });
+
+    describe("instance class", () => {
+        const instanceLookups = (g: { invokes: { token: string; inputs: Record<string, any> }[] }) =>
+            g.invokes.filter((i) => i.token.startsWith("aws:rds/getInstance")).map((i) => [i.token.split(":").pop(), i.inputs]);
+
+        it("defaults to the source instance's class, looked up at preview time, and ignores later changes of it", async () => {
+            const g = await runGraph(() => new SnapshotDatabase("db", prodArgs()), { instances: [{ ...DEFAULT_INSTANCES[0], instanceClass: "db.r6g.2xlarge" }] });
+            assert.strictEqual(g.one(INSTANCE).inputs.instanceClass, "db.r6g.2xlarge");
+            assert.ok(g.one(INSTANCE).ignoreChanges.includes("instanceClass"), "a class copied from the source must never resize the database later");
+            assert.deepStrictEqual(instanceLookups(g), [
+                ["getInstances", { filters: [{ name: "db-instance-id", values: ["shop-prod"] }] }],
+                ["getInstance", { dbInstanceIdentifier: "shop-prod" }],
+            ]);
+        });
+
+        it("takes the class of the snapshot's instance when the snapshot is named", async () => {
+            const g = await runGraph(() => new SnapshotDatabase("db", sandboxArgs({ sourceInstanceIdentifier: undefined, snapshotIdentifier: "rds:shop-prod-2025-11-20-03-10" })));
+            assert.strictEqual(g.one(INSTANCE).inputs.instanceClass, "db.m6g.large");
+            assert.deepStrictEqual(instanceLookups(g).map(([token]) => token), ["getInstances", "getInstance"]);
+        });
+
+        it(`falls back to ${DEFAULT_INSTANCE_CLASS} when the source instance no longer exists`, async () => {
+            const g = await runGraph(() => new SnapshotDatabase("db", sandboxArgs({ sourceInstanceIdentifier: "legacy-mysql" })));
+            assert.strictEqual(g.one(INSTANCE).inputs.instanceClass, DEFAULT_INSTANCE_CLASS);
+            assert.deepStrictEqual(instanceLookups(g), [["getInstances", { filters: [{ name: "db-instance-id", values: ["legacy-mysql"] }] }]], "no getInstance for a missing instance (it would fail)");
+        });
+
+        it("uses a given class as is: no lookup, and later changes are applied", async () => {
+            const g = await runGraph(() => new SnapshotDatabase("db", prodArgs({ instanceClass: "db.t4g.small" })));
+            assert.strictEqual(g.one(INSTANCE).inputs.instanceClass, "db.t4g.small");
+            assert.ok(!g.one(INSTANCE).ignoreChanges.includes("instanceClass"));
+            assert.deepStrictEqual(instanceLookups(g), []);
         });
     });
 
@@ -234,6 +268,7 @@ describe("aws SnapshotDatabase", () => {
                 ),
         );
         assert.strictEqual(g.one(INSTANCE).inputs.instanceClass, "db.r6g.large");
+        assert.ok(!g.one(INSTANCE).ignoreChanges.includes("instanceClass"), "a class set by the transform is applied on later updates");
         assert.strictEqual(g.one(INSTANCE).inputs.performanceInsightsEnabled, true);
         assert.strictEqual(g.one(INSTANCE).inputs.publiclyAccessible, false, "the rest of the computed args stays");
         assert.strictEqual(g.one(SG).inputs.description, "custom sg");

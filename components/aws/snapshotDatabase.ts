@@ -29,7 +29,10 @@ import {
 } from "./common";
 import { GeneratedPassword, GeneratedPasswordArgs } from "./password";
 
-/** The instance class used when none is given (a snapshot does not record one). */
+/**
+ * The instance class used when none is given and the snapshot's source instance no longer exists
+ * (a snapshot does not record its instance's class).
+ */
 export const DEFAULT_INSTANCE_CLASS = "db.t4g.micro";
 
 /** Characters RDS refuses in a master password. */
@@ -72,11 +75,13 @@ export interface SnapshotDatabaseArgs extends SandboxLifetimeArgs {
      * (tagged `switchyard:role=production`): `protect`, deletion protection, a final snapshot and
      * backups. `"sandbox"`: expires (`ttlHours` required), tagged with its expiry and source snapshot,
      * deleted without a final snapshot.
+     * Required: no default.
      * @example "sandbox"
      */
     readonly role: Role;
     /**
      * The snapshot to restore, by identifier or ARN. Give this or `sourceInstanceIdentifier`.
+     * @default none: the latest snapshot of `sourceInstanceIdentifier`
      * @example "shop-prod-before-migration-42"
      */
     readonly snapshotIdentifier?: pulumi.Input<string>;
@@ -84,6 +89,7 @@ export interface SnapshotDatabaseArgs extends SandboxLifetimeArgs {
      * Restore the latest snapshot (automated or manual) of this instance, looked up at preview time.
      * Give this or `snapshotIdentifier`. The snapshot is chosen when the database is created; later
      * snapshots do not replace it (to refresh a sandbox, replace it).
+     * @default none: `snapshotIdentifier` is restored
      * @example "shop-prod"
      */
     readonly sourceInstanceIdentifier?: pulumi.Input<string>;
@@ -100,15 +106,28 @@ export interface SnapshotDatabaseArgs extends SandboxLifetimeArgs {
      */
     readonly engineVersion?: pulumi.Input<string>;
     /**
-     * Instance class. A snapshot does not record the source's class, so it cannot be copied.
-     * @default "db.t4g.micro"
+     * Instance class. A snapshot does not record its instance's class, so the source instance
+     * (`sourceInstanceIdentifier`, else the snapshot's instance) is looked up at preview time. When
+     * it comes from the source, later changes of the source's class are ignored, so an update never
+     * resizes the database by surprise (or shrinks it once the source is gone).
+     * @default the source instance's class; "db.t4g.micro" when the source instance no longer exists
+     * @example "db.r6g.large"
      */
     readonly instanceClass?: pulumi.Input<string>;
-    /** VPC of the database's security group. @example "vpc-0a1b2c3d4e5f60718" */
+    /**
+     * VPC of the database's security group. Required: no default.
+     * @example "vpc-0a1b2c3d4e5f60718"
+     */
     readonly vpcId: pulumi.Input<string>;
-    /** Private subnets (two or more availability zones) for the DB subnet group. */
+    /**
+     * Private subnets (two or more availability zones) for the DB subnet group. Required: no default.
+     * @example ["subnet-0c1d2e3f4a5b60001", "subnet-0c1d2e3f4a5b60002"]
+     */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    /** The app's security group: the only source allowed to connect, on the engine port. */
+    /**
+     * The app's security group: the only source allowed to connect, on the engine port.
+     * Required: no default.
+     */
     readonly appSecurityGroupId: pulumi.Input<string>;
     /**
      * Database name in the connection URL.
@@ -166,7 +185,10 @@ export interface SnapshotDatabaseArgs extends SandboxLifetimeArgs {
      */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /**
-     * Adjust a child's arguments before it is created.
+     * Adjust a child's arguments before it is created: `subnetGroup` (`<name>-subnets`),
+     * `securityGroup` (`<name>-sg`), `parameterGroup` (`<name>-params`), `password`
+     * (`<name>-password`, only when no masterPassword is given), `dbInstance` (`<name>-instance`).
+     * @default {}: no child is adjusted
      * @example { dbInstance: (a) => ({ ...a, performanceInsightsEnabled: true }) }
      */
     readonly transform?: {
@@ -176,6 +198,22 @@ export interface SnapshotDatabaseArgs extends SandboxLifetimeArgs {
         readonly password?: Transform<GeneratedPasswordArgs>;
         readonly dbInstance?: Transform<aws.rds.InstanceArgs>;
     };
+}
+
+/**
+ * The class of the source instance, or undefined when there is none or it no longer exists (a
+ * snapshot outlives its instance: a final snapshot, a decommissioned database). Looked up through
+ * the provider: `getInstances` first, which finds nothing without failing, then `getInstance`.
+ */
+async function sourceInstanceClass(parent: pulumi.Resource, identifier: string | undefined): Promise<string | undefined> {
+    if (!identifier) {
+        return undefined;
+    }
+    const found = await aws.rds.getInstances({ filters: [{ name: "db-instance-id", values: [identifier] }] }, { parent });
+    if (!found.instanceIdentifiers.includes(identifier)) {
+        return undefined;
+    }
+    return (await aws.rds.getInstance({ dbInstanceIdentifier: identifier }, { parent })).dbInstanceClass;
 }
 
 /** Validates the plain arguments of a SnapshotDatabase; returns the first problem. */
@@ -292,6 +330,14 @@ export class SnapshotDatabase extends pulumi.ComponentResource {
             return s;
         });
         const engine = snapshot.apply((s) => s.engine as Engine);
+        // The instance class: given, or the source instance's (looked up only when it still exists).
+        const sourceClass =
+            args.instanceClass !== undefined
+                ? undefined
+                : pulumi
+                      .all([args.sourceInstanceIdentifier, snapshot])
+                      .apply(([source, s]) => sourceInstanceClass(this, source ?? s.dbInstanceIdentifier))
+                      .apply((c) => c ?? DEFAULT_INSTANCE_CLASS);
         const engineVersion = pulumi.output(args.engineVersion ?? snapshot.engineVersion);
         const port = engine.apply((e) => ENGINE_PORTS[e]);
         const ttl = production ? undefined : checkedOutput(this, args.ttlHours, checkTtlHours);
@@ -356,41 +402,45 @@ export class SnapshotDatabase extends pulumi.ComponentResource {
                 ? pulumi.secret(checkedOutput(this, args.masterPassword, checkMasterPassword))
                 : pulumi.secret(new GeneratedPassword(`${name}-password`, applyTransform<GeneratedPasswordArgs>({ length: 32 }, t.password), { parent: this }).result);
 
+        const instanceArgs = applyTransform<aws.rds.InstanceArgs>(
+            {
+                snapshotIdentifier,
+                engine,
+                engineVersion,
+                instanceClass: args.instanceClass ?? sourceClass!,
+                dbSubnetGroupName: this.subnetGroup.name,
+                vpcSecurityGroupIds: [this.securityGroup.id],
+                parameterGroupName: this.parameterGroup.name,
+                password,
+                storageEncrypted: true,
+                publiclyAccessible: false,
+                multiAz: args.multiAz ?? false,
+                copyTagsToSnapshot: true,
+                autoMinorVersionUpgrade: true,
+                backupRetentionPeriod: args.backupRetentionPeriod ?? (production ? 7 : 0),
+                deletionProtection: production,
+                skipFinalSnapshot: !production,
+                finalSnapshotIdentifier: production ? (args.finalSnapshotIdentifier ?? `${rdsIdentifier(name)}-final`) : undefined,
+                tags: instanceTags,
+            },
+            t.dbInstance,
+        );
         const ignoreChanges = ["snapshotIdentifier"];
         if (args.engineVersion === undefined) {
             ignoreChanges.push("engineVersion");
         }
+        if (sourceClass !== undefined && instanceArgs.instanceClass === sourceClass) {
+            ignoreChanges.push("instanceClass");
+        }
         if (!production) {
             ignoreChanges.push(`tags["${TAGS.sourceSnapshot}"]`);
         }
-
-        this.instance = new aws.rds.Instance(
-            `${name}-instance`,
-            applyTransform<aws.rds.InstanceArgs>(
-                {
-                    snapshotIdentifier,
-                    engine,
-                    engineVersion,
-                    instanceClass: args.instanceClass ?? DEFAULT_INSTANCE_CLASS,
-                    dbSubnetGroupName: this.subnetGroup.name,
-                    vpcSecurityGroupIds: [this.securityGroup.id],
-                    parameterGroupName: this.parameterGroup.name,
-                    password,
-                    storageEncrypted: true,
-                    publiclyAccessible: false,
-                    multiAz: args.multiAz ?? false,
-                    copyTagsToSnapshot: true,
-                    autoMinorVersionUpgrade: true,
-                    backupRetentionPeriod: args.backupRetentionPeriod ?? (production ? 7 : 0),
-                    deletionProtection: production,
-                    skipFinalSnapshot: !production,
-                    finalSnapshotIdentifier: production ? (args.finalSnapshotIdentifier ?? `${rdsIdentifier(name)}-final`) : undefined,
-                    tags: instanceTags,
-                },
-                t.dbInstance,
-            ),
-            { parent: this, protect: production, ignoreChanges, additionalSecretOutputs: ["password"] },
-        );
+        this.instance = new aws.rds.Instance(`${name}-instance`, instanceArgs, {
+            parent: this,
+            protect: production,
+            ignoreChanges,
+            additionalSecretOutputs: ["password"],
+        });
 
         this.identifier = this.instance.identifier;
         this.arn = this.instance.arn;

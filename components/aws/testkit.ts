@@ -47,11 +47,29 @@ export interface Invoked {
 export interface Fixtures {
     /** Snapshots `aws:rds/getSnapshot:getSnapshot` chooses from. */
     readonly snapshots?: readonly (SnapshotSummary & { port?: number })[];
+    /**
+     * RDS instances that exist, for `aws:rds/getInstances:getInstances` and `aws:rds/getInstance:getInstance`.
+     * @default DEFAULT_INSTANCES
+     */
+    readonly instances?: readonly MockInstance[];
     /** Outputs of other stacks, by stack name, for StackReferences. */
     readonly stacks?: Readonly<Record<string, Record<string, unknown>>>;
     /** CIDR block of every VPC `aws:ec2/getVpc:getVpc` looks up. @default "10.0.0.0/16" */
     readonly vpcCidr?: string;
 }
+
+/** An RDS instance the lookups find. */
+export interface MockInstance {
+    readonly identifier: string;
+    readonly instanceClass: string;
+    readonly engine: string;
+    readonly engineVersion: string;
+}
+
+/** shop-prod exists; legacy-mysql and reports do not (only their snapshots are left). */
+export const DEFAULT_INSTANCES: readonly MockInstance[] = [
+    { identifier: "shop-prod", instanceClass: "db.m6g.large", engine: "postgres", engineVersion: "16.4" },
+];
 
 export const DEFAULT_SNAPSHOTS: readonly SnapshotSummary[] = [
     {
@@ -230,6 +248,7 @@ export async function runGraph<T>(program: () => T, opts: RunOptions = {}): Prom
     const resources: Recorded[] = [];
     const invokes: Invoked[] = [];
     const snapshots = opts.snapshots ?? DEFAULT_SNAPSHOTS;
+    const instances = opts.instances ?? DEFAULT_INSTANCES;
 
     const mocks: pulumi.runtime.Mocks = {
         newResource(args) {
@@ -270,6 +289,36 @@ export async function runGraph<T>(program: () => T, opts: RunOptions = {}): Prom
                         port: String(match.engine).includes("mysql") ? 3306 : 5432,
                         encrypted: true,
                         allocatedStorage: 20,
+                    };
+                }
+                case "aws:rds/getInstances:getInstances": {
+                    // Only the db-instance-id filter is modelled; any other filter is a test bug.
+                    const filters: { name: string; values: string[] }[] = args.inputs.filters ?? [];
+                    for (const f of filters) {
+                        if (f.name !== "db-instance-id") {
+                            throw new Error(`no mock for getInstances filter ${f.name}`);
+                        }
+                    }
+                    const matched = instances.filter((i) => filters.every((f) => f.values.includes(i.identifier)));
+                    return {
+                        id: "us-east-1",
+                        instanceIdentifiers: matched.map((i) => i.identifier),
+                        instanceArns: matched.map((i) => `arn:aws:rds:us-east-1:123456789012:db:${i.identifier}`),
+                    };
+                }
+                case "aws:rds/getInstance:getInstance": {
+                    const found = instances.find((i) => i.identifier === args.inputs.dbInstanceIdentifier);
+                    if (!found) {
+                        // What the provider answers for an instance that does not exist.
+                        throw new Error(`reading RDS DB Instance (${args.inputs.dbInstanceIdentifier}): couldn't find resource`);
+                    }
+                    return {
+                        id: found.identifier,
+                        dbInstanceIdentifier: found.identifier,
+                        dbInstanceClass: found.instanceClass,
+                        engine: found.engine,
+                        engineVersion: found.engineVersion,
+                        dbInstanceArn: `arn:aws:rds:us-east-1:123456789012:db:${found.identifier}`,
                     };
                 }
                 case "aws:ecr/getAuthorizationToken:getAuthorizationToken":

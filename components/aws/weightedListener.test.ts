@@ -31,6 +31,17 @@ describe("aws WeightedListener", () => {
         assert.deepStrictEqual(m.defaultActions[0].forward.stickiness, { enabled: false, duration: 3600 });
     });
 
+    it("takes the weights from the stack's configuration (switchyard:traffic) when none are given", async () => {
+        const g = await runGraph(() => new WeightedListener("l", args(undefined as never)), { config: { "switchyard:traffic": '{"blue":30,"green":70}' } });
+        assert.deepStrictEqual(main(g).defaultActions[0].forward.targetGroups, [
+            { arn: BLUE, weight: 30 },
+            { arn: GREEN, weight: 70 },
+        ]);
+        assert.deepStrictEqual(test(g).defaultActions[0].forward.targetGroups, [{ arn: BLUE, weight: 1 }], "green is live, so the test listener reaches blue");
+        const given = await runGraph(() => new WeightedListener("l", args({ blue: 90, green: 10 })), { config: { "switchyard:traffic": '{"blue":30,"green":70}' } });
+        assert.deepStrictEqual(main(given).defaultActions[0].forward.targetGroups.map((t: any) => t.weight), [90, 10], "given weights win over the configuration");
+    });
+
     const idleCases: [string, TrafficWeights, string, string][] = [
         ["blue live", { blue: 100, green: 0 }, GREEN, "green"],
         ["green live", { blue: 0, green: 100 }, BLUE, "blue"],
@@ -92,11 +103,33 @@ describe("aws WeightedListener", () => {
             });
         }
 
+        it("refuses configured weights out of range, naming the configuration key", async () => {
+            const { error, graph } = await expectThrows(() => new WeightedListener("l", args(undefined as never)), { config: { "switchyard:traffic": '{"blue":100,"green":101}' } });
+            assert.ok(error instanceof pulumi.ResourceError);
+            assert.match(error.message, /^switchyard:traffic: traffic weight for green is 101: it must be an integer from 0 to 100/);
+            assert.deepStrictEqual(graph.resources.map((r) => r.type), ["switchyard:aws:WeightedListener"]);
+        });
+
+        it("refuses missing weights, pointing to the configuration key", async () => {
+            const { error } = await expectThrows(() => new WeightedListener("l", args(undefined as never)));
+            assert.match(error.message, /traffic weights are missing: .*, or set the stack's configuration switchyard:traffic/);
+        });
+
         it("checks weights that are an Output when they resolve", async () => {
             const g = await runGraph(() => new WeightedListener("l", args(pulumi.output({ blue: 101, green: 0 }) as never)));
             await assert.rejects(valueOf(g.result.traffic), (e: Error) => e instanceof pulumi.ResourceError && /traffic weight for blue is 101/.test(e.message));
             assert.strictEqual(g.all(LISTENER).length, 0);
         });
+    });
+
+    it("gives both listeners a parent and a stable name", async () => {
+        const g = await runGraph(() => new WeightedListener("shop-listener", args({ blue: 100, green: 0 })));
+        const component = g.one("switchyard:aws:WeightedListener");
+        const children = g.resources.filter((r) => r !== component);
+        assert.deepStrictEqual(children.map((r) => `${r.type} ${r.name}`).sort(), [`${LISTENER} shop-listener-main`, `${LISTENER} shop-listener-test`]);
+        for (const c of children) {
+            assert.strictEqual(c.parent, component.urn, `${c.name} must be a child of the component`);
+        }
     });
 
     it("honours its transform hooks", async () => {

@@ -19,6 +19,14 @@ import {
 } from "../types";
 import { AWS_TAGS, checkIntRange, checkNow, checkedOutput, childTags, isEventual } from "./common";
 
+/** The stack configuration key the weights come from when none are given: `switchyard:traffic`. */
+export const TRAFFIC_CONFIG_KEY = "switchyard:traffic";
+
+/** The weights in the stack's configuration (`switchyard:traffic`), or undefined when it is not set. */
+export function trafficFromConfig(): TrafficWeights | undefined {
+    return new pulumi.Config("switchyard").getObject<TrafficWeights>("traffic");
+}
+
 /** TLS policy of HTTPS listeners. */
 export const DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
@@ -38,12 +46,14 @@ export interface StickinessArgs {
 
 /** Arguments of a WeightedListener. */
 export interface WeightedListenerArgs {
-    /** The ALB the listeners belong to. */
+    /** ARN of the ALB the listeners belong to. Required: no default. */
     readonly loadBalancerArn: pulumi.Input<string>;
-    /** Target groups of the two colors. */
+    /** Target groups of the two colors, `{ blue, green }`. Required: no default. */
     readonly targetGroupArns: { readonly blue: pulumi.Input<string>; readonly green: pulumi.Input<string> };
     /**
-     * Traffic weights (config key `switchyard:traffic`). The test listener forwards to the idle color.
+     * Traffic weights, integers from 0 to 100, at least one positive. The test listener forwards to
+     * the idle color. Refused when neither given nor configured.
+     * @default the stack's configuration `switchyard:traffic`
      * @example { blue: 90, green: 10 }
      */
     readonly traffic?: pulumi.Input<TrafficWeights>;
@@ -83,7 +93,9 @@ export interface WeightedListenerArgs {
      */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /**
-     * Adjust a child's arguments before it is created.
+     * Adjust a child's arguments before it is created: `listener` (`<name>-main`) and
+     * `testListener` (`<name>-test`).
+     * @default {}: no child is adjusted
      * @example { listener: (a) => ({ ...a, port: 8443 }) }
      */
     readonly transform?: {
@@ -105,7 +117,7 @@ export function checkWeightedListenerArgs(args: WeightedListenerArgs | undefined
     }
     const traffic = checkNow(args.traffic, checkTraffic);
     if (traffic) {
-        return traffic;
+        return args.traffic === undefined ? `${traffic}, or set the stack's configuration ${TRAFFIC_CONFIG_KEY}` : traffic;
     }
     const defaultPort = args.certificateArn !== undefined ? 443 : 80;
     const ports =
@@ -153,6 +165,19 @@ export class WeightedListener extends pulumi.ComponentResource {
 
     constructor(name: string, args: WeightedListenerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("switchyard:aws:WeightedListener", name, {}, opts);
+        // The weights come from the arguments, else from the stack's configuration; both are validated.
+        if (args && args.traffic === undefined) {
+            let configured: TrafficWeights | undefined;
+            try {
+                configured = trafficFromConfig();
+            } catch (e) {
+                throwIfInvalid(this, `${TRAFFIC_CONFIG_KEY} is not a JSON object of weights: ${(e as Error).message}`);
+            }
+            if (configured !== undefined) {
+                throwIfInvalid(this, checkTraffic(configured) && `${TRAFFIC_CONFIG_KEY}: ${checkTraffic(configured)}`);
+                args = { ...args, traffic: configured };
+            }
+        }
         throwIfInvalid(this, checkWeightedListenerArgs(args));
 
         const t = args.transform ?? {};
