@@ -85,7 +85,7 @@ export const DEFAULT_HEALTH_CHECK: HealthCheck = {
 /** One color's release. */
 export interface ColorArgs {
     /**
-     * Version label of the release this color runs; given to the app as `VERSION`.
+     * Version label of the release this color runs; given to the app as `VERSION`. Required: no default.
      * @example "1.4.2"
      */
     readonly version: pulumi.Input<string>;
@@ -99,7 +99,8 @@ export interface ColorArgs {
 /** A cutover plan as a stack may declare it (`switchyard:cutover`). */
 export interface CutoverPlanArgs {
     /**
-     * Weights of the new color, step by step. Rises strictly and ends at 100.
+     * Weights of the new color, step by step. Rises strictly and ends at 100. Required: no default
+     * (the cutover command uses "linear-25", [25, 50, 75, 100], when a stack declares no plan).
      * @example [10, 25, 50, 100]
      */
     readonly steps: number[];
@@ -110,6 +111,7 @@ export interface SandboxLifetimeArgs {
     /**
      * Hours until the sandbox expires; recorded as an `switchyard:expires-at` tag (AWS) or output
      * (local). Required: a sandbox without an expiry is refused.
+     * @default none: it must be given
      * @example 24
      */
     readonly ttlHours?: pulumi.Input<number>;
@@ -185,6 +187,9 @@ export function checkDatabaseMode(mode: unknown, role: Role, platform: Platform)
             'database mode "snapshot" is refused for live colors: writes made to one color after the snapshot ' +
             'would be lost to the other. Use "shared" (expand/contract migrations), or "rds-blue-green" for an engine upgrade'
         );
+    }
+    if (mode === "shared" && role === "sandbox") {
+        return 'database mode "shared" is refused for a sandbox: a sandbox never touches production\'s database. Use "snapshot" (restored from production\'s latest snapshot)';
     }
     if (mode === "rds-blue-green" && platform !== "aws") {
         return 'database mode "rds-blue-green" exists on AWS only: use "shared" on the local platform';
