@@ -108,6 +108,24 @@ describe("migration rehearsal on a sandbox (real PostgreSQL)", function () {
         });
     });
 
+    it("the policy pack passes the sandbox on the real engine, and blocks one that would live too long", async () => {
+        const pack = path.resolve(__dirname, "..", "policies");
+        let text = "";
+        const ok = await inEnv(() => run.preview({ ...target("sandbox"), onOutput: (s) => (text += s) }, { policyPacks: [pack] }));
+        assert.ok(ok.changeSummary, text);
+        assert.doesNotMatch(text, /\[(mandatory|advisory)\]/, "no policy reports anything on a compliant sandbox");
+        const file = path.join(proj.root, "stacks", "Pulumi.sandbox.yaml");
+        const saved = fs.readFileSync(file, "utf8");
+        try {
+            fs.writeFileSync(file, YAML.stringify({ config: localSandboxConfig(BASE, { "switchyard:sandbox": { productionStack: "organization/switchyard-test/pair", ttlHours: 500, color: "green" } }) }));
+            text = "";
+            await assert.rejects(inEnv(() => run.preview({ ...target("sandbox"), onOutput: (s) => (text += s) }, { policyPacks: [pack] })));
+            assert.match(text, /\[mandatory\]\s+sandbox-expiry-max/);
+        } finally {
+            fs.writeFileSync(file, saved);
+        }
+    });
+
     it("refuses production, and a sandbox without a migration command, with the fix named", async () => {
         await assert.rejects(inEnv(() => rehearse(target("pair"))), /stack "pair" is a blue-green stack: migrations are rehearsed on a sandbox, never on production/);
         await assert.rejects(inEnv(() => rehearse(target("sandbox"), { last: -1 })), /--last is -1/);
