@@ -1,6 +1,4 @@
 import * as assert from "assert";
-import { judge } from "./core";
-import { DEFAULT_GATE } from "./types";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { CloudWatchClient, MetricDataResult, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
@@ -9,6 +7,7 @@ import {
     CreateListenerCommand,
     CreateLoadBalancerCommand,
     CreateTargetGroupCommand,
+    DescribeListenersCommand,
     ElasticLoadBalancingV2Client,
     ModifyListenerCommand,
     RegisterTargetsCommand,
@@ -27,9 +26,11 @@ import {
     metricQueries,
     sampleFromMetrics,
     targetGroupDimension,
+    withWeights,
 } from "./aws";
+import { judge } from "./core";
 import type { StackState, StackStore } from "./stackState";
-import { Checkpoint, TrafficWeights } from "./types";
+import { Checkpoint, DEFAULT_GATE, TrafficWeights } from "./types";
 
 const ACCOUNT = "arn:aws:elasticloadbalancing:us-east-1:123456789012";
 const BLUE = `${ACCOUNT}:targetgroup/shop-blue/0123456789abcdef`;
@@ -295,6 +296,35 @@ describe("cutover aws", () => {
                 await elbv2.send(new ModifyListenerCommand({ ListenerArn: listenerArn, DefaultActions: forward([blue, 40], [green, 60]) }));
                 assert.deepStrictEqual(await port.servedWeights(), { blue: 40, green: 60 });
                 await elbv2.send(new ModifyListenerCommand({ ListenerArn: listenerArn, DefaultActions: forward([blue, 90], [green, 10]) }));
+            });
+
+            it("applyNow sets the listener's weights at once, keeping stickiness, and points the test listener at the idle color", async () => {
+                const sticky: ListenerAction[] = [
+                    { Type: "forward", ForwardConfig: { TargetGroups: [{ TargetGroupArn: blue, Weight: 40 }, { TargetGroupArn: green, Weight: 60 }], TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 300 } } },
+                ];
+                await elbv2.send(new ModifyListenerCommand({ ListenerArn: listenerArn, DefaultActions: sticky }));
+                const port = new AwsCutoverPort(storeFor(outputs({ testListenerArn })), outputs({ testListenerArn }), clients());
+                await port.applyNow({ blue: 100, green: 0 });
+                assert.deepStrictEqual(await port.servedWeights(), { blue: 100, green: 0 });
+                const after = (await elbv2.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }))).Listeners![0].DefaultActions![0];
+                assert.strictEqual(after.ForwardConfig?.TargetGroupStickinessConfig?.Enabled, true, "stickiness kept");
+                const test = (await elbv2.send(new DescribeListenersCommand({ ListenerArns: [testListenerArn] }))).Listeners![0].DefaultActions![0];
+                assert.deepStrictEqual(
+                    test.ForwardConfig?.TargetGroups?.map((g) => [g.TargetGroupArn, g.Weight]),
+                    [[blue, 0], [green, 100]],
+                    "the test listener forwards to green, the idle color now",
+                );
+                await elbv2.send(new ModifyListenerCommand({ ListenerArn: listenerArn, DefaultActions: forward([blue, 90], [green, 10]) }));
+                await elbv2.send(new ModifyListenerCommand({ ListenerArn: testListenerArn, DefaultActions: forward([green, 1]) }));
+            });
+
+            it("withWeights replaces only the forward action's weights", () => {
+                const actions: ListenerAction[] = [{ Type: "authenticate-oidc", Order: 1 }, { Type: "forward", Order: 2, TargetGroupArn: "arn:blue" }];
+                assert.deepStrictEqual(withWeights("arn:l", actions, { blue: "arn:blue", green: "arn:green" }, { blue: 25, green: 75 }), [
+                    { Type: "authenticate-oidc", Order: 1 },
+                    { Type: "forward", Order: 2, TargetGroupArn: undefined, ForwardConfig: { TargetGroups: [{ TargetGroupArn: "arn:blue", Weight: 25 }, { TargetGroupArn: "arn:green", Weight: 75 }] } },
+                ]);
+                assert.throws(() => withWeights("arn:l", [{ Type: "fixed-response" }], { blue: "b", green: "g" }, { blue: 1, green: 0 }), /listener arn:l has no forward action to set weights on/);
             });
 
             it("names the listener and the target group that belongs to neither color", async () => {

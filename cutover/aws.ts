@@ -15,12 +15,13 @@ import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery, MetricDataResu
 import {
     DescribeListenersCommand,
     DescribeTargetHealthCommand,
+    ModifyListenerCommand,
     ElasticLoadBalancingV2Client,
     Action as ListenerAction,
     TargetHealthDescription,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { CreateDBSnapshotCommand, RDSClient, waitUntilDBSnapshotAvailable } from "@aws-sdk/client-rds";
-import { COLORS, MAX_WEIGHT, otherColor } from "../components/types";
+import { COLORS, idleColor, MAX_WEIGHT, otherColor } from "../components/types";
 import { UserError } from "../stack/run";
 import { probe } from "./probe";
 import { pause } from "./run";
@@ -166,6 +167,26 @@ export function listenerWeights(listenerArn: string, actions: readonly ListenerA
         throw new UserError(`listener ${listenerArn} gives both target groups weight 0 and serves no one: run \`switchyard up\` to restore the weights`);
     }
     return scaleWeights(weights);
+}
+
+/**
+ * A listener's default actions with its forward action's weights replaced, everything else (order,
+ * stickiness, other actions) kept. Pure.
+ *
+ * @throws when the listener has no forward action to change
+ */
+export function withWeights(listenerArn: string, actions: readonly ListenerAction[], groups: Readonly<Record<Color, string>>, weights: TrafficWeights): ListenerAction[] {
+    const i = actions.findIndex((a) => a.Type === "forward");
+    if (i < 0) {
+        throw new UserError(`listener ${listenerArn} has no forward action to set weights on: run \`switchyard up\` to restore it`);
+    }
+    const forward = actions[i];
+    const next: ListenerAction = {
+        ...forward,
+        TargetGroupArn: undefined,
+        ForwardConfig: { ...forward.ForwardConfig, TargetGroups: COLORS.map((c) => ({ TargetGroupArn: groups[c], Weight: weights[c] })) },
+    };
+    return actions.map((a, j) => (j === i ? next : a));
 }
 
 /** CloudWatch period for a window: ALB metrics have one-minute resolution. */
@@ -410,6 +431,27 @@ export class AwsCutoverPort extends StackBackedPort implements CutoverPort {
                 `backup snapshot ${name} of database ${db} did not become available within ${maxWaitTime} s (${waiterFailure(e)}): ` +
                     "look at its status in the RDS console (aws rds describe-db-snapshots), then resume the cutover",
             );
+        }
+    }
+
+    /**
+     * ELBv2 ModifyListener, at once: the main listener's weights, and the test listener on the idle
+     * color. Used to revert ahead of the stack's `up`.
+     */
+    async applyNow(weights: TrafficWeights): Promise<void> {
+        const { listenerArn, testListenerArn, targetGroupArns } = this.outputs;
+        const set = async (arn: string, w: TrafficWeights) => {
+            const actions = withWeights(arn, await this.listenerActions(arn), targetGroupArns, w);
+            try {
+                await this.elbv2.send(new ModifyListenerCommand({ ListenerArn: arn, DefaultActions: actions }));
+            } catch (e) {
+                throw new Error(`cannot set weights on listener ${arn}: ${messageOf(e)}; check elasticloadbalancing:ModifyListener permissions`);
+            }
+        };
+        await set(listenerArn, weights);
+        if (testListenerArn !== undefined) {
+            const idle = idleColor(weights);
+            await set(testListenerArn, { ...weights, [idle]: MAX_WEIGHT, [otherColor(idle)]: 0 } as TrafficWeights);
         }
     }
 

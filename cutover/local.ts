@@ -2,7 +2,8 @@
  * The local adapter: HAProxy's runtime API and stats for weights and samples, PostgreSQL snapshots
  * for the backup, and the stack (config + `up`) for every change of weights.
  */
-import { readWeights, serverStats } from "../components/local/ops/haproxy";
+import { readWeights, serverStats, setIdle, setWeights } from "../components/local/ops/haproxy";
+import { idleColor } from "../components/types";
 import { snapshotStack } from "../stack/snapshot";
 import { StackTarget, UserError } from "../stack/run";
 import { probe } from "./probe";
@@ -35,6 +36,12 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
 
     async servedWeights(): Promise<TrafficWeights> {
         return readWeights(this.adminSocket);
+    }
+
+    /** HAProxy's runtime API: weights and the test frontend's idle color, in milliseconds. */
+    async applyNow(weights: TrafficWeights): Promise<void> {
+        await setWeights(this.adminSocket, weights);
+        await setIdle(this.adminSocket, idleColor(weights));
     }
 
     /** Difference of HAProxy's per-server counters across the window. */

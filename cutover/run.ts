@@ -34,14 +34,27 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
     });
 }
 
-async function perform(port: CutoverPort, action: Action, cp: Checkpoint, signal?: AbortSignal): Promise<Input> {
+async function perform(port: CutoverPort, action: Action, cp: Checkpoint, signal: AbortSignal | undefined, emit: (e: CutoverEvent) => void, now: () => string): Promise<Input> {
     switch (action.kind) {
         case "pretest":
             return { kind: "pretested", sample: await port.pretest(action.color) };
         case "backup":
             return { kind: "backedUp", name: await port.backup() };
-        case "apply":
         case "revert":
+            if (port.applyNow) {
+                // Traffic first, at once; the stack catches up below.
+                await port.applyNow(action.weights);
+                emit({ type: "applied", at: now(), served: await port.servedWeights() });
+                try {
+                    await port.apply(action.weights, cp);
+                } catch (e) {
+                    throw new Error(`the router was reverted at once, but recording the revert in the stack failed: ${(e as Error).message}; run \`switchyard up\``);
+                }
+                return { kind: "applied", served: await port.servedWeights() };
+            }
+            await port.apply(action.weights, cp);
+            return { kind: "applied", served: await port.servedWeights() };
+        case "apply":
             // An `up` is never interrupted half-way: an abort is seen once it has finished.
             await port.apply(action.weights, cp);
             return { kind: "applied", served: await port.servedWeights() };
@@ -81,7 +94,7 @@ export async function drive(port: CutoverPort, plan: CutoverPlan, first: Transit
             input = { kind: "abort", reason: abortReason(signal) };
         } else {
             try {
-                input = await perform(port, t.action, t.checkpoint, signal);
+                input = await perform(port, t.action, t.checkpoint, signal, (e) => emit([e]), now);
             } catch (e) {
                 input = signal?.aborted && t.checkpoint.phase !== "reverting" ? { kind: "abort", reason: abortReason(signal) } : { kind: "error", message: (e as Error).message };
             }

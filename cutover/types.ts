@@ -177,6 +177,12 @@ export interface CutoverPort {
     readState(): Promise<{ weights: TrafficWeights; checkpoint?: Checkpoint }>;
     /** Puts the weights and the checkpoint in stack config and runs `up`, so state agrees. */
     apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void>;
+    /**
+     * Sets weights on the router or load balancer at once, ahead of the stack (HAProxy's runtime API,
+     * ELBv2 ModifyListener). Used only to revert: traffic goes back in milliseconds, then `apply`
+     * brings config and state into agreement. Optional: without it a revert waits for `apply`.
+     */
+    applyNow?(weights: TrafficWeights): Promise<void>;
     /** Saves a checkpoint with the weights unchanged. */
     record(checkpoint: Checkpoint): Promise<void>;
     /** Reads back the weights the router or load balancer really serves. */

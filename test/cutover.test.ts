@@ -117,7 +117,13 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
             assert.strictEqual(cp.phase, "reverted");
             assert.match(cp.reason ?? "", /gate failed at green 25%: success rate \d+\.\d+% < 99\.00%/);
             const applied = events.filter((e) => e.type === "applied").map((e) => e.type === "applied" && e.served);
-            assert.deepStrictEqual(applied, [{ blue: 75, green: 25 }, { blue: 100, green: 0 }], "no step past the failing one");
+            assert.deepStrictEqual(
+                applied,
+                [{ blue: 75, green: 25 }, { blue: 100, green: 0 }, { blue: 100, green: 0 }],
+                "no step past the failing one; the revert is read back from HAProxy at once (runtime API), then again after the stack's up",
+            );
+            const types = events.map((e) => e.type);
+            assert.deepStrictEqual(types.slice(types.indexOf("revert"), types.indexOf("revert") + 2), ["revert", "applied"], "traffic is back on blue before the up runs");
             assert.ok(l.failed > 0, "green's injected failures were seen by the load");
             assert.deepStrictEqual(await readWeights(socket()), { blue: 100, green: 0 });
             assert.deepStrictEqual((await countColors(url(), 100, 4)).colors, { blue: 100 }, "after the revert, blue alone answers");
