@@ -5,6 +5,8 @@
 # Usage: scripts/build-pulumi-cli.sh [VERSION]     (default: the @pulumi/pulumi version in package.json)
 # Env:   SWITCHYARD_CACHE   cache root (default: ${XDG_CACHE_HOME:-$HOME/.cache}/switchyard)
 set -euo pipefail
+# `pulumi version` would otherwise check for a newer release online; nothing here may leave the machine.
+export PULUMI_SKIP_UPDATE_CHECK=true
 
 version="${1:-3.259.0}"
 version="${version#v}"

@@ -7,6 +7,8 @@
 #   - the moto server (AWS API stand-in for tests) from PyPI, in a virtualenv in the tool cache.
 # Only the package registries are contacted.
 set -euo pipefail
+# `pulumi version` would otherwise check for a newer release online; nothing here may leave the machine.
+export PULUMI_SKIP_UPDATE_CHECK=true
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

@@ -41,10 +41,15 @@ export function shimDir(): string {
     return path.join(PROJECT_ROOT, "scripts", "plugins");
 }
 
+/** Environment for running the CLI outside a stack operation: never its update check (which goes online). */
+export function quietCliEnv(): NodeJS.ProcessEnv {
+    return { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" };
+}
+
 /** Reports the version of a `pulumi` binary, or undefined if it does not run. */
 export function pulumiVersionOf(bin: string): string | undefined {
     try {
-        return execFileSync(bin, ["version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 20_000 }).trim();
+        return execFileSync(bin, ["version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 20_000, env: quietCliEnv() }).trim();
     } catch {
         return undefined;
     }

@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
 import * as run from "../stack/run";
-import { pulumiCliDir, PULUMI_VERSION } from "../stack/env";
+import { pulumiCliDir, PULUMI_VERSION, quietCliEnv } from "../stack/env";
 import { TestFile } from "./support/testFile";
 import { tempProject, TempProject, withEnv } from "./support/project";
 
@@ -32,7 +32,7 @@ describe("Pulumi engine (real CLI, file backend, Automation API)", function () {
     };
 
     it("uses the CLI at the SDK's release", () => {
-        const v = execFileSync(path.join(pulumiCliDir(), "pulumi"), ["version"], { encoding: "utf8" }).trim();
+        const v = execFileSync(path.join(pulumiCliDir(), "pulumi"), ["version"], { encoding: "utf8", env: quietCliEnv() }).trim();
         assert.strictEqual(v, `v${PULUMI_VERSION}`);
     });
 
