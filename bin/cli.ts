@@ -8,6 +8,7 @@ import { snapshotStack } from "../stack/snapshot";
 import { runDemo } from "../stack/demo";
 import * as cut from "../cutover";
 import { formatEvent, jsonLine } from "../cutover/display";
+import { report, webhook } from "../cutover/listeners";
 import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad input or environment. */
@@ -131,31 +132,30 @@ async function main(argv: string[]): Promise<void> {
         .addOption(new Option("--max-step <n>", "largest jump between two steps").argParser(int("--max-step")))
         .option("--no-pretest", "skip the probe of the new color through the test listener")
         .option("--no-backup", "skip the database snapshot before the first step")
-        .action(async (stack: string, o: GateFlags & { to?: cut.Color; steps?: string; maxStep?: number; pretest: boolean; backup: boolean }) => {
-            const cp = await cut.cutover(
-                target(stack, !o.verbose),
-                { to: o.to, steps: parseSteps(o.steps), maxStep: o.maxStep, gate: gateOf(o), pretest: o.pretest, backup: o.backup },
-                driveOpts(o),
+        .action(async (stack: string, o: GateFlags & OutputFlags & { to?: cut.Color; steps?: string; maxStep?: number; pretest: boolean; backup: boolean }) => {
+            await withOutputs(stack, o, "promoted", (drive) =>
+                cut.cutover(
+                    target(stack, !o.verbose),
+                    { to: o.to, steps: parseSteps(o.steps), maxStep: o.maxStep, gate: gateOf(o), pretest: o.pretest, backup: o.backup },
+                    drive,
+                ),
             );
-            finish(cp);
         });
 
     program
         .command("resume")
         .description("pick up an interrupted cutover at the step it stood at")
         .argument("<stack>", "a blue-green stack with an unfinished cutover")
-        .action(async (stack: string, o: GateFlags) => {
-            finish(await cut.resume(target(stack, !o.verbose), gateOf(o), driveOpts(o)));
+        .action(async (stack: string, o: GateFlags & OutputFlags) => {
+            await withOutputs(stack, o, "promoted", (drive) => cut.resume(target(stack, !o.verbose), gateOf(o), drive));
         });
 
     program
         .command("revert")
         .description("send all traffic back to the color that was live before the last cutover, at once, and read it back")
         .argument("<stack>", "a blue-green stack")
-        .option("--json", "print events as JSON lines")
-        .option("--verbose", "show the engine's output")
-        .action(async (stack: string, o: { json?: boolean; verbose?: boolean }) => {
-            finish(await cut.revert(target(stack, !o.verbose), { onEvent: listener(o.json) }), "reverted");
+        .action(async (stack: string, o: OutputFlags) => {
+            await withOutputs(stack, o, "reverted", (drive) => cut.revert(target(stack, !o.verbose), drive));
         });
 
     program
@@ -222,6 +222,9 @@ async function main(argv: string[]): Promise<void> {
     for (const name of ["cutover", "resume"]) {
         addGateOptions(program.commands.find((c) => c.name() === name) as Command);
     }
+    for (const name of ["cutover", "resume", "revert"]) {
+        addOutputOptions(program.commands.find((c) => c.name() === name) as Command);
+    }
 
     await program.parseAsync(argv);
 }
@@ -253,9 +256,21 @@ function addGateOptions(c: Command): void {
         .addOption(new Option("--max-latency <ms>", "highest mean latency per window (default 500)").argParser(int("--max-latency")))
         .addOption(new Option("--min-requests <n>", "fewest requests for a window to count (default 20; 0 judges on health alone)").argParser(int("--min-requests")))
         .addOption(new Option("--failure-limit <n>", "failed windows at one step before the revert (default 1)").argParser(int("--failure-limit")))
-        .addOption(new Option("--windows <n>", "passing windows needed at each step (default 1)").argParser(int("--windows")))
-        .option("--json", "print events as JSON lines")
-        .option("--verbose", "show the engine's output for each step");
+        .addOption(new Option("--windows <n>", "passing windows needed at each step (default 1)").argParser(int("--windows")));
+}
+
+interface OutputFlags {
+    json?: boolean;
+    verbose?: boolean;
+    webhook?: string;
+    report?: string;
+}
+
+function addOutputOptions(c: Command): void {
+    c.option("--json", "print events as JSON lines")
+        .option("--verbose", "show the engine's output for each step")
+        .option("--webhook <url>", "POST every event as JSON ({ stack, event }) to this URL; a failed delivery never stops the cutover")
+        .option("--report <file>", "write every event and the final checkpoint to this JSON file at the end");
 }
 
 function gateOf(o: GateFlags): Partial<cut.GateSpec> {
@@ -276,19 +291,29 @@ function parseSteps(v: string | undefined): number[] | string | undefined {
     return v.split(",").filter((x) => x.trim() !== "").map(Number);
 }
 
-function listener(json?: boolean): (e: cut.CutoverEvent) => void {
-    return (e) => process.stdout.write((json ? jsonLine(e) : formatEvent(e)) + "\n");
-}
-
-/** Ctrl-C reverts the cutover; a second one leaves at once. */
-function driveOpts(o: GateFlags) {
+/**
+ * Runs a cutover command with its event listeners (terminal or JSON lines, webhook, report) and
+ * Ctrl-C handling (the first reverts, a second leaves at once); then sets the exit code.
+ */
+async function withOutputs(stack: string, o: OutputFlags, hoped: cut.Phase, fn: (drive: { onEvent: (e: cut.CutoverEvent) => void; signal: AbortSignal }) => Promise<cut.Checkpoint>): Promise<void> {
+    const listeners = [
+        { onEvent: (e: cut.CutoverEvent) => void process.stdout.write((o.json ? jsonLine(e) : formatEvent(e)) + "\n"), close: async () => undefined },
+        ...(o.webhook ? [webhook(o.webhook, { stack, onError: (m) => process.stderr.write(`switchyard: ${m}\n`) })] : []),
+        ...(o.report ? [report(o.report, stack)] : []),
+    ];
     const ctl = new AbortController();
     process.once("SIGINT", () => {
         process.stderr.write("\nswitchyard: stopping: reverting traffic (Ctrl-C again to leave at once)\n");
         ctl.abort("stopped by the operator (Ctrl-C)");
         process.once("SIGINT", () => process.exit(130));
     });
-    return { onEvent: listener(o.json), signal: ctl.signal };
+    let final: cut.Checkpoint | undefined;
+    try {
+        final = await fn({ onEvent: (e) => listeners.forEach((l) => l.onEvent(e)), signal: ctl.signal });
+    } finally {
+        await Promise.all(listeners.map((l) => l.close(final)));
+    }
+    finish(final, hoped);
 }
 
 /** The phase hoped for (promoted, or reverted for `revert`): exit 0; otherwise the reason, exit 1. */

@@ -52,8 +52,11 @@ export interface LoadResult {
     colors: Record<string, number>;
 }
 
-/** Steady load until stopWhen() is true or durationMs passes (whichever first). */
-export async function load(url: string, o: { concurrency: number; durationMs: number; stopWhen: () => boolean }): Promise<LoadResult> {
+/**
+ * Steady load until stopWhen() is true or durationMs passes (whichever first). With `pauseMs`, each
+ * worker waits that long between requests, so the load leaves room for the engine on a small machine.
+ */
+export async function load(url: string, o: { concurrency: number; durationMs: number; stopWhen: () => boolean; pauseMs?: number }): Promise<LoadResult> {
     const res: LoadResult = { total: 0, failed: 0, errors: [], colors: {} };
     const end = Date.now() + o.durationMs;
     const worker = async () => {
@@ -71,6 +74,9 @@ export async function load(url: string, o: { concurrency: number; durationMs: nu
             } catch (e) {
                 res.failed++;
                 res.errors.push((e as Error).message);
+            }
+            if (o.pauseMs) {
+                await new Promise((r) => setTimeout(r, o.pauseMs));
             }
         }
     };

@@ -122,7 +122,7 @@ async function demoCutovers(prod: run.StackTarget, url: string, outputs: Record<
 
     const underLoad = async (what: string, fn: () => Promise<cut.Checkpoint>) => {
         let done = false;
-        const traffic = load(url, { concurrency: 4, durationMs: 300_000, stopWhen: () => done });
+        const traffic = load(url, { concurrency: 4, durationMs: 300_000, stopWhen: () => done, pauseMs: 2 });
         try {
             return await fn();
         } finally {
