@@ -132,11 +132,16 @@ async function main(argv: string[]): Promise<void> {
         .addOption(new Option("--max-step <n>", "largest jump between two steps").argParser(int("--max-step")))
         .option("--no-pretest", "skip the probe of the new color through the test listener")
         .option("--no-backup", "skip the database snapshot before the first step")
-        .action(async (stack: string, o: GateFlags & OutputFlags & { to?: cut.Color; steps?: string; maxStep?: number; pretest: boolean; backup: boolean }) => {
+        .option("--pause-at <list>", "weights of the new color to stop at once their gate passes, e.g. 50 (a bake with the old color warm); `resume` goes on")
+        .action(async (stack: string, o: GateFlags & OutputFlags & { to?: cut.Color; steps?: string; maxStep?: number; pretest: boolean; backup: boolean; pauseAt?: string }) => {
+            const pauseAt = o.pauseAt === undefined ? undefined : parseSteps(o.pauseAt);
+            if (typeof pauseAt === "string") {
+                throw new run.UserError(`--pause-at is "${o.pauseAt}": give weights of the new color, e.g. 50 or 25,50`);
+            }
             await withOutputs(stack, o, "promoted", (drive) =>
                 cut.cutover(
                     target(stack, !o.verbose),
-                    { to: o.to, steps: parseSteps(o.steps), maxStep: o.maxStep, gate: gateOf(o), pretest: o.pretest, backup: o.backup },
+                    { to: o.to, steps: parseSteps(o.steps), maxStep: o.maxStep, gate: gateOf(o), pretest: o.pretest, backup: o.backup, pauseAt },
                     drive,
                 ),
             );
@@ -316,9 +321,9 @@ async function withOutputs(stack: string, o: OutputFlags, hoped: cut.Phase, fn: 
     finish(final, hoped);
 }
 
-/** The phase hoped for (promoted, or reverted for `revert`): exit 0; otherwise the reason, exit 1. */
+/** The phase hoped for (promoted, or reverted for `revert`), or a pause asked for: exit 0; otherwise the reason, exit 1. */
 function finish(cp: cut.Checkpoint, hoped: cut.Phase = "promoted"): void {
-    if (cp.phase !== hoped) {
+    if (cp.phase !== hoped && cp.phase !== "paused") {
         process.stderr.write(`switchyard: cutover ${cp.phase}${cp.reason ? `: ${cp.reason}` : ""}\n`);
         process.exitCode = EXIT_FAILED;
     }

@@ -23,7 +23,7 @@ const T0 = "2026-11-24T10:00:00Z";
 const ok = (requests = 100, errors = 0, latencyMs = 20): Sample => ({ color: "green", requests, errors, latencyMs, healthy: true, windowMs: 1000 });
 
 function plan(over: Partial<CutoverPlan> = {}): CutoverPlan {
-    return { from: "blue", to: "green", steps: [10, 50, 100], gate: DEFAULT_GATE, pretest: false, backup: false, ...over };
+    return { from: "blue", to: "green", steps: [10, 50, 100], gate: DEFAULT_GATE, pretest: false, backup: false, pauseAt: [], ...over };
 }
 
 /** Feeds inputs to the machine, answering every apply with the weights asked for. */
@@ -187,6 +187,23 @@ describe("cutover core: transitions", () => {
         assert.deepStrictEqual(t.action, { kind: "revert", weights: { blue: 100, green: 0 }, reason: "revert asked for by the operator" });
         const none = operatorRevert({ blue: 20, green: 80 }, undefined, "c3", T0);
         assert.deepStrictEqual(none.action.kind === "revert" && none.action.weights, { blue: 0, green: 100 });
+    });
+    it("pauses after a passing gate at a pause weight; resume goes on to the next step and to the later pauses", () => {
+        const p = plan({ steps: [10, 25, 50, 100], pauseAt: [25, 50] });
+        const first = runWith(p, [ok()], start(p, { blue: 100, green: 0 }, "c1", T0));
+        assert.strictEqual(first.t.checkpoint.phase, "paused");
+        assert.deepStrictEqual(first.applied, [[90, 10], [75, 25]]);
+        assert.strictEqual(first.events.at(-1), "paused");
+        const second = runWith(planOf(first.t.checkpoint), [ok()], resume(first.t.checkpoint, planOf(first.t.checkpoint), T0));
+        assert.strictEqual(second.t.checkpoint.phase, "paused");
+        assert.deepStrictEqual(second.applied, [[50, 50]], "the paused step is not applied again");
+        const third = runWith(planOf(second.t.checkpoint), [ok()], resume(second.t.checkpoint, planOf(second.t.checkpoint), T0));
+        assert.strictEqual(third.t.checkpoint.phase, "promoted");
+        assert.deepStrictEqual(third.applied, [[0, 100]]);
+    });
+    it("a pause must be one of the steps, below 100", () => {
+        assert.throws(() => makePlan({ current: { blue: 100, green: 0 }, steps: [10, 50, 100], pauseAt: [30] }), /cannot pause at 30: a pause must be one of the steps \(10, 50, 100\) below 100/);
+        assert.throws(() => makePlan({ current: { blue: 100, green: 0 }, steps: [10, 50, 100], pauseAt: [100] }), /cannot pause at 100/);
     });
     it("an ended cutover takes no more input", () => {
         const done = runWith(plan(), [ok()]).t.checkpoint;

@@ -89,6 +89,8 @@ export interface PlanRequest {
     readonly pretest?: boolean;
     /** @default true */
     readonly backup?: boolean;
+    /** Weights of the new color to pause at (each one of the steps, below 100). @default [] */
+    readonly pauseAt?: number[];
 }
 
 /**
@@ -127,6 +129,11 @@ export function makePlan(req: PlanRequest): CutoverPlan {
     if (gateProblem) {
         throw new CutoverError(gateProblem);
     }
+    const pauseAt = req.pauseAt ?? [];
+    const stray = pauseAt.filter((p) => !steps.includes(p) || p >= 100);
+    if (stray.length > 0) {
+        throw new CutoverError(`cannot pause at ${stray.join(", ")}: a pause must be one of the steps (${steps.join(", ")}) below 100`);
+    }
     const currentShare = Math.round((100 * req.current[to]) / (req.current.blue + req.current.green));
     return {
         from,
@@ -135,6 +142,7 @@ export function makePlan(req: PlanRequest): CutoverPlan {
         gate,
         pretest: req.pretest ?? true,
         backup: req.backup ?? true,
+        pauseAt,
     };
 }
 
@@ -188,7 +196,10 @@ function fresh(id: string, from: Color, steps: number[], step: number, phase: Ch
 
 /** Starts a plan. `id` names the cutover (the driver makes it). */
 export function start(plan: CutoverPlan, current: TrafficWeights, id: string, now: string): Transition {
-    const cp = fresh(id, plan.from, plan.steps, -1, plan.pretest ? "pretest" : plan.backup ? "backup" : "stepping", current, now);
+    const cp: Checkpoint = {
+        ...fresh(id, plan.from, plan.steps, -1, plan.pretest ? "pretest" : plan.backup ? "backup" : "stepping", current, now),
+        ...(plan.pauseAt.length > 0 ? { pauseAt: plan.pauseAt } : {}),
+    };
     const started: CutoverEvent = { type: "started", at: now, from: plan.from, to: plan.to, steps: plan.steps };
     if (plan.pretest) {
         return { checkpoint: cp, action: { kind: "pretest", color: plan.to }, events: [started] };
@@ -218,6 +229,11 @@ export function resume(cp: Checkpoint, plan: CutoverPlan, now: string): Transiti
     }
     if (cp.phase === "backup" && plan.backup) {
         return { checkpoint: base, action: { kind: "backup" }, events: [ev] };
+    }
+    if (cp.phase === "paused") {
+        // The paused step passed its gate: go on to the next one.
+        const t = nextStep(base, now);
+        return { ...t, events: [ev, ...t.events] };
     }
     const atStep = Math.max(cp.step, 0);
     const again: Checkpoint = { ...base, phase: "stepping", step: atStep - 1 };
@@ -344,6 +360,13 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
                 const t = finish({ ...at, passes }, "promoted", now);
                 return { ...t, events: [...evs, ...t.events] };
             }
+            if (plan.pauseAt.includes(cp.steps[cp.step])) {
+                return {
+                    checkpoint: { ...at, passes, phase: "paused" },
+                    action: { kind: "done", phase: "paused" },
+                    events: [...evs, { type: "paused", at: now, step: cp.step + 1, weights: cp.weights }],
+                };
+            }
             const t = nextStep(at, now);
             return { ...t, events: [...evs, ...t.events] };
         }
@@ -376,7 +399,7 @@ export function planOf(cp: Checkpoint, gate: Partial<GateSpec> = {}): CutoverPla
     if (problem) {
         throw new CutoverError(problem);
     }
-    return { from: cp.from, to: cp.to, steps: cp.steps, gate: g, pretest: false, backup: false };
+    return { from: cp.from, to: cp.to, steps: cp.steps, gate: g, pretest: false, backup: false, pauseAt: cp.pauseAt ?? [] };
 }
 
 /**

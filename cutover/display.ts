@@ -28,6 +28,8 @@ export function formatEvent(e: CutoverEvent): string {
                 `, ${e.sample.healthy ? "healthy" : "UNHEALTHY"} (${(e.sample.windowMs / 1000).toFixed(1)} s window)`;
         case "verdict":
             return `${time(e.at)} gate at step ${e.step}: ${e.verdict.outcome === "fail" ? "HALT" : e.verdict.outcome} (${e.verdict.reasons.join("; ")})`;
+        case "paused":
+            return `${time(e.at)} paused at step ${e.step}, ${formatWeights(e.weights)}: the old color stays warm; \`switchyard resume\` goes on, \`switchyard revert\` goes back`;
         case "revert":
             return `${time(e.at)} REVERT to ${formatWeights(e.weights)}: ${e.reason}`;
         case "done":

@@ -98,9 +98,15 @@ export interface CutoverPlan {
     readonly pretest: boolean;
     /** Take a backup snapshot of the database before the first step. */
     readonly backup: boolean;
+    /**
+     * Weights of `to` at which the cutover stops, once the step's gate has passed, and waits for an
+     * operator's `resume` (or `revert`): a bake at a partial weight, with the old color warm.
+     * @default []
+     */
+    readonly pauseAt: number[];
 }
 
-export type Phase = "pretest" | "backup" | "stepping" | "observing" | "reverting" | "promoted" | "reverted" | "failed";
+export type Phase = "pretest" | "backup" | "stepping" | "observing" | "paused" | "reverting" | "promoted" | "reverted" | "failed";
 
 /** Phases after which nothing more happens. */
 export const FINAL_PHASES: readonly Phase[] = ["promoted", "reverted", "failed"];
@@ -130,6 +136,8 @@ export interface Checkpoint {
     readonly reason?: string;
     /** Name of the backup snapshot taken before the first step. */
     readonly backup?: string;
+    /** The plan's pauses, kept so a resumed cutover still stops at the later ones. */
+    readonly pauseAt?: number[];
 }
 
 /** What the driver must do next. */
@@ -161,6 +169,7 @@ export type CutoverEvent =
     | { readonly type: "sample"; readonly at: string; readonly sample: Sample }
     | { readonly type: "verdict"; readonly at: string; readonly step: number; readonly verdict: Verdict }
     | { readonly type: "revert"; readonly at: string; readonly reason: string; readonly weights: TrafficWeights }
+    | { readonly type: "paused"; readonly at: string; readonly step: number; readonly weights: TrafficWeights }
     | { readonly type: "done"; readonly at: string; readonly phase: Phase; readonly weights: TrafficWeights; readonly reason?: string };
 
 /**

@@ -204,6 +204,23 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
         await inEnv(() => cut.revert(target()));
     });
 
+    it("pauses at 50% once its gate passes, with both colors serving; a new cutover is refused; resume promotes", async () => {
+        const gate = { ...GATE, minRequests: 0 };
+        const paused = await inEnv(() => cut.cutover(target(), { gate, pretest: false, backup: false, pauseAt: [50] }));
+        assert.strictEqual(paused.phase, "paused");
+        assert.deepStrictEqual(await readWeights(socket()), { blue: 50, green: 50 });
+        const served = await countColors(url(), 200, 4);
+        assert.ok((served.colors.blue ?? 0) > 50 && (served.colors.green ?? 0) > 50, `both colors serve while paused: ${JSON.stringify(served.colors)}`);
+        const s = await inEnv(() => cut.status(target()));
+        assert.deepStrictEqual([s.checkpoint?.phase, s.weightsInState, s.inAgreement], ["paused", { blue: 50, green: 50 }, true]);
+        await assert.rejects(inEnv(() => cut.cutover(target(), {})), /has an unfinished cutover cutover-\S+ \(paused at step 2 of 3, green 50%\)/);
+        const done = await inEnv(() => cut.resume(target(), gate));
+        assert.strictEqual(done.phase, "promoted");
+        assert.strictEqual(done.id, paused.id);
+        assert.deepStrictEqual(await readWeights(socket()), { blue: 0, green: 100 });
+        await inEnv(() => cut.revert(target()));
+    });
+
     it("refuses bad plans and an empty resume with clear messages, changing nothing", async () => {
         await assert.rejects(inEnv(() => cut.cutover(target(), { steps: [50, 25, 100] })), /step 2 \(25\) does not rise above the step before it \(50\)/);
         await assert.rejects(inEnv(() => cut.cutover(target(), { steps: "quick" })), /no step preset named "quick"/);
