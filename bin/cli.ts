@@ -6,6 +6,7 @@ import { Command, Option } from "commander";
 import * as run from "../stack/run";
 import { snapshotStack } from "../stack/snapshot";
 import { runDemo } from "../stack/demo";
+import { destroyExpired, listSandboxes } from "../stack/expiry";
 import * as cut from "../cutover";
 import { formatEvent, jsonLine } from "../cutover/display";
 import { report, webhook } from "../cutover/listeners";
@@ -109,6 +110,36 @@ async function main(argv: string[]): Promise<void> {
             process.stdout.write(
                 `snapshot ${meta.name}: ${(meta.sizeBytes / 1048576).toFixed(1)} MiB by ${meta.method} in ${meta.durationMs} ms\n  ${meta.dir}\n`,
             );
+        });
+
+    program
+        .command("sandboxes")
+        .description("list the sandboxes in the backend with their expiry; --destroy-expired removes the ones past it")
+        .option("--destroy-expired", "destroy every sandbox whose expiry has passed (or that has none)")
+        .option("--json", "print JSON")
+        .action(async (o: { destroyExpired?: boolean; json?: boolean }) => {
+            const quiet = () => undefined;
+            if (o.destroyExpired) {
+                const gone = await destroyExpired({
+                    onOutput: quiet,
+                    onDestroyed: (stack, e) =>
+                        e ? process.stderr.write(`switchyard: destroying expired sandbox ${stack} failed: ${e.message.split("\n")[0]}\n`) : process.stdout.write(`destroyed expired sandbox ${stack}\n`),
+                });
+                if (gone.length === 0) process.stdout.write("no expired sandbox\n");
+                return;
+            }
+            const list = await listSandboxes({ onOutput: quiet });
+            if (o.json) {
+                process.stdout.write(JSON.stringify(list, null, 2) + "\n");
+                return;
+            }
+            if (list.length === 0) {
+                process.stdout.write("no sandbox is up\n");
+            }
+            for (const s of list) {
+                const left = s.remainingMs === undefined ? "" : s.expired ? ` (${Math.round(-s.remainingMs / 60000)} min ago)` : ` (in ${(s.remainingMs / 3600000).toFixed(1)} h)`;
+                process.stdout.write(`${s.stack.padEnd(24)} ${s.expired ? "EXPIRED" : "live   "} ${s.expiresAt ?? "no expiry"}${left}\n`);
+            }
         });
 
     program

@@ -11,6 +11,8 @@ import * as run from "../stack/run";
 import { snapshotStack } from "../stack/snapshot";
 import { program } from "../index";
 import { fingerprint, MigrationFailed, rehearse } from "../rehearsal";
+import { destroyExpired, judgeExpiry, listSandboxes } from "../stack/expiry";
+import { isAlive } from "../components/local/ops/proc";
 import { localPairConfig, localSandboxConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
 
@@ -55,7 +57,7 @@ describe("migration rehearsal on a sandbox (real PostgreSQL)", function () {
 
     after(async () => {
         await inEnv(async () => {
-            for (const s of ["sandbox", "pair"]) await run.destroy(target(s)).catch(() => undefined);
+            for (const s of ["short", "sandbox", "pair"]) await run.destroy(target(s)).catch(() => undefined);
         });
         proj.cleanup();
     });
@@ -124,6 +126,36 @@ describe("migration rehearsal on a sandbox (real PostgreSQL)", function () {
         } finally {
             fs.writeFileSync(file, saved);
         }
+    });
+
+    it("lists sandboxes with their expiry, and destroys the expired one only: its process, port and data gone", async () => {
+        const short = localSandboxConfig(BASE, {
+            "switchyard:name": "shop-short",
+            "switchyard:sandbox": { productionStack: "organization/switchyard-test/pair", ttlHours: 0.0005, color: "green" },
+            "switchyard:local": { ports: { app: BASE + 7, database: BASE + 8 } },
+        });
+        fs.writeFileSync(path.join(proj.root, "stacks", "Pulumi.short.yaml"), YAML.stringify({ config: short }));
+        const up = await inEnv(() => run.up(target("short")));
+        const pid = up.outputs.appPid.value as number;
+        await new Promise((r) => setTimeout(r, 2500)); // 0.0005 h = 1.8 s
+        const opts = { root: proj.root, program, onOutput: (s: string) => (logs += s) };
+        const list = await inEnv(() => listSandboxes(opts));
+        assert.deepStrictEqual(list.map((s) => [s.stack, s.expired]).sort(), [["sandbox", false], ["short", true]]);
+        const gone = await inEnv(() => destroyExpired(opts));
+        assert.deepStrictEqual(gone, ["short"]);
+        assert.strictEqual(isAlive(pid), false, "the expired sandbox's app process is gone");
+        assert.ok(!fs.existsSync(path.join(home, "data", "short")), "its data directory is gone");
+        const after = await inEnv(() => listSandboxes(opts));
+        assert.deepStrictEqual(after.map((s) => s.stack), ["sandbox"], "the live sandbox is kept");
+    });
+
+    it("expiry judgement: past, future, and none (which counts as expired)", () => {
+        const now = new Date("2026-11-24T10:00:00Z");
+        assert.deepStrictEqual(judgeExpiry([{ stack: "a", expiresAt: "2026-11-24T09:00:00Z" }, { stack: "b", expiresAt: "2026-11-24T12:00:00Z" }, { stack: "c" }], now), [
+            { stack: "a", expiresAt: "2026-11-24T09:00:00Z", expired: true, remainingMs: -3600000 },
+            { stack: "b", expiresAt: "2026-11-24T12:00:00Z", expired: false, remainingMs: 7200000 },
+            { stack: "c", expired: true },
+        ]);
     });
 
     it("refuses production, and a sandbox without a migration command, with the fix named", async () => {
