@@ -42,9 +42,9 @@ async function main(argv: string[]): Promise<void> {
     const program = new Command()
         .name("switchyard")
         .description(
-            "Blue-green environments and sandboxes cloned from production, on Pulumi.\n" +
-                "Stacks are the files stacks/Pulumi.<stack>.yaml; state lives in the local file backend\n" +
-                "(.switchyard/state, or PULUMI_BACKEND_URL).",
+            "Blue-green environments and sandboxes cloned from production, on Pulumi.\n\n" +
+                "Stacks are the files stacks/Pulumi.<stack>.yaml. State lives in a local file backend " +
+                "(.switchyard/state, or PULUMI_BACKEND_URL). Exit codes: 0 done, 1 failed or reverted, 2 bad input.",
         )
         .showHelpAfterError()
         .exitOverride();
@@ -144,7 +144,7 @@ async function main(argv: string[]): Promise<void> {
 
     program
         .command("demo")
-        .description("bring up the local blue-green pair and a sandbox cloned from it, and show where to reach them")
+        .description("the local demo: a blue-green pair, a sandbox cloned from it, a migration rehearsal and two cutovers under load")
         .option("--down", "tear the demo down: destroy the sandbox and the pair")
         .addOption(new Option("--requests <n>", "requests sent through the router to show the split").default(200).argParser(Number))
         .action(async (o: { down?: boolean; requests: number }) => {
