@@ -37,8 +37,8 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
     const url = () => out.url.value as string;
     const socket = () => out.adminSocket.value as string;
     const appUrl = (color: "blue" | "green") => `http://127.0.0.1:${color === "blue" ? BASE + 2 : BASE + 3}`;
-    const setFaults = (color: "blue" | "green", failRate: number) =>
-        fetch(`${appUrl(color)}/admin/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ failRate }) });
+    const setFaults = (color: "blue" | "green", failRate: number, latencyMs = 0) =>
+        fetch(`${appUrl(color)}/admin/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ failRate, latencyMs }) });
 
     /** Runs fn under steady load through the router; returns both results. */
     async function underLoad<T>(fn: () => Promise<T>): Promise<{ result: T; load: LoadResult }> {
@@ -132,6 +132,18 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
             assert.match((state.cutover.value as cut.Checkpoint).reason ?? "", /success rate/);
         } finally {
             await setFaults("green", 0);
+        }
+    });
+
+    it("reverts when green turns slow under live traffic: the latency gate, timed by probes to green in each window", async () => {
+        await setFaults("green", 0, 700);
+        try {
+            const { result: cp } = await underLoad(() => inEnv(() => cut.cutover(target(), { gate: { ...GATE, intervalMs: 3000, minRequests: 3 }, pretest: false, backup: false })));
+            assert.strictEqual(cp.phase, "reverted");
+            assert.match(cp.reason ?? "", /gate failed at green 25%: mean latency \d+ ms > 500 ms/);
+            assert.deepStrictEqual(await readWeights(socket()), { blue: 100, green: 0 });
+        } finally {
+            await setFaults("green", 0, 0);
         }
     });
 
