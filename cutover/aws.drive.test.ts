@@ -31,7 +31,7 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { CreateDBInstanceCommand, DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
 import { idleColor } from "../components/types";
-import { useMoto } from "../test/support/moto";
+import { motoEc2, useMoto, xmlTag } from "../test/support/moto";
 import { AwsCutoverPort, backupSnapshotName, loadBalancerDimension, targetGroupDimension } from "./aws";
 import { makePlan, start } from "./core";
 import { drive } from "./run";
@@ -123,22 +123,8 @@ describe("cutover aws: a whole cutover driven against moto", function () {
     let testUrl: string;
     let probed = 0;
 
-    /** An EC2 Query API call to moto (no EC2 SDK client is a dependency); returns the XML answer. */
-    async function ec2(action: string, params: Record<string, string>): Promise<string> {
-        const res = await fetch(moto.server.endpoint, {
-            method: "POST",
-            headers: {
-                "content-type": "application/x-www-form-urlencoded",
-                // moto routes by the credential scope; it does not check the signature.
-                authorization: "AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
-            },
-            body: new URLSearchParams({ Action: action, Version: "2016-11-15", ...params }).toString(),
-        });
-        const text = await res.text();
-        assert.strictEqual(res.status, 200, `EC2 ${action}: ${text}`);
-        return text;
-    }
-    const tag = (xml: string, name: string) => new RegExp(`<${name}>([^<]+)</${name}>`).exec(xml)![1];
+    const ec2 = (action: string, params: Record<string, string>) => motoEc2(moto.server.endpoint, action, params);
+    const tag = xmlTag;
 
     async function targetGroup(name: string, vpcId: string, ip: string): Promise<string> {
         const r = await elbv2.send(new CreateTargetGroupCommand({ Name: name, Protocol: "HTTP", Port: 8080, VpcId: vpcId, TargetType: "ip" }));

@@ -13,7 +13,7 @@ import {
     RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { CreateDBInstanceCommand, DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
-import { useMoto } from "../test/support/moto";
+import { motoEc2, useMoto, xmlTag } from "../test/support/moto";
 import {
     AwsCutoverPort,
     METRIC_IDS,
@@ -227,22 +227,8 @@ describe("cutover aws", () => {
         let listenerArn: string;
         let testListenerArn: string;
 
-        /** An EC2 Query API call to moto (no EC2 SDK client is a dependency); returns the XML answer. */
-        async function ec2(action: string, params: Record<string, string>): Promise<string> {
-            const res = await fetch(moto.server.endpoint, {
-                method: "POST",
-                headers: {
-                    "content-type": "application/x-www-form-urlencoded",
-                    // moto routes by the credential scope; it does not check the signature.
-                    authorization: "AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
-                },
-                body: new URLSearchParams({ Action: action, Version: "2016-11-15", ...params }).toString(),
-            });
-            const text = await res.text();
-            assert.strictEqual(res.status, 200, `EC2 ${action}: ${text}`);
-            return text;
-        }
-        const tag = (xml: string, name: string) => new RegExp(`<${name}>([^<]+)</${name}>`).exec(xml)![1];
+        const ec2 = (action: string, params: Record<string, string>) => motoEc2(moto.server.endpoint, action, params);
+        const tag = xmlTag;
 
         const clients = () => ({ elbv2, cloudwatch, rds });
         const outputs = (extra: Record<string, unknown> = {}) => ({ listenerArn, targetGroupArns: { blue, green }, ...extra });

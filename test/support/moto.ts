@@ -164,3 +164,22 @@ export function useMoto(): { server: MotoServer } {
     });
     return ctx;
 }
+
+/** An EC2 Query API call to moto (no EC2 SDK client is a dependency); returns the XML answer. */
+export async function motoEc2(endpoint: string, action: string, params: Record<string, string>): Promise<string> {
+    const res = await fetch(endpoint, {
+        method: "POST",
+        headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            // moto routes by the credential scope; it does not check the signature.
+            authorization: "AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
+        },
+        body: new URLSearchParams({ Action: action, Version: "2016-11-15", ...params }).toString(),
+    });
+    const text = await res.text();
+    assert.strictEqual(res.status, 200, `EC2 ${action}: ${text}`);
+    return text;
+}
+
+/** The text of the first <name> element of an XML answer. */
+export const xmlTag = (xml: string, name: string): string => new RegExp(`<${name}>([^<]+)</${name}>`).exec(xml)![1];
