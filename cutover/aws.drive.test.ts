@@ -22,16 +22,15 @@ import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwat
 import {
     Action as ListenerAction,
     CreateListenerCommand,
-    CreateLoadBalancerCommand,
     CreateTargetGroupCommand,
     DescribeListenersCommand,
     ElasticLoadBalancingV2Client,
     ModifyListenerCommand,
     RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { CreateDBInstanceCommand, DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
+import { DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
 import { idleColor } from "../components/types";
-import { motoEc2, useMoto, xmlTag } from "../test/support/moto";
+import { motoAlb, motoDb, useMoto } from "../test/support/moto";
 import { AwsCutoverPort, backupSnapshotName, loadBalancerDimension, targetGroupDimension } from "./aws";
 import { makePlan, start } from "./core";
 import { drive } from "./run";
@@ -123,9 +122,6 @@ describe("cutover aws: a whole cutover driven against moto", function () {
     let testUrl: string;
     let probed = 0;
 
-    const ec2 = (action: string, params: Record<string, string>) => motoEc2(moto.server.endpoint, action, params);
-    const tag = xmlTag;
-
     async function targetGroup(name: string, vpcId: string, ip: string): Promise<string> {
         const r = await elbv2.send(new CreateTargetGroupCommand({ Name: name, Protocol: "HTTP", Port: 8080, VpcId: vpcId, TargetType: "ip" }));
         const arn = r.TargetGroups![0].TargetGroupArn!;
@@ -173,13 +169,9 @@ describe("cutover aws: a whole cutover driven against moto", function () {
         cloudwatch = new CloudWatchClient(conn);
         rds = new RDSClient(conn);
 
-        const vpcId = tag(await ec2("CreateVpc", { CidrBlock: "10.30.0.0/16" }), "vpcId");
-        const subnets = [];
-        for (const [i, az] of ["us-east-1a", "us-east-1b"].entries()) {
-            subnets.push(tag(await ec2("CreateSubnet", { VpcId: vpcId, CidrBlock: `10.30.${i}.0/24`, AvailabilityZone: az }), "subnetId"));
-        }
-        const lb = await elbv2.send(new CreateLoadBalancerCommand({ Name: "shop", Subnets: subnets, Type: "application", Scheme: "internet-facing" }));
-        lbArn = lb.LoadBalancers![0].LoadBalancerArn!;
+        const alb = await motoAlb(moto.server.endpoint, elbv2, 30);
+        const vpcId = alb.vpcId;
+        lbArn = alb.lbArn;
         blue = await targetGroup("shop-blue", vpcId, "10.30.0.10");
         green = await targetGroup("shop-green", vpcId, "10.30.1.10");
         listenerArn = (await elbv2.send(new CreateListenerCommand({ LoadBalancerArn: lbArn, Protocol: "HTTP", Port: 80, DefaultActions: forward([blue, 100], [green, 0]) })))
@@ -187,16 +179,7 @@ describe("cutover aws: a whole cutover driven against moto", function () {
         testListenerArn = (await elbv2.send(new CreateListenerCommand({ LoadBalancerArn: lbArn, Protocol: "HTTP", Port: 8080, DefaultActions: forward([green, 1]) })))
             .Listeners![0].ListenerArn!;
 
-        await rds.send(
-            new CreateDBInstanceCommand({
-                DBInstanceIdentifier: "shop-prod",
-                Engine: "postgres",
-                DBInstanceClass: "db.t4g.micro",
-                AllocatedStorage: 20,
-                MasterUsername: "shop_admin",
-                MasterUserPassword: "not-a-real-password",
-            }),
-        );
+        await motoDb(rds, "shop-prod");
 
         // The test listener's URL: moto's ALB serves no traffic, so a local server answers for green.
         server = http.createServer((_req, res) => {

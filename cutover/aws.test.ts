@@ -5,15 +5,14 @@ import { CloudWatchClient, MetricDataResult, PutMetricDataCommand } from "@aws-s
 import {
     Action as ListenerAction,
     CreateListenerCommand,
-    CreateLoadBalancerCommand,
     CreateTargetGroupCommand,
     DescribeListenersCommand,
     ElasticLoadBalancingV2Client,
     ModifyListenerCommand,
     RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { CreateDBInstanceCommand, DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
-import { motoEc2, useMoto, xmlTag } from "../test/support/moto";
+import { DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
+import { motoAlb, motoDb, useMoto } from "../test/support/moto";
 import {
     AwsCutoverPort,
     METRIC_IDS,
@@ -227,9 +226,6 @@ describe("cutover aws", () => {
         let listenerArn: string;
         let testListenerArn: string;
 
-        const ec2 = (action: string, params: Record<string, string>) => motoEc2(moto.server.endpoint, action, params);
-        const tag = xmlTag;
-
         const clients = () => ({ elbv2, cloudwatch, rds });
         const outputs = (extra: Record<string, unknown> = {}) => ({ listenerArn, targetGroupArns: { blue, green }, ...extra });
 
@@ -249,13 +245,9 @@ describe("cutover aws", () => {
             cloudwatch = new CloudWatchClient(conn);
             rds = new RDSClient(conn);
 
-            const vpcId = tag(await ec2("CreateVpc", { CidrBlock: "10.20.0.0/16" }), "vpcId");
-            const subnets = [];
-            for (const [i, az] of ["us-east-1a", "us-east-1b"].entries()) {
-                subnets.push(tag(await ec2("CreateSubnet", { VpcId: vpcId, CidrBlock: `10.20.${i}.0/24`, AvailabilityZone: az }), "subnetId"));
-            }
-            const lb = await elbv2.send(new CreateLoadBalancerCommand({ Name: "shop", Subnets: subnets, Type: "application", Scheme: "internet-facing" }));
-            lbArn = lb.LoadBalancers![0].LoadBalancerArn!;
+            const alb = await motoAlb(moto.server.endpoint, elbv2, 20);
+            const vpcId = alb.vpcId;
+            lbArn = alb.lbArn;
             blue = await targetGroup("shop-blue", vpcId);
             green = await targetGroup("shop-green", vpcId);
             stray = await targetGroup("shop-legacy", vpcId);
@@ -263,16 +255,7 @@ describe("cutover aws", () => {
             listenerArn = await listener(80, forward([blue, 90], [green, 10]));
             testListenerArn = await listener(8080, forward([green, 1]));
 
-            await rds.send(
-                new CreateDBInstanceCommand({
-                    DBInstanceIdentifier: "shop-prod",
-                    Engine: "postgres",
-                    DBInstanceClass: "db.t4g.micro",
-                    AllocatedStorage: 20,
-                    MasterUsername: "shop_admin",
-                    MasterUserPassword: "not-a-real-password",
-                }),
-            );
+            await motoDb(rds, "shop-prod");
         });
 
         describe("servedWeights", () => {

@@ -183,3 +183,30 @@ export async function motoEc2(endpoint: string, action: string, params: Record<s
 
 /** The text of the first <name> element of an XML answer. */
 export const xmlTag = (xml: string, name: string): string => new RegExp(`<${name}>([^<]+)</${name}>`).exec(xml)![1];
+
+/** A VPC with two subnets and an internet-facing ALB in moto, on 10.<octet>.0.0/16. */
+export async function motoAlb(endpoint: string, elbv2: import("@aws-sdk/client-elastic-load-balancing-v2").ElasticLoadBalancingV2Client, octet: number): Promise<{ vpcId: string; lbArn: string }> {
+    const { CreateLoadBalancerCommand } = await import("@aws-sdk/client-elastic-load-balancing-v2");
+    const vpcId = xmlTag(await motoEc2(endpoint, "CreateVpc", { CidrBlock: `10.${octet}.0.0/16` }), "vpcId");
+    const subnets: string[] = [];
+    for (const [i, az] of ["us-east-1a", "us-east-1b"].entries()) {
+        subnets.push(xmlTag(await motoEc2(endpoint, "CreateSubnet", { VpcId: vpcId, CidrBlock: `10.${octet}.${i}.0/24`, AvailabilityZone: az }), "subnetId"));
+    }
+    const lb = await elbv2.send(new CreateLoadBalancerCommand({ Name: "shop", Subnets: subnets, Type: "application", Scheme: "internet-facing" }));
+    return { vpcId, lbArn: lb.LoadBalancers![0].LoadBalancerArn! };
+}
+
+/** A PostgreSQL RDS instance in moto. */
+export async function motoDb(rds: import("@aws-sdk/client-rds").RDSClient, id: string): Promise<void> {
+    const { CreateDBInstanceCommand } = await import("@aws-sdk/client-rds");
+    await rds.send(
+        new CreateDBInstanceCommand({
+            DBInstanceIdentifier: id,
+            Engine: "postgres",
+            DBInstanceClass: "db.t4g.micro",
+            AllocatedStorage: 20,
+            MasterUsername: "shop_admin",
+            MasterUserPassword: "not-a-real-password",
+        }),
+    );
+}
