@@ -10,6 +10,7 @@ import { destroyExpired, listSandboxes } from "../stack/expiry";
 import * as cut from "../cutover";
 import { formatEvent, jsonLine } from "../cutover/display";
 import { report, webhook } from "../cutover/listeners";
+import { load, LoadResult } from "../cutover/traffic";
 import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad input or environment. */
@@ -292,10 +293,16 @@ function addGateOptions(c: Command): void {
         .addOption(new Option("--max-latency <ms>", "highest mean latency per window (default 500)").argParser(int("--max-latency")))
         .addOption(new Option("--min-requests <n>", "fewest requests for a window to count (default 20; 0 judges on health alone)").argParser(int("--min-requests")))
         .addOption(new Option("--failure-limit <n>", "failed windows at one step before the revert (default 1)").argParser(int("--failure-limit")))
-        .addOption(new Option("--windows <n>", "passing windows needed at each step (default 1)").argParser(int("--windows")));
+        .addOption(new Option("--windows <n>", "passing windows needed at each step (default 1)").argParser(int("--windows")))
+        .addOption(
+            new Option("--load <clients>", "send synthetic traffic through the stack's url during the cutover (for a stack with no real traffic yet)").argParser(
+                int("--load"),
+            ),
+        );
 }
 
 interface OutputFlags {
+    load?: number;
     json?: boolean;
     verbose?: boolean;
     webhook?: string;
@@ -343,11 +350,25 @@ async function withOutputs(stack: string, o: OutputFlags, hoped: cut.Phase, fn: 
         ctl.abort("stopped by the operator (Ctrl-C)");
         process.once("SIGINT", () => process.exit(130));
     });
+    let stopLoad = false;
+    let traffic: Promise<LoadResult> | undefined;
+    if (o.load) {
+        const url = (await run.outputs(target(stack, true))).url?.value;
+        if (typeof url !== "string") {
+            throw new run.UserError(`stack "${stack}" exports no url to send synthetic traffic to: run \`switchyard up ${stack}\` first`);
+        }
+        traffic = load(url, { concurrency: o.load, durationMs: 24 * 3600_000, stopWhen: () => stopLoad, pauseMs: 2 });
+    }
     let final: cut.Checkpoint | undefined;
     try {
         final = await fn({ onEvent: (e) => listeners.forEach((l) => l.onEvent(e)), signal: ctl.signal });
     } finally {
+        stopLoad = true;
         await Promise.all(listeners.map((l) => l.close(final)));
+        if (traffic) {
+            const l = await traffic;
+            process.stderr.write(`switchyard: synthetic load: ${l.total} requests, ${l.failed} failed; served by ${JSON.stringify(l.colors)}\n`);
+        }
     }
     finish(final, hoped);
 }
