@@ -12,7 +12,7 @@ import * as run from "../stack/run";
 import * as cut from "../cutover";
 import { program } from "../index";
 import { listSnapshots } from "../components/local/ops/clone";
-import { readWeights } from "../components/local/ops/haproxy";
+import { readWeights, serverHealth, serverStats } from "../components/local/ops/haproxy";
 import { localPairConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
 import { countColors, load, LoadResult } from "./support/http";
@@ -217,20 +217,33 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
     });
 
     it("pauses at 50% once its gate passes, with both colors serving; a new cutover is refused; resume promotes", async () => {
-        const gate = { ...GATE, minRequests: 0 };
-        const paused = await inEnv(() => cut.cutover(target(), { gate, pretest: false, backup: false, pauseAt: [50] }));
-        assert.strictEqual(paused.phase, "paused");
-        assert.deepStrictEqual(await readWeights(socket()), { blue: 50, green: 50 });
-        const served = await countColors(url(), 200, 4);
-        assert.ok((served.colors.blue ?? 0) > 50 && (served.colors.green ?? 0) > 50, `both colors serve while paused: ${JSON.stringify(served.colors)}`);
-        const s = await inEnv(() => cut.status(target()));
-        assert.deepStrictEqual([s.checkpoint?.phase, s.weightsInState, s.inAgreement], ["paused", { blue: 50, green: 50 }, true]);
-        await assert.rejects(inEnv(() => cut.cutover(target(), {})), /has an unfinished cutover cutover-\S+ \(paused at step 2 of 3, green 50%\)/);
-        const done = await inEnv(() => cut.resume(target(), gate));
-        assert.strictEqual(done.phase, "promoted");
-        assert.strictEqual(done.id, paused.id);
-        assert.deepStrictEqual(await readWeights(socket()), { blue: 0, green: 100 });
-        await inEnv(() => cut.revert(target()));
+        try {
+            const gate = { ...GATE, minRequests: 0 };
+            const paused = await inEnv(() => cut.cutover(target(), { gate, pretest: false, backup: false, pauseAt: [50] }));
+            assert.strictEqual(paused.phase, "paused");
+            assert.deepStrictEqual(await readWeights(socket()), { blue: 50, green: 50 });
+            // Both servers must be up in HAProxy before the split can be judged; say so if one is not.
+            let health = await serverHealth(socket());
+            for (let i = 0; i < 50 && !(health.blue.status.startsWith("UP") && health.green.status.startsWith("UP")); i++) {
+                await new Promise((r) => setTimeout(r, 200));
+                health = await serverHealth(socket());
+            }
+            const served = await countColors(url(), 200, 4);
+            assert.ok(
+                (served.colors.blue ?? 0) > 50 && (served.colors.green ?? 0) > 50,
+                `both colors serve while paused: ${JSON.stringify(served.colors)}; HAProxy health ${JSON.stringify(health)}, stats ${JSON.stringify(await serverStats(socket()))}`,
+            );
+            const s = await inEnv(() => cut.status(target()));
+            assert.deepStrictEqual([s.checkpoint?.phase, s.weightsInState, s.inAgreement], ["paused", { blue: 50, green: 50 }, true]);
+            await assert.rejects(inEnv(() => cut.cutover(target(), {})), /has an unfinished cutover cutover-\S+ \(paused at step 2 of 3, green 50%\)/);
+            const done = await inEnv(() => cut.resume(target(), gate));
+            assert.strictEqual(done.phase, "promoted");
+            assert.strictEqual(done.id, paused.id);
+            assert.deepStrictEqual(await readWeights(socket()), { blue: 0, green: 100 });
+        } finally {
+            // Whatever happened, blue alone serves again before the next case.
+            await inEnv(() => cut.revert(target()));
+        }
     });
 
     it("refuses bad plans and an empty resume with clear messages, changing nothing", async () => {
