@@ -11,6 +11,8 @@
  *   switchyard:database  { mode: shared | snapshot, name?, snapshot?: "latest" | <name> }
  *   switchyard:cutover   { steps }                                        (blue-green, optional)
  *   switchyard:sandbox   { productionStack, ttlHours, color? }            (sandbox)
+ *   switchyard:migrations { command, table? }  read by `switchyard rehearse` (sandbox), not by the program
+ *   switchyard:cutoverState  written by the cutover (its checkpoint); the program exports it as `cutover`
  *   switchyard:local     { ports?: { router, test, blue, green, database, app }, dataDir? }
  */
 import * as path from "path";
