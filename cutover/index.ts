@@ -8,7 +8,8 @@
 import * as path from "path";
 import { StackTarget, UserError } from "../stack/run";
 import { switchyardHome } from "../stack/env";
-import { CutoverError, makePlan, operatorRevert, planOf, PlanRequest, resume as resumeCore, start } from "./core";
+import { CutoverError, makePlan, operatorRevert, planOf, PlanRequest, resume as resumeCore, sameSplit, start } from "./core";
+import { utcStamp } from "../stack/snapshot";
 import { drive, DriveOptions } from "./run";
 import { AutomationStackStore, lockCutover, StackState, StackStore } from "./stackState";
 import { Checkpoint, CutoverPort, FINAL_PHASES, GateSpec, TrafficWeights } from "./types";
@@ -33,7 +34,7 @@ export async function portFor(target: StackTarget, store: StackStore, state: Sta
     throw new UserError(`stack "${target.stackName}" reports platform ${JSON.stringify(platform)}: the cutover drives "local" and "aws"`);
 }
 
-const newId = (now: Date) => `cutover-${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}`;
+const newId = (now: Date) => `cutover-${utcStamp(now)}`;
 
 async function withLock<T>(target: StackTarget, fn: () => Promise<T>): Promise<T> {
     const release = lockCutover(path.join(switchyardHome(), "locks"), target.stackName);
@@ -124,7 +125,7 @@ export async function status(target: StackTarget): Promise<CutoverStatus> {
         weightsInState: state.weights,
         weightsServed: served,
         checkpoint: state.checkpoint,
-        inAgreement: state.weights.blue * served.green === state.weights.green * served.blue,
+        inAgreement: sameSplit(state.weights, served),
     };
 }
 

@@ -4,7 +4,7 @@
  */
 import { readWeights, serverStats, setIdle, setWeights } from "../components/local/ops/haproxy";
 import { idleColor } from "../components/types";
-import { snapshotStack } from "../stack/snapshot";
+import { snapshotStack, utcStamp } from "../stack/snapshot";
 import { StackTarget, UserError } from "../stack/run";
 import { probe } from "./probe";
 import { pause } from "./run";
@@ -73,7 +73,7 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
     }
 
     async backup(): Promise<string> {
-        return (await snapshotStack(this.target, { name: `${this.target.stackName}-pre-cutover-${stamp()}` })).name;
+        return (await snapshotStack(this.target, { name: `${this.target.stackName}-pre-cutover-${utcStamp()}` })).name;
     }
 }
 
@@ -101,4 +101,3 @@ async function probeSpread(url: string, windowMs: number, count: number, signal?
     return times.length > 0 ? times.reduce((a, b) => a + b, 0) / times.length : undefined;
 }
 
-const stamp = () => new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
+import { isAlive } from "../components/local/ops/proc";
 import { openStack, StackTarget, UserError } from "../stack/run";
 import { Checkpoint, TrafficWeights } from "./types";
 
@@ -119,7 +120,7 @@ export function lockCutover(lockDir: string, stackName: string): () => void {
         } catch (e) {
             if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
             const owner = Number(fs.readFileSync(file, "utf8").trim());
-            if (owner > 0 && alive(owner)) {
+            if (owner > 0 && isAlive(owner)) {
                 throw new UserError(`a cutover of stack "${stackName}" is already running (pid ${owner}); wait for it, or stop it with Ctrl-C (it reverts)`);
             }
             fs.rmSync(file, { force: true });
@@ -128,14 +129,6 @@ export function lockCutover(lockDir: string, stackName: string): () => void {
     throw new UserError(`could not take the cutover lock ${file}`);
 }
 
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return (e as NodeJS.ErrnoException).code === "EPERM";
-    }
-}
 
 /** A port's stack half: weights and checkpoints go through the stack. Adapters extend it. */
 export abstract class StackBackedPort {

@@ -11,6 +11,11 @@ export interface StackSnapshotOptions {
     readonly name?: string;
 }
 
+/** A compact UTC time for names, e.g. 20261124T083500Z. */
+export function utcStamp(d: Date = new Date()): string {
+    return d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}
+
 /** Takes a snapshot of a local blue-green stack's database, without stopping it. */
 export async function snapshotStack(target: StackTarget, opts: StackSnapshotOptions = {}): Promise<ops.SnapshotMeta & { dir: string }> {
     const out = await outputs(target);
@@ -19,8 +24,7 @@ export async function snapshotStack(target: StackTarget, opts: StackSnapshotOpti
             `stack "${target.stackName}" is not a running local blue-green stack (no snapshotRoot output): run \`switchyard up ${target.stackName}\` first`,
         );
     }
-    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-    const name = opts.name ?? `${target.stackName}-${stamp}`;
+    const name = opts.name ?? `${target.stackName}-${utcStamp()}`;
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
         throw new UserError(`snapshot name "${name}" is not valid: use letters, digits, '-', '_' and '.'`);
     }
