@@ -16,13 +16,9 @@ import {
 } from "@pulumi/pulumi/automation";
 import { applyEngineEnv, checkNode, PROJECT_ROOT } from "./env";
 
-/** An error caused by the user's input or environment: the CLI prints its message alone. */
-export class UserError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "UserError";
-    }
-}
+import { UserError } from "./errors";
+
+export { UserError };
 
 export interface StackTarget {
     /** Stack name: `stacks/Pulumi.<name>.yaml` must exist in the project. */
