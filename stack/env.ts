@@ -7,8 +7,33 @@ import * as os from "os";
 import * as path from "path";
 import { execFileSync } from "child_process";
 
-/** The project's root: the folder holding Pulumi.yaml. */
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+/**
+ * The Switchyard package's own folder (the one holding its package.json), from its sources under
+ * ts-node or from its build in `lib/` of an installed package. Shims, the policy pack and the example
+ * app are found from here, never from the user's project.
+ */
+export const PACKAGE_ROOT: string = findPackageRoot(__dirname);
+
+function findPackageRoot(from: string): string {
+    for (let dir = from; ; dir = path.dirname(dir)) {
+        const manifest = path.join(dir, "package.json");
+        if (fs.existsSync(manifest)) {
+            try {
+                if ((JSON.parse(fs.readFileSync(manifest, "utf8")) as { name?: string }).name === "switchyard") {
+                    return dir;
+                }
+            } catch {
+                /* not ours; keep walking up */
+            }
+        }
+        if (path.dirname(dir) === dir) {
+            return path.resolve(from, "..");
+        }
+    }
+}
+
+/** Switchyard's own project (Pulumi.yaml with `stacks/`): the ready-made program, one project among others. */
+export const PROJECT_ROOT = PACKAGE_ROOT;
 
 /** The Pulumi release the SDK, and so the CLI, must match. */
 export const PULUMI_VERSION = "3.259.0";
@@ -38,7 +63,7 @@ export function backendUrl(root = PROJECT_ROOT): string {
 
 /** Folder holding the policy-pack launcher and dynamic-provider shims (always Switchyard's own). */
 export function shimDir(): string {
-    return path.join(PROJECT_ROOT, "scripts", "plugins");
+    return path.join(PACKAGE_ROOT, "scripts", "plugins");
 }
 
 /** Environment for running the CLI outside a stack operation: never its update check (which goes online). */
@@ -125,7 +150,7 @@ export function checkNode(version = process.versions.node): void {
 export function engineEnv(root = PROJECT_ROOT): Record<string, string> {
     const cli = pulumiCliDir();
     const nodeBin = path.dirname(process.execPath);
-    const pathParts = [cli, shimDir(), path.join(PROJECT_ROOT, "node_modules", ".bin"), nodeBin, process.env.PATH ?? ""];
+    const pathParts = [cli, shimDir(), path.join(PACKAGE_ROOT, "node_modules", ".bin"), nodeBin, process.env.PATH ?? ""];
     return {
         PATH: [...new Set(pathParts.join(path.delimiter).split(path.delimiter).filter(Boolean))].join(path.delimiter),
         PULUMI_BACKEND_URL: backendUrl(root),
