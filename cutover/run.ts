@@ -43,12 +43,23 @@ async function perform(port: CutoverPort, action: Action, cp: Checkpoint, signal
         case "revert":
             if (port.applyNow) {
                 // Traffic first, at once; the stack catches up below.
-                await port.applyNow(action.weights);
-                emit({ type: "applied", at: now(), served: await port.servedWeights() });
+                let direct: string | undefined;
+                try {
+                    await port.applyNow(action.weights);
+                    emit({ type: "applied", at: now(), served: await port.servedWeights() });
+                } catch (e) {
+                    // The router cannot be reached (a dead HAProxy): the stack's `up` sets the weights
+                    // instead, and starts a router it finds stopped.
+                    direct = (e as Error).message;
+                }
                 try {
                     await port.apply(action.weights, cp);
                 } catch (e) {
-                    throw new Error(`the router was reverted at once, but recording the revert in the stack failed: ${(e as Error).message}; run \`switchyard up\``);
+                    throw new Error(
+                        direct === undefined
+                            ? `the router was reverted at once, but recording the revert in the stack failed: ${(e as Error).message}; run \`switchyard up\``
+                            : `the router could not be reverted at once (${direct}), nor through the stack: ${(e as Error).message}`,
+                    );
                 }
                 return { kind: "applied", served: await port.servedWeights() };
             }
@@ -102,6 +113,11 @@ export async function drive(port: CutoverPort, plan: CutoverPlan, first: Transit
         t = advance(t.checkpoint, plan, input, now());
         emit(t.events);
     }
-    await port.record(t.checkpoint);
+    try {
+        await port.record(t.checkpoint);
+    } catch (e) {
+        const cp = t.checkpoint;
+        throw new Error(`cutover ${cp.id} ended ${cp.phase}${cp.reason ? ` (${cp.reason})` : ""}, but recording that in the stack failed: ${(e as Error).message}`);
+    }
     return t.checkpoint;
 }

@@ -116,11 +116,13 @@ const postgresProvider: pulumi.dynamic.ResourceProvider = {
         const st = loadOps().serverStatus(id);
         return { id, props: { ...props, running: st.running, pid: st.pid ?? 0 } };
     },
-    async diff(_id: string, olds: PostgresServerOutputs, news: PostgresServerInputs) {
+    async diff(id: string, olds: PostgresServerOutputs, news: PostgresServerInputs) {
         const replaces = (["dataDir", "port", "fromSnapshot"] as const).filter((k) => olds[k] !== news[k]);
+        // A server found stopped (by refresh, or now: `up` needs no refresh first) is started by the update.
         const changes =
             replaces.length > 0 ||
             olds.running === false ||
+            !loadOps().serverStatus(id).running ||
             olds.role !== news.role ||
             olds.expiresAt !== news.expiresAt ||
             olds.sourceSnapshot !== news.sourceSnapshot ||
@@ -220,7 +222,8 @@ const appProvider: pulumi.dynamic.ResourceProvider = {
         if (JSON.stringify(olds.environment) !== JSON.stringify(news.environment)) {
             replaces.push("environment");
         }
-        if (olds.running === false) {
+        // A process found gone (by refresh, or now: `up` needs no refresh first) is started again.
+        if (olds.running === false || !loadOps().isAlive(olds.pid)) {
             replaces.push("running");
         }
         return { changes: replaces.length > 0 || olds.role !== news.role, replaces, deleteBeforeReplace: true };
@@ -313,7 +316,8 @@ const routerProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: RouterOutputs, news: RouterInputs) {
         const replaces: string[] = (["dir", "port", "testPort", "healthCheckPath", "checkIntervalMs"] as const).filter((k) => olds[k] !== news[k]);
         if (JSON.stringify(olds.servers) !== JSON.stringify(news.servers)) replaces.push("servers");
-        if (olds.running === false) replaces.push("running");
+        // A router found stopped (by refresh, or now: `up` needs no refresh first) is started again.
+        if (olds.running === false || !loadOps().routerStatus(olds.dir).running) replaces.push("running");
         const changes =
             replaces.length > 0 ||
             JSON.stringify(olds.weights) !== JSON.stringify(news.weights) ||

@@ -124,9 +124,35 @@ export function runtimeCommand(socketPath: string, cmd: string, timeoutMs = 5000
     });
     s.on("error", (e) => {
       clearTimeout(timer);
-      reject(e);
+      reject(unreachable(socketPath, e as NodeJS.ErrnoException) ?? e);
     });
   });
+}
+
+/**
+ * A named error for an admin socket nobody answers on: HAProxy is not running (its socket refuses
+ * connections, or is gone). Undefined for any other error.
+ */
+function unreachable(socketPath: string, e: NodeJS.ErrnoException): Error | undefined {
+  if (e.code !== "ECONNREFUSED" && e.code !== "ENOENT") return undefined;
+  const st = routerStatus(path.dirname(socketPath));
+  const why = `its admin socket ${socketPath} ${e.code === "ENOENT" ? "is gone" : "refuses connections"} (${e.code})`;
+  const pid = st.pid ?? recordedPid(path.dirname(socketPath));
+  const err = new Error(
+    st.running ? `the router (HAProxy, pid ${st.pid}) runs, but ${why}` : `the router (HAProxy${pid ? `, pid ${pid}` : ""}) is not running: ${why}`,
+  ) as NodeJS.ErrnoException;
+  err.code = e.code;
+  return err;
+}
+
+/** The pid HAProxy wrote when it started, alive or not. */
+function recordedPid(dir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(pidPathOf(dir), "utf8").trim().split("\n")[0]);
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function expectEmpty(socketPath: string, cmd: string): Promise<void> {
