@@ -3,7 +3,15 @@
  * mode and the sandbox's candidate. Platform programs read only their own keys on top.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { checkDatabaseMode, Color, COLORS, DatabaseMode, Platform, Role, ROLES } from "./types";
+import { checkDatabaseMode, checkTraffic, Color, COLORS, CONFIG_KEYS, CONFIG_NAMESPACE, configName, DatabaseMode, Platform, Role, ROLES, TrafficWeights } from "./types";
+
+/** The stack configuration key a pair's weights come from when none are given: `switchyard:traffic`. */
+export const TRAFFIC_CONFIG_KEY = CONFIG_KEYS.traffic;
+
+/** The weights in the stack's configuration (`switchyard:traffic`), or undefined when it is not set. */
+export function trafficFromConfig(): TrafficWeights | undefined {
+    return new pulumi.Config(CONFIG_NAMESPACE).getObject<TrafficWeights>(configName(TRAFFIC_CONFIG_KEY));
+}
 
 /** `switchyard:sandbox` */
 export interface SandboxConfig {
@@ -21,6 +29,24 @@ export interface StackBasics<C> {
     readonly name: string;
     readonly colors: Partial<Record<Color, C>>;
     readonly mode: DatabaseMode;
+}
+
+/** The weights given, else those of the stack's configuration; with the problem, if any. */
+export function resolveTraffic(given: TrafficWeights | undefined): { traffic?: TrafficWeights; key?: string; problem?: string } {
+    if (given !== undefined) {
+        return { traffic: given, problem: checkTraffic(given) };
+    }
+    let configured: TrafficWeights | undefined;
+    try {
+        configured = trafficFromConfig();
+    } catch (e) {
+        return { problem: `${TRAFFIC_CONFIG_KEY} is not a JSON object of weights: ${(e as Error).message}` };
+    }
+    if (configured === undefined) {
+        return { problem: `traffic weights are missing: pass traffic: { blue, green }, or set the stack's configuration ${TRAFFIC_CONFIG_KEY} (e.g. {"blue":100,"green":0})` };
+    }
+    const problem = checkTraffic(configured);
+    return { traffic: configured, key: TRAFFIC_CONFIG_KEY, problem: problem && `${TRAFFIC_CONFIG_KEY}: ${problem}` };
 }
 
 /** Role, name, colors and the database mode, validated against the platform. */

@@ -117,6 +117,55 @@ export interface SandboxLifetimeArgs {
     readonly ttlHours?: pulumi.Input<number>;
 }
 
+/**
+ * The stack configuration keys Switchyard reads and writes, each defined once. Components read
+ * `traffic` when their weights are not given; the cutover writes only that key.
+ */
+export const CONFIG_KEYS = {
+    platform: "switchyard:platform",
+    role: "switchyard:role",
+    name: "switchyard:name",
+    traffic: "switchyard:traffic",
+    colors: "switchyard:colors",
+    app: "switchyard:app",
+    database: "switchyard:database",
+    cutover: "switchyard:cutover",
+    sandbox: "switchyard:sandbox",
+    migrations: "switchyard:migrations",
+    local: "switchyard:local",
+} as const;
+
+/** The namespace of every key in {@link CONFIG_KEYS} (`new pulumi.Config(CONFIG_NAMESPACE)`). */
+export const CONFIG_NAMESPACE = "switchyard";
+
+/** The part of a key after its namespace: `switchyard:traffic` gives `traffic`. */
+export function configName(key: string): string {
+    return key.slice(key.indexOf(":") + 1);
+}
+
+/**
+ * Type tokens of the components the CLI looks for in a stack's state: a blue-green pair to cut over,
+ * a sandbox to rehearse on or to expire.
+ */
+export const TYPE_TOKENS = {
+    localBlueGreen: "switchyard:local:BlueGreen",
+    localSandbox: "switchyard:local:Sandbox",
+    awsBlueGreen: "switchyard:aws:BlueGreen",
+    awsSandbox: "switchyard:aws:Sandbox",
+} as const;
+
+/** Blue-green pair components, by platform. */
+export const PAIR_TOKENS: Readonly<Record<Platform, string>> = { local: TYPE_TOKENS.localBlueGreen, aws: TYPE_TOKENS.awsBlueGreen };
+/** Sandbox components, by platform. */
+export const SANDBOX_TOKENS: Readonly<Record<Platform, string>> = { local: TYPE_TOKENS.localSandbox, aws: TYPE_TOKENS.awsSandbox };
+
+/**
+ * The value of the `switchyard:role` tag (and of local resources' role) for a stack role: a pair is
+ * production, a sandbox is a sandbox.
+ */
+export type RoleTag = "production" | "sandbox";
+export const ROLE_TAGS: Readonly<Record<Role, RoleTag>> = { "blue-green": "production", sandbox: "sandbox" };
+
 /** Tag keys both platforms use. */
 export const TAGS = {
     role: "switchyard:role",

@@ -18,7 +18,9 @@ import {
     checkTraffic,
     liveColor,
     throwIfInvalid,
+    TYPE_TOKENS,
 } from "../types";
+import { resolveTraffic } from "../config";
 import { ColorEnvironment, ColorEnvironmentArgs, ImageBuildArgs, checkColorEnvironmentArgs } from "./colorEnvironment";
 import { Engine, checkEngine, checkNow, checkedOutput, childTags, deferred, parameterGroupFamily } from "./common";
 import { FrontDoorTransforms, frontDoor } from "./frontDoor";
@@ -140,11 +142,12 @@ export interface BlueGreenListenerArgs {
 /** Arguments of a BlueGreen pair. */
 export interface BlueGreenArgs extends AwsNetworkArgs {
     /**
-     * Traffic weights (config `switchyard:traffic`, which the AWS program passes here). Changing
-     * them changes only the listeners. Required: no default.
+     * Traffic weights. Changing them changes only the listeners. Leave it out to take them from the
+     * stack's configuration (`switchyard:traffic`), the key `switchyard cutover` changes step by step.
+     * @default the stack's configuration `switchyard:traffic`
      * @example { blue: 100, green: 0 }
      */
-    readonly traffic: pulumi.Input<TrafficWeights>;
+    readonly traffic?: pulumi.Input<TrafficWeights>;
     /**
      * The two colors' releases. Required: no default.
      * @example { blue: { version: "1.4.2" }, green: { version: "1.5.0" } }
@@ -216,6 +219,9 @@ function colorArgs(args: BlueGreenArgs, color: Color): Omit<ColorEnvironmentArgs
 export function checkBlueGreenArgs(args: BlueGreenArgs | undefined): string | undefined {
     if (!args) {
         return "BlueGreen needs arguments: traffic, colors, app, database and the network";
+    }
+    if (args.traffic === undefined) {
+        return "traffic weights are missing: pass traffic: { blue, green }, or set the stack's configuration switchyard:traffic";
     }
     const traffic = checkNow(args.traffic, checkTraffic);
     if (traffic) {
@@ -311,9 +317,18 @@ export class BlueGreen extends pulumi.ComponentResource {
     public readonly engine: pulumi.Output<Engine>;
     public readonly engineVersion: pulumi.Output<string>;
     public readonly rdsBlueGreenDeploymentId: pulumi.Output<string | undefined>;
+    /** The configuration key the weights came from, when they were not given as arguments. */
+    public readonly trafficConfigKey?: string;
 
     constructor(name: string, args: BlueGreenArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("switchyard:aws:BlueGreen", name, {}, opts);
+        super(TYPE_TOKENS.awsBlueGreen, name, {}, opts);
+        if (args && args.traffic === undefined) {
+            // The weights come from the stack's configuration, the key `switchyard cutover` changes.
+            const r = resolveTraffic(undefined);
+            throwIfInvalid(this, r.problem);
+            args = { ...args, traffic: r.traffic as TrafficWeights };
+            this.trafficConfigKey = r.key;
+        }
         throwIfInvalid(this, checkBlueGreenArgs(args));
 
         const t = args.transform ?? {};
@@ -324,7 +339,7 @@ export class BlueGreen extends pulumi.ComponentResource {
         const https = l.certificateArn !== undefined;
         const port = l.port ?? (https ? 443 : 80);
         const testPort = l.testPort ?? 8080;
-        const traffic = checkedOutput(this, args.traffic, checkTraffic);
+        const traffic = checkedOutput(this, args.traffic as pulumi.Input<TrafficWeights>, checkTraffic);
 
         const front = frontDoor(this, name, {
             role: "blue-green",
@@ -481,6 +496,9 @@ export class BlueGreen extends pulumi.ComponentResource {
         this.rdsBlueGreenDeploymentId = pulumi.output(this.rdsBlueGreenDeployment?.identifier);
 
         this.registerOutputs({
+            platform: "aws",
+            weights: traffic,
+            trafficConfigKey: this.trafficConfigKey,
             url: this.url,
             testUrl: this.testUrl,
             listenerArn: this.listenerArn,

@@ -3,7 +3,7 @@
  * that may be Outputs, and names. Platform-free logic lives in ../types.ts and is not repeated here.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Role, TAGS, throwIfInvalid } from "../types";
+import { Role, ROLE_TAGS, RoleTag, TAGS, throwIfInvalid } from "../types";
 
 /** Database engines the AWS components restore and run. */
 export type Engine = "postgres" | "mysql";
@@ -46,8 +46,8 @@ export function parameterGroupFamily(engine: Engine, engineVersion: string): str
 }
 
 /** The value of the `switchyard:role` tag: "production" for a blue-green pair, "sandbox" for sandboxes. */
-export function roleTagValue(role: Role): "production" | "sandbox" {
-    return role === "sandbox" ? "sandbox" : "production";
+export function roleTagValue(role: Role): RoleTag {
+    return ROLE_TAGS[role];
 }
 
 /** Tags for one child: the component's tags, then the role (which callers cannot override). */

@@ -125,7 +125,6 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
     if (role === "blue-green") {
         const cutover = cfg.getObject<CutoverPlanArgs>("cutover");
         const pair = new BlueGreen(name, {
-            traffic: cfg.requireObject<TrafficWeights>("traffic"),
             colors: {
                 blue: colorConfig(colors, app, "blue"),
                 green: colorConfig(colors, app, "green"),

@@ -16,6 +16,7 @@ import {
     checkTtlHours,
     expiryFrom,
     throwIfInvalid,
+    TYPE_TOKENS,
 } from "../types";
 import { AwsAppArgs, AwsNetworkArgs } from "./blueGreen";
 import { ColorEnvironment, ColorEnvironmentArgs, ImageBuildArgs, checkColorEnvironmentArgs } from "./colorEnvironment";
@@ -189,7 +190,7 @@ export class Sandbox extends pulumi.ComponentResource {
     public readonly engineVersion: pulumi.Output<string>;
 
     constructor(name: string, args: SandboxArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("switchyard:aws:Sandbox", name, {}, opts);
+        super(TYPE_TOKENS.awsSandbox, name, {}, opts);
         throwIfInvalid(this, checkSandboxArgs(args));
 
         const t = args.transform ?? {};
@@ -305,6 +306,7 @@ export class Sandbox extends pulumi.ComponentResource {
         this.engine = this.database.engine;
         this.engineVersion = this.database.engineVersion;
         this.registerOutputs({
+            platform: "aws",
             url: this.url,
             expiresAt: this.expiresAt,
             databaseIdentifier: this.databaseIdentifier,

@@ -17,15 +17,10 @@ import {
     idleColor,
     throwIfInvalid,
 } from "../types";
+import { TRAFFIC_CONFIG_KEY, trafficFromConfig } from "../config";
 import { AWS_TAGS, checkIntRange, checkNow, checkedOutput, childTags, isEventual } from "./common";
 
-/** The stack configuration key the weights come from when none are given: `switchyard:traffic`. */
-export const TRAFFIC_CONFIG_KEY = "switchyard:traffic";
-
-/** The weights in the stack's configuration (`switchyard:traffic`), or undefined when it is not set. */
-export function trafficFromConfig(): TrafficWeights | undefined {
-    return new pulumi.Config("switchyard").getObject<TrafficWeights>("traffic");
-}
+export { TRAFFIC_CONFIG_KEY, trafficFromConfig };
 
 /** TLS policy of HTTPS listeners. */
 export const DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";

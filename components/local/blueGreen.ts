@@ -17,7 +17,9 @@ import {
     throwIfInvalid,
     TrafficWeights,
     Transform,
+    TYPE_TOKENS,
 } from "../types";
+import { resolveTraffic } from "../config";
 import { AppProcess, DataDirectory, PostgresServer, Router } from "./resources";
 
 /** The app as the local platform runs it. */
@@ -73,10 +75,13 @@ export interface LocalBlueGreenArgs {
      */
     readonly colors: Record<Color, ColorArgs>;
     /**
-     * Traffic weights; changed through HAProxy's runtime API on `up`, without a reload.
+     * Traffic weights; changed through HAProxy's runtime API on `up`, without a reload. Leave it out
+     * to take them from the stack's configuration (`switchyard:traffic`), which is the key
+     * `switchyard cutover` changes step by step.
+     * @default the stack's configuration `switchyard:traffic`
      * @example { blue: 90, green: 10 }
      */
-    readonly traffic: TrafficWeights;
+    readonly traffic?: TrafficWeights;
     /**
      * Database mode and name. Only `shared` is offered for a live pair on this platform.
      * @default { mode: "shared", name: "app" }
@@ -123,14 +128,22 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
     public readonly apps: Record<Color, AppProcess>;
     public readonly router: Router;
     public readonly snapshotRoot: string;
+    /** The weights in effect: the arguments', else the stack configuration's. */
+    public readonly traffic: TrafficWeights;
+    /** The configuration key the weights came from, when they were not given as arguments. */
+    public readonly trafficConfigKey?: string;
 
     constructor(name: string, args: LocalBlueGreenArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("switchyard:local:BlueGreen", name, {}, opts);
-        const ports = { ...DEFAULT_LOCAL_PORTS, ...(args.ports ?? {}) };
+        super(TYPE_TOKENS.localBlueGreen, name, {}, opts);
+        const ports = { ...DEFAULT_LOCAL_PORTS, ...definedOnly(args.ports ?? {}) };
         const mode = args.database?.mode ?? "shared";
+        const { traffic, key: trafficKey, problem: trafficProblem } = resolveTraffic(args.traffic);
+        throwIfInvalid(this, trafficProblem);
+        this.traffic = traffic as TrafficWeights;
+        this.trafficConfigKey = trafficKey;
+        args = { ...args, traffic: this.traffic };
         throwIfInvalid(
             this,
-            checkTraffic(args.traffic),
             checkDatabaseMode(mode, "blue-green", "local"),
             args.cutover ? checkStepPlan(args.cutover.steps) : undefined,
             !args.app?.command?.trim() ? "app.command is missing: give the shell command that starts the app" : undefined,
@@ -192,8 +205,8 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
                     port: ports.router,
                     testPort: ports.test,
                     servers: COLORS.map((color) => ({ color, port: ports[color] })),
-                    weights: { blue: args.traffic.blue, green: args.traffic.green },
-                    idle: idleColor(args.traffic),
+                    weights: { blue: this.traffic.blue, green: this.traffic.green },
+                    idle: idleColor(this.traffic),
                     healthCheckPath: health.path,
                     checkIntervalMs: health.intervalSeconds * 1000,
                     ...(args.cutover ? { cutoverSteps: args.cutover.steps } : {}),
@@ -204,6 +217,47 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
         );
         this.url = pulumi.interpolate`http://127.0.0.1:${this.router.port}`;
         this.testUrl = pulumi.interpolate`http://127.0.0.1:${this.router.testPort}`;
-        this.registerOutputs({ url: this.url, testUrl: this.testUrl, databaseUrl: this.databaseUrl });
+        // What the CLI reads from the state to cut this pair over, take its snapshots, and show it.
+        const outputs: LocalPairOutputs = {
+            platform: "local",
+            url: this.url,
+            testUrl: this.testUrl,
+            databaseUrl: this.databaseUrl,
+            databasePort: this.database.port,
+            dataDir: this.database.dataDir,
+            snapshotRoot: this.snapshotRoot,
+            adminSocket: this.router.adminSocket,
+            weights: this.router.appliedWeights,
+            trafficConfigKey: this.trafficConfigKey,
+            appPorts: pulumi.all({ blue: this.apps.blue.port, green: this.apps.green.port }),
+            appPids: pulumi.all({ blue: this.apps.blue.pid, green: this.apps.green.pid }),
+            routerPid: this.router.pid,
+            versions: { blue: args.colors.blue.version, green: args.colors.green.version },
+        };
+        this.registerOutputs(outputs);
     }
+}
+
+/** The outputs a LocalBlueGreen registers in the stack's state. */
+export interface LocalPairOutputs {
+    readonly platform: "local";
+    readonly url: pulumi.Input<string>;
+    readonly testUrl: pulumi.Input<string>;
+    readonly databaseUrl: pulumi.Input<string>;
+    readonly databasePort: pulumi.Input<number>;
+    readonly dataDir: pulumi.Input<string>;
+    readonly snapshotRoot: string;
+    readonly adminSocket: pulumi.Input<string>;
+    readonly weights: pulumi.Input<TrafficWeights>;
+    /** Where `switchyard cutover` writes the weights; absent when they are given in the program. */
+    readonly trafficConfigKey?: string;
+    readonly appPorts: pulumi.Input<Record<Color, number>>;
+    readonly appPids: pulumi.Input<Record<Color, number>>;
+    readonly routerPid: pulumi.Input<number>;
+    readonly versions: Record<Color, pulumi.Input<string>>;
+}
+
+/** Drops keys whose value is undefined, so they do not spread over defaults. */
+export function definedOnly<T extends object>(o: T): Partial<T> {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -46,7 +46,6 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
         const pair = new LocalBlueGreen(name, {
             app: appArgs,
             colors: colors as Record<Color, ColorArgs>,
-            traffic: cfg.requireObject<TrafficWeights>("traffic"),
             database: { mode, name: db.name },
             cutover: cfg.getObject<CutoverPlanArgs>("cutover"),
             ports: local.ports,

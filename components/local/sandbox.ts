@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { applyTransform, checkPort, checkTtlHours, ColorArgs, expiryFrom, resolveHealthCheck, throwIfInvalid, Transform } from "../types";
-import { localDatabaseUrl, LocalAppArgs } from "./blueGreen";
+import { applyTransform, checkPort, checkTtlHours, ColorArgs, expiryFrom, resolveHealthCheck, throwIfInvalid, Transform, TYPE_TOKENS } from "../types";
+import { definedOnly, localDatabaseUrl, LocalAppArgs } from "./blueGreen";
 import { AppProcess, DataDirectory, PostgresServer } from "./resources";
 
 export interface LocalSandboxArgs {
@@ -70,6 +70,9 @@ function resolveSnapshot(root: string | undefined, wanted: string): { dir?: stri
  * A sandbox cloned from production: a PostgreSQL server restored from a snapshot of the production
  * database (a thin clone where the filesystem allows), and the candidate app on its own port.
  */
+/** Ports a sandbox takes when none are given. */
+export const DEFAULT_SANDBOX_PORTS = { app: 18101, database: 15433 } as const;
+
 export class LocalSandbox extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
     public readonly databaseUrl: pulumi.Output<string>;
@@ -79,8 +82,8 @@ export class LocalSandbox extends pulumi.ComponentResource {
     public readonly app: AppProcess;
 
     constructor(name: string, args: LocalSandboxArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("switchyard:local:Sandbox", name, {}, opts);
-        const ports = { app: 18101, database: 15433, ...(args.ports ?? {}) };
+        super(TYPE_TOKENS.localSandbox, name, {}, opts);
+        const ports = { ...DEFAULT_SANDBOX_PORTS, ...definedOnly(args.ports ?? {}) };
         throwIfInvalid(
             this,
             checkTtlHours(args.ttlHours),
@@ -144,6 +147,17 @@ export class LocalSandbox extends pulumi.ComponentResource {
             { parent: this, dependsOn: [home, this.database] },
         );
         this.url = pulumi.interpolate`http://127.0.0.1:${this.app.port}`;
-        this.registerOutputs({ url: this.url, databaseUrl: this.databaseUrl, sourceSnapshot: this.sourceSnapshot, expiresAt: this.expiresAt });
+        this.registerOutputs({
+            platform: "local",
+            url: this.url,
+            databaseUrl: this.databaseUrl,
+            databasePort: this.database.port,
+            dataDir: this.database.dataDir,
+            sourceSnapshot: this.sourceSnapshot,
+            restoreMethod: this.database.method,
+            restoreMs: this.database.restoreMs,
+            expiresAt: this.expiresAt,
+            appPid: this.app.pid,
+        });
     }
 }
