@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Switchyard set-up: idempotent, unattended. Installs what is missing and nothing else:
+# Switchyard's set-up for this repository: idempotent, unattended. Installs what is missing and nothing else:
 #   - the npm dependencies (npm ci), which bring Node 22 as a devDependency;
-#   - the Pulumi CLI at the SDK's release: a compatible `pulumi` on PATH, else one built from the Go
-#     module proxy and cached per version outside the clone;
-#   - PostgreSQL, HAProxy and strace (the network test traces the engine) from Debian's packages;
+#   - the system part, scripts/setup-system.sh (also what `switchyard setup` runs for a user): the
+#     Pulumi CLI at the SDK's release (a compatible `pulumi` on PATH, else one built from the Go module
+#     proxy and cached per version outside the clone), PostgreSQL and HAProxy from Debian's packages,
+#     and for this repository's tests and benches strace and xfsprogs;
 #   - the moto server (AWS API stand-in for tests) from PyPI, in a virtualenv in the tool cache.
 # Only the package registries are contacted.
 set -euo pipefail
@@ -37,48 +38,10 @@ case "$node_version" in
   *) fail "the project's Node is $node_version, but Node 22 or later is required (devDependency 'node')";;
 esac
 
-# --- Pulumi CLI -----------------------------------------------------------------------------------
-want="v$pulumi_version"
-cli_dir=""
-if [ -n "${SWITCHYARD_PULUMI_DIR:-}" ] && [ -x "$SWITCHYARD_PULUMI_DIR/pulumi" ]; then
-  cli_dir="$SWITCHYARD_PULUMI_DIR"
-elif command -v pulumi >/dev/null 2>&1; then
-  have=$(pulumi version 2>/dev/null || true)
-  # compatible: same major, minor at least the SDK's
-  if [ -n "$have" ] && node_modules/.bin/node -e '
-      const [a,b]=[process.argv[1],process.argv[2]].map(v=>v.replace(/^v/,"").split(".").map(Number));
-      process.exit(a[0]===b[0] && a[1]>=b[1] ? 0 : 1)' "$have" "$want"; then
-    cli_dir=$(dirname "$(command -v pulumi)")
-  else
-    say "ignoring the pulumi on PATH (${have:-no version}): need $want or a later 3.x"
-  fi
-fi
-if [ -z "$cli_dir" ]; then
-  cli_dir=$(bash scripts/build-pulumi-cli.sh "$pulumi_version" | tail -n 1)
-fi
-got=$("$cli_dir/pulumi" version 2>/dev/null || true)
-[ -n "$got" ] || fail "the Pulumi CLI in $cli_dir does not run"
-say "Pulumi CLI $got"
-
-# --- PostgreSQL, HAProxy and strace from Debian's packages ------------------------------------------
-need_pkgs=()
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
-[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || need_pkgs+=(postgresql)
-command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_pkgs+=(haproxy)
-command -v mkfs.xfs >/dev/null 2>&1 || need_pkgs+=(xfsprogs)
-command -v strace >/dev/null 2>&1 || [ -x /usr/bin/strace ] || need_pkgs+=(strace)
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    fail "missing system packages: ${need_pkgs[*]}. Install them (apt-get install ${need_pkgs[*]}) or run the set-up as root."
-  fi
-  command -v apt-get >/dev/null 2>&1 || fail "missing ${need_pkgs[*]} and no apt-get to install them"
-  say "installing ${need_pkgs[*]} from Debian's packages..."
-  export DEBIAN_FRONTEND=noninteractive
-  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"; } >"$cache/apt.log" 2>&1; then
-    tail -n 20 "$cache/apt.log" >&2
-    fail "apt-get could not install ${need_pkgs[*]}. Full log: $cache/apt.log"
-  fi
-fi
+# --- the system part, shared with an installed package's `switchyard setup` ----------------------
+# The Pulumi CLI, PostgreSQL and HAProxy; plus what only this repository's tests and benches use:
+# strace (the network test traces the engine) and xfsprogs (the clone bench makes an XFS image).
+bash scripts/setup-system.sh --pulumi-version "$pulumi_version" --also strace:strace --also mkfs.xfs:xfsprogs
 
 # --- moto server (AWS API stand-in for tests) -------------------------------------------------------
 moto_venv="$cache/moto-5.2.5"
