@@ -144,6 +144,19 @@ async function main(argv: string[]): Promise<void> {
         });
 
     program
+        .command("setup")
+        .description(
+            "install what the engine needs, idempotently: the Pulumi CLI unless a compatible one is installed (built and cached), " +
+                "PostgreSQL and HAProxy (Debian packages, as root). Exit codes: 0 ready, 1 a package is missing, " +
+                "3 no Go toolchain to build the CLI, 4 the CLI build failed",
+        )
+        .action(async () => {
+            const { setup } = await import("../stack/setup");
+            const r = await setup();
+            process.exitCode = r.exitCode;
+        });
+
+    program
         .command("demo")
         .description("the local demo: a blue-green pair, a sandbox cloned from it, a migration rehearsal and two cutovers under load")
         .option("--down", "tear the demo down: destroy the sandbox and the pair")
