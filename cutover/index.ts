@@ -12,6 +12,7 @@ import { CutoverError, makePlan, operatorRevert, planOf, PlanRequest, resume as 
 import { utcStamp } from "../stack/snapshot";
 import { drive, DriveOptions } from "./run";
 import { AutomationStackStore, lockCutover, StackState, StackStore } from "./stackState";
+import { validateRequest } from "./options";
 import { Checkpoint, CutoverPort, FINAL_PHASES, GateSpec, TrafficWeights } from "./types";
 
 export * from "./types";
@@ -19,6 +20,7 @@ export * from "./core";
 export { drive, pause } from "./run";
 export { probe } from "./probe";
 export { AutomationStackStore, StackStore, StackState, lockCutover } from "./stackState";
+export { validateRequest } from "./options";
 
 /** Picks the adapter for the stack's platform (its `platform` output). */
 export async function portFor(target: StackTarget, store: StackStore, state: StackState): Promise<CutoverPort> {
@@ -76,6 +78,7 @@ function asUserError<T>(fn: () => T): T {
 
 /** Moves traffic to the new color step by step behind the health gate; reverts at once when it fails. */
 export async function cutover(target: StackTarget, req: Omit<PlanRequest, "current">, opts: DriveOptions = {}): Promise<Checkpoint> {
+    validateRequest(target, req);
     return withLock(target, async () => {
         const { state, port } = await open(target);
         refuseUnfinished(target, state.checkpoint);
@@ -87,6 +90,7 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
 
 /** Picks up an unfinished cutover at the step it stood at. */
 export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, opts: DriveOptions = {}): Promise<Checkpoint> {
+    validateRequest(target, { gate });
     return withLock(target, async () => {
         const { state, port } = await open(target);
         const cp = state.checkpoint;
@@ -100,6 +104,7 @@ export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, 
 
 /** All traffic back to the color live before the last cutover (or the live one), read back. */
 export async function revert(target: StackTarget, opts: DriveOptions & { reason?: string } = {}): Promise<Checkpoint> {
+    validateRequest(target);
     return withLock(target, async () => {
         const { state, port } = await open(target);
         const now = (opts.now ?? (() => new Date()))();
@@ -118,6 +123,7 @@ export interface CutoverStatus {
 }
 
 export async function status(target: StackTarget): Promise<CutoverStatus> {
+    validateRequest(target);
     const { state, port } = await open(target);
     const served = await port.servedWeights();
     return {
