@@ -91,7 +91,7 @@ export const NUMBER_FLAGS = {
         min: 0,
         max: 100,
         example: "99 or 99.5",
-        gate: { key: "minSuccessRate", unit: "share from 0 to 1", convert: (p: number) => p / 100 },
+        gate: { key: "minSuccessRate", unit: "a share: 0.99 is 99%", convert: (p: number) => p / 100 },
     },
     "--max-latency": { unit: "milliseconds", integer: true, min: 1, max: 600_000, example: "500", gate: { key: "maxLatencyMs", unit: "milliseconds", convert: (v: number) => v } },
     "--min-requests": { unit: "requests", integer: true, min: 0, max: 1_000_000, example: "20", gate: { key: "minRequests", unit: "requests", convert: (v: number) => v } },
@@ -444,7 +444,8 @@ export function checkGateRequest(gate: unknown): string | undefined {
         }
         if (v === undefined) continue;
         const r = gateRule(k as keyof GateSpec)!;
-        const bounds = `${r.integer ? "a whole number" : "a number"} of ${r.unit} from ${r.min} to ${r.max}${r.flag ? ` (${r.flag} on the command line)` : ""}`;
+        const range = r.integer ? `a whole number of ${r.unit} from ${r.min} to ${r.max}` : `a number from ${r.min} to ${r.max} (${r.unit})`;
+        const bounds = `${range}${r.flag ? `; ${r.flag} on the command line` : ""}`;
         if (typeof v !== "number" || !Number.isFinite(v) || (r.integer && !Number.isInteger(v)) || v < r.min || v > r.max) {
             return `gate.${k} is ${shown(v)}: give ${bounds}`;
         }
