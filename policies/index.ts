@@ -7,12 +7,26 @@
  */
 import { EnforcementLevel, Policies, PolicyPack, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { RULES, RuleResource, RuleSpec } from "./rules";
+import { strictRuleConfig } from "./config";
 
 /** The pack's name, as `pulumi preview` reports it. */
 export const PACK_NAME = "switchyard";
 
 /** Level of any policy that does not set its own (every Switchyard policy sets one). */
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
+
+/**
+ * A rule's config as the engine hands it over, refused (the preview fails with the message) when it
+ * holds a key the rule does not take: the engine ignores unknown keys, and a typo would do nothing.
+ */
+function configOf(spec: RuleSpec, getConfig: () => Record<string, unknown>): Record<string, unknown> {
+    const config = getConfig();
+    const problem = strictRuleConfig(spec, config);
+    if (problem) {
+        throw new Error(problem);
+    }
+    return config;
+}
 
 /** One CrossGuard policy for one rule. */
 export function toPolicy(spec: RuleSpec): ResourceValidationPolicy | StackValidationPolicy {
@@ -33,7 +47,7 @@ export function toPolicy(spec: RuleSpec): ResourceValidationPolicy | StackValida
                     props: r.props,
                     protect: r.opts?.protect,
                 }));
-                for (const v of spec.check(resources, args.getConfig<Record<string, unknown>>())) {
+                for (const v of spec.check(resources, configOf(spec, () => args.getConfig<Record<string, unknown>>()))) {
                     reportViolation(v.message, v.urn);
                 }
             },
@@ -43,7 +57,7 @@ export function toPolicy(spec: RuleSpec): ResourceValidationPolicy | StackValida
         ...meta,
         validateResource: (args, reportViolation) => {
             const resource: RuleResource = { type: args.type, name: args.name, urn: args.urn, props: args.props, protect: args.opts?.protect };
-            for (const message of spec.check(resource, args.getConfig<Record<string, unknown>>())) {
+            for (const message of spec.check(resource, configOf(spec, () => args.getConfig<Record<string, unknown>>()))) {
                 reportViolation(message);
             }
         },

@@ -873,11 +873,18 @@ export function stackRoleConsistent(resources: readonly RuleResource[], config: 
 // The rule table: one entry per policy, used by index.ts and the tests.
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A rule's config schema: strict, no key beyond its properties. The engine receives only
+ * `properties` and `required`, so the pack enforces `additionalProperties: false` itself when a rule
+ * runs, and the CLI before a preview (./config.ts).
+ */
+export type StrictConfigSchema = PolicyConfigSchema & { readonly additionalProperties: false };
+
 interface RuleMeta {
     readonly name: RuleName;
     readonly description: string;
     readonly enforcementLevel: EnforcementLevel;
-    readonly configSchema?: PolicyConfigSchema;
+    readonly configSchema?: StrictConfigSchema;
 }
 
 export interface ResourceRuleSpec extends RuleMeta {
@@ -913,6 +920,7 @@ export const RULES: readonly RuleSpec[] = [
         description: "A declared cutover plan rises strictly, ends at 100 and never jumps more than maxStep points.",
         enforcementLevel: "mandatory",
         configSchema: {
+            additionalProperties: false,
             properties: {
                 maxStep: {
                     type: "integer",
@@ -938,6 +946,7 @@ export const RULES: readonly RuleSpec[] = [
         description: "A production database keeps automated backups at least minDays days.",
         enforcementLevel: "mandatory",
         configSchema: {
+            additionalProperties: false,
             properties: {
                 minDays: {
                     type: "integer",
@@ -977,6 +986,7 @@ export const RULES: readonly RuleSpec[] = [
         description: "A sandbox database expires no later than maxHours from now.",
         enforcementLevel: "mandatory",
         configSchema: {
+            additionalProperties: false,
             properties: {
                 maxHours: {
                     type: "number",
@@ -994,6 +1004,7 @@ export const RULES: readonly RuleSpec[] = [
         description: "No security group or ingress rule opens a database port to 0.0.0.0/0 or ::/0; no local database listens on every interface.",
         enforcementLevel: "mandatory",
         configSchema: {
+            additionalProperties: false,
             properties: {
                 ports: {
                     type: "array",
@@ -1018,6 +1029,7 @@ export const RULES: readonly RuleSpec[] = [
         description: "A stack holds one role: no sandbox resource in a production stack, and no production resource in a sandbox stack.",
         enforcementLevel: "mandatory",
         configSchema: {
+            additionalProperties: false,
             properties: {
                 stackRole: {
                     type: "string",
