@@ -12,6 +12,8 @@ import { formatEvent, jsonLine } from "../cutover/display";
 import { report, webhook } from "../cutover/listeners";
 import { load, LoadResult } from "../cutover/traffic";
 import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
+import * as opt from "../cutover/options";
+import { readPolicyConfigFile } from "../policies/config";
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad input or environment. */
 const EXIT_FAILED = 1;
@@ -53,7 +55,7 @@ async function main(argv: string[]): Promise<void> {
     program
         .command("up")
         .description("create or update a stack")
-        .argument("<stack>", "stack name (stacks/Pulumi.<stack>.yaml)")
+        .argument("<stack>", "stack name (stacks/Pulumi.<stack>.yaml)", opt.parseStackName)
         .option("--no-policy", "skip the policy pack")
         .option("--policy-config <file>", "policy config file (JSON), e.g. to make a rule advisory")
         .action(async (stack: string, o: { policy: boolean; policyConfig?: string }) => {
@@ -64,7 +66,7 @@ async function main(argv: string[]): Promise<void> {
     program
         .command("preview")
         .description("show what `up` would change, with the policy pack unless --no-policy")
-        .argument("<stack>", "stack name")
+        .argument("<stack>", "stack name", opt.parseStackName)
         .option("--no-policy", "skip the policy pack")
         .option("--policy-config <file>", "policy config file (JSON), e.g. to make a rule advisory")
         .action(async (stack: string, o: { policy: boolean; policyConfig?: string }) => {
@@ -74,7 +76,7 @@ async function main(argv: string[]): Promise<void> {
     program
         .command("destroy")
         .description("delete every resource of a stack: processes stopped, data directories removed")
-        .argument("<stack>", "stack name")
+        .argument("<stack>", "stack name", opt.parseStackName)
         .action(async (stack: string) => {
             await run.destroy(target(stack));
         });
@@ -82,7 +84,7 @@ async function main(argv: string[]): Promise<void> {
     program
         .command("refresh")
         .description("read the real state of a stack's resources (notices a stopped process)")
-        .argument("<stack>", "stack name")
+        .argument("<stack>", "stack name", opt.parseStackName)
         .action(async (stack: string) => {
             await run.refresh(target(stack));
         });
@@ -90,7 +92,7 @@ async function main(argv: string[]): Promise<void> {
     program
         .command("outputs")
         .description("print a stack's outputs")
-        .argument("<stack>", "stack name")
+        .argument("<stack>", "stack name", opt.parseStackName)
         .option("--json", "print JSON")
         .action(async (stack: string, o: { json?: boolean }) => {
             const out = await run.outputs(target(stack, true));
@@ -104,8 +106,8 @@ async function main(argv: string[]): Promise<void> {
     program
         .command("snapshot")
         .description("take a consistent snapshot of a local stack's database without stopping it (a backup before release)")
-        .argument("<stack>", "a local blue-green stack")
-        .option("--name <name>", "snapshot name (default: <stack>-<UTC time>)")
+        .argument("<stack>", "a local blue-green stack", opt.parseStackName)
+        .addOption(new Option("--name <name>", "snapshot name: letters, digits, '-', '_' and '.' (not first); not \"latest\" (default: <stack>-<UTC time>)").argParser((v) => opt.parseSnapshotName(v)))
         .action(async (stack: string, o: { name?: string }) => {
             const meta = await snapshotStack(target(stack, true), { name: o.name });
             process.stdout.write(
@@ -160,7 +162,7 @@ async function main(argv: string[]): Promise<void> {
         .command("demo")
         .description("the local demo: a blue-green pair, a sandbox cloned from it, a migration rehearsal and two cutovers under load")
         .option("--down", "tear the demo down: destroy the sandbox and the pair")
-        .addOption(new Option("--requests <n>", "requests sent through the router to show the split").default(200).argParser(Number))
+        .addOption(new Option("--requests <n>", "requests sent through the router to show the split").default(200).argParser(opt.numberParser("--requests")))
         .action(async (o: { down?: boolean; requests: number }) => {
             await runDemo({ down: Boolean(o.down), requests: o.requests, onOutput: display(false) });
         });
@@ -171,31 +173,35 @@ async function main(argv: string[]): Promise<void> {
             "move traffic to the idle color step by step behind health gates; revert at once when a gate fails.\n" +
                 "Each step goes into the stack's config (switchyard:traffic) and through `up`, and is read back from the router.",
         )
-        .argument("<stack>", "a blue-green stack that is up")
+        .argument("<stack>", "a blue-green stack that is up", opt.parseStackName)
         .addOption(new Option("--to <color>", "the color to move traffic to (default: the idle one)").choices(["blue", "green"]))
-        .option("--steps <list|preset>", `weights of the new color, e.g. 10,25,50,100, or a preset: ${Object.keys(cut.PRESETS).join(", ")} (default: switchyard:cutover.steps, else linear-25)`)
-        .addOption(new Option("--max-step <n>", "largest jump between two steps").argParser(int("--max-step")))
+        .addOption(
+            new Option(
+                "--steps <list|preset>",
+                `weights of the new color: whole percents from 1 to 100, strictly rising, ending at 100, comma-separated with no spaces (e.g. 10,25,50,100; at most ${opt.MAX_STEPS}), ` +
+                    `or a preset: ${Object.keys(cut.PRESETS).join(", ")} (default: switchyard:cutover.steps, else linear-25)`,
+            ).argParser((v) => opt.parseStepsFlag(v)),
+        )
+        .addOption(new Option("--max-step <n>", opt.flagHelp("--max-step", "largest jump between two steps")).argParser(opt.numberParser("--max-step")))
         .option("--no-pretest", "skip the probe of the new color through the test listener")
         .option("--no-backup", "skip the database snapshot before the first step")
-        .option("--pause-at <list>", "weights of the new color to stop at once their gate passes, e.g. 50 (a bake with the old color warm); `resume` goes on")
-        .action(async (stack: string, o: GateFlags & OutputFlags & { to?: cut.Color; steps?: string; maxStep?: number; pretest: boolean; backup: boolean; pauseAt?: string }) => {
-            const pauseAt = o.pauseAt === undefined ? undefined : parseSteps(o.pauseAt);
-            if (typeof pauseAt === "string") {
-                throw new run.UserError(`--pause-at is "${o.pauseAt}": give weights of the new color, e.g. 50 or 25,50`);
-            }
-            await withOutputs(stack, o, "promoted", (drive) =>
-                cut.cutover(
-                    target(stack, !o.verbose),
-                    { to: o.to, steps: parseSteps(o.steps), maxStep: o.maxStep, gate: gateOf(o), pretest: o.pretest, backup: o.backup, pauseAt },
-                    drive,
-                ),
-            );
+        .addOption(
+            new Option(
+                "--pause-at <list>",
+                "weights of the new color to stop at once their gate passes, e.g. 50 or 25,50: steps of the plan below 100, rising, comma-separated with no spaces (a bake with the old color warm); `resume` goes on",
+            ).argParser((v) => opt.parsePauseAtFlag(v)),
+        )
+        .action(async (stack: string, o: GateFlags & OutputFlags & { to?: cut.Color; steps?: number[] | string; maxStep?: number; pretest: boolean; backup: boolean; pauseAt?: number[] }) => {
+            opt.checkCutoverFlags(o);
+            const req = { to: o.to, steps: o.steps, maxStep: o.maxStep, gate: gateOf(o), pretest: o.pretest, backup: o.backup, pauseAt: o.pauseAt };
+            cut.validateRequest({ stackName: stack }, req);
+            await withOutputs(stack, o, "promoted", (drive) => cut.cutover(target(stack, !o.verbose), req, drive));
         });
 
     program
         .command("resume")
         .description("pick up an interrupted cutover at the step it stood at")
-        .argument("<stack>", "a blue-green stack with an unfinished cutover")
+        .argument("<stack>", "a blue-green stack with an unfinished cutover", opt.parseStackName)
         .action(async (stack: string, o: GateFlags & OutputFlags) => {
             await withOutputs(stack, o, "promoted", (drive) => cut.resume(target(stack, !o.verbose), gateOf(o), drive));
         });
@@ -203,7 +209,7 @@ async function main(argv: string[]): Promise<void> {
     program
         .command("revert")
         .description("send all traffic back to the color that was live before the last cutover, at once, and read it back")
-        .argument("<stack>", "a blue-green stack")
+        .argument("<stack>", "a blue-green stack", opt.parseStackName)
         .action(async (stack: string, o: OutputFlags) => {
             await withOutputs(stack, o, "reverted", (drive) => cut.revert(target(stack, !o.verbose), drive));
         });
@@ -211,7 +217,7 @@ async function main(argv: string[]): Promise<void> {
     program
         .command("status")
         .description("the weights in stack state, the weights the router serves, and the last cutover's checkpoint")
-        .argument("<stack>", "a blue-green stack")
+        .argument("<stack>", "a blue-green stack", opt.parseStackName)
         .option("--json", "print JSON")
         .action(async (stack: string, o: { json?: boolean }) => {
             const s = await cut.status(target(stack, true));
@@ -240,9 +246,9 @@ async function main(argv: string[]): Promise<void> {
             "rehearse the migrations on a sandbox's copy of production data: forward, back and forward again,\n" +
                 "with a fingerprint of every table after each phase and amcheck on every index. Never on production.",
         )
-        .argument("<stack>", "a sandbox stack that is up")
+        .argument("<stack>", "a sandbox stack that is up", opt.parseStackName)
         .option("--command <cmd>", "migration command: `<cmd> up` and `<cmd> down <n>` (default: switchyard:migrations.command)")
-        .addOption(new Option("--last <n>", "rehearse the last n applied migrations as if new (default: the pending ones)").argParser(int("--last")))
+        .addOption(new Option("--last <n>", opt.flagHelp("--last", "rehearse the last n applied migrations as if new (default: the pending ones)")).argParser(opt.numberParser("--last")))
         .option("--table <name>", "the tool's bookkeeping table (default: schema_migrations)")
         .option("--database-url <url>", "the database (default: the sandbox's databaseUrl output)")
         .option("--json", "print the verdict and fingerprints as JSON")
@@ -290,28 +296,15 @@ interface GateFlags {
     verbose?: boolean;
 }
 
-function int(flag: string): (v: string) => number {
-    return (v: string) => {
-        const n = Number(v);
-        if (!Number.isFinite(n) || n < 0) {
-            throw new run.UserError(`${flag} is "${v}": give a non-negative number`);
-        }
-        return n;
-    };
-}
-
 function addGateOptions(c: Command): void {
-    c.addOption(new Option("--interval <seconds>", "length of one observation window").argParser(int("--interval")))
-        .addOption(new Option("--min-success <percent>", "lowest success rate of the new color per window (default 99)").argParser(int("--min-success")))
-        .addOption(new Option("--max-latency <ms>", "highest mean latency per window (default 500)").argParser(int("--max-latency")))
-        .addOption(new Option("--min-requests <n>", "fewest requests for a window to count (default 20; 0 judges on health alone)").argParser(int("--min-requests")))
-        .addOption(new Option("--failure-limit <n>", "failed windows at one step before the revert (default 1)").argParser(int("--failure-limit")))
-        .addOption(new Option("--windows <n>", "passing windows needed at each step (default 1)").argParser(int("--windows")))
-        .addOption(
-            new Option("--load <clients>", "send synthetic traffic through the stack's url during the cutover (for a stack with no real traffic yet)").argParser(
-                int("--load"),
-            ),
-        );
+    const flag = (flags: string, name: opt.NumberFlag, purpose: string) => new Option(flags, opt.flagHelp(name, purpose)).argParser(opt.numberParser(name));
+    c.addOption(flag("--interval <seconds>", "--interval", "length of one observation window (default 5; 60 on AWS)"))
+        .addOption(flag("--min-success <percent>", "--min-success", "lowest success rate of the new color per window (default 99)"))
+        .addOption(flag("--max-latency <ms>", "--max-latency", "highest mean latency per window (default 500)"))
+        .addOption(flag("--min-requests <n>", "--min-requests", "fewest requests for a window to count (default 20; 0 judges on health alone)"))
+        .addOption(flag("--failure-limit <n>", "--failure-limit", "failed windows at one step before the revert (default 1)"))
+        .addOption(flag("--windows <n>", "--windows", "passing windows needed at each step (default 1)"))
+        .addOption(flag("--load <clients>", "--load", "send synthetic traffic through the stack's url during the cutover (for a stack with no real traffic yet)"));
 }
 
 interface OutputFlags {
@@ -325,8 +318,16 @@ interface OutputFlags {
 function addOutputOptions(c: Command): void {
     c.option("--json", "print events as JSON lines")
         .option("--verbose", "show the engine's output for each step")
-        .option("--webhook <url>", "POST every event as JSON ({ stack, event }) to this URL; a failed delivery never stops the cutover")
-        .option("--report <file>", "write every event and the final checkpoint to this JSON file at the end");
+        .addOption(
+            new Option("--webhook <url>", "POST every event as JSON ({ stack, event }) to this http:// or https:// URL; a failed delivery never stops the cutover").argParser((v) =>
+                opt.parseWebhookUrl(v),
+            ),
+        )
+        .addOption(
+            new Option("--report <file>", "write every event and the final checkpoint to this JSON file at the end (its folder must exist and be writable)").argParser((v) =>
+                opt.parseReportPath(v),
+            ),
+        );
 }
 
 function gateOf(o: GateFlags): Partial<cut.GateSpec> {
@@ -338,13 +339,6 @@ function gateOf(o: GateFlags): Partial<cut.GateSpec> {
         failureLimit: o.failureLimit,
         windowsPerStep: o.windows,
     };
-}
-
-function parseSteps(v: string | undefined): number[] | string | undefined {
-    if (v === undefined || !/^[\d,\s]+$/.test(v)) {
-        return v;
-    }
-    return v.split(",").filter((x) => x.trim() !== "").map(Number);
 }
 
 /**
@@ -394,7 +388,14 @@ function finish(cp: cut.Checkpoint, hoped: cut.Phase = "promoted"): void {
     }
 }
 
+/** The policy pack options, the config file checked against the pack first (exit 2 on a bad one). */
 function policyOpts(o: { policy: boolean; policyConfig?: string }): run.PreviewOptions {
+    if (o.policyConfig !== undefined) {
+        if (!o.policy) {
+            throw new run.UserError(`--policy-config ${o.policyConfig} is given with --no-policy, which runs no policy: drop one of them`);
+        }
+        readPolicyConfigFile(o.policyConfig);
+    }
     return o.policy
         ? { policyPacks: [run.defaultPolicyPack()], policyPackConfigs: o.policyConfig ? [o.policyConfig] : undefined }
         : {};

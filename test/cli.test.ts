@@ -71,7 +71,7 @@ describe("set-up and CLI: bad environment and bad input", function () {
         }
         const flag = sh(bin, ["cutover", "local", "--interval", "soon"], { SWITCHYARD_HOME: tmp });
         assert.strictEqual(flag.code, 2, flag.out);
-        assert.match(flag.out, /--interval is "soon": give a non-negative number/);
+        assert.match(flag.out, /--interval is "soon": it is not a number; give a number of seconds \(decimals allowed, up to 3 places\), from 0\.1 to 3,600/);
         const color = sh(bin, ["cutover", "local", "--to", "red"], { SWITCHYARD_HOME: tmp });
         assert.strictEqual(color.code, 2, color.out);
         assert.match(color.out, /argument 'red' is invalid\. Allowed choices are blue, green/);
