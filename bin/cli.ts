@@ -1,6 +1,7 @@
 /**
  * `switchyard`: a thin shell over the library. Parses arguments, shows progress, maps errors to exit
- * codes. Everything it does is a call into `stack/`.
+ * codes. Everything it does is a call into the library (`stack/`, `cutover/`, `rehearsal/`), on the
+ * Pulumi project found from the working directory (or `--cwd`), as `pulumi` finds it.
  */
 import { Command, Option } from "commander";
 import * as run from "../stack/run";
@@ -8,9 +9,8 @@ import { snapshotStack } from "../stack/snapshot";
 import { runDemo } from "../stack/demo";
 import { destroyExpired, listSandboxes } from "../stack/expiry";
 import * as cut from "../cutover";
-import { formatEvent, jsonLine } from "../cutover/display";
-import { report, webhook } from "../cutover/listeners";
-import { load, LoadResult } from "../cutover/traffic";
+import { runSession, SessionOptions } from "../cutover/session";
+import { PACKAGE_ROOT } from "../stack/env";
 import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 import * as opt from "../cutover/options";
 import { readPolicyConfigFile } from "../policies/config";
@@ -33,8 +33,16 @@ function display(json: boolean): (s: string) => void {
     };
 }
 
+/** The project folder given with --cwd, else the working directory (the project is found upward). */
+let projectDir: string | undefined;
+
 function target(stack: string, json = false): run.StackTarget {
-    return { stackName: stack, onOutput: display(json) };
+    return { stackName: stack, project: projectDir ?? process.cwd(), onOutput: display(json), onNotice: (s) => process.stderr.write(s) };
+}
+
+function packageVersion(): string {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require(require("path").join(PACKAGE_ROOT, "package.json")) as { version: string }).version;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -46,9 +54,16 @@ async function main(argv: string[]): Promise<void> {
         .name("switchyard")
         .description(
             "Blue-green environments and sandboxes cloned from production, on Pulumi.\n\n" +
-                "Stacks are the files stacks/Pulumi.<stack>.yaml. State lives in a local file backend " +
-                "(.switchyard/state, or PULUMI_BACKEND_URL). Exit codes: 0 done, 1 failed or reverted, 2 bad input.",
+                "It acts on the Pulumi project holding the working directory (the nearest Pulumi.yaml upward, or --cwd), " +
+                "runs that project's own program, and honours its stackConfigDir and backend.url. With no backend set, " +
+                "state lives in a file backend in .switchyard/state of the project (or PULUMI_BACKEND_URL). " +
+                "Exit codes: 0 done, 1 failed or reverted, 2 bad input.",
         )
+        .version(packageVersion(), "-V, --version")
+        .option("-C, --cwd <dir>", "run in this folder (the project is found from it upward), as `pulumi -C`")
+        .hook("preAction", (cmd) => {
+            projectDir = (cmd.opts() as { cwd?: string }).cwd;
+        })
         .showHelpAfterError()
         .exitOverride();
 
@@ -108,8 +123,8 @@ async function main(argv: string[]): Promise<void> {
         .description("take a consistent snapshot of a local stack's database without stopping it (a backup before release)")
         .argument("<stack>", "a local blue-green stack", opt.parseStackName)
         .addOption(new Option("--name <name>", "snapshot name: letters, digits, '-', '_' and '.' (not first); not \"latest\" (default: <stack>-<UTC time>)").argParser((v) => opt.parseSnapshotName(v)))
-        .action(async (stack: string, o: { name?: string }) => {
-            const meta = await snapshotStack(target(stack, true), { name: o.name });
+        .action(async (stack: string, o: { name?: string; pair?: string }) => {
+            const meta = await snapshotStack(target(stack, true), { name: o.name, pair: o.pair });
             process.stdout.write(
                 `snapshot ${meta.name}: ${(meta.sizeBytes / 1048576).toFixed(1)} MiB by ${meta.method} in ${meta.durationMs} ms\n  ${meta.dir}\n`,
             );
@@ -164,7 +179,7 @@ async function main(argv: string[]): Promise<void> {
         .option("--down", "tear the demo down: destroy the sandbox and the pair")
         .addOption(new Option("--requests <n>", "requests sent through the router to show the split").default(200).argParser(opt.numberParser("--requests")))
         .action(async (o: { down?: boolean; requests: number }) => {
-            await runDemo({ down: Boolean(o.down), requests: o.requests, onOutput: display(false) });
+            await runDemo({ down: Boolean(o.down), requests: o.requests, onOutput: display(false), project: projectDir ?? PACKAGE_ROOT });
         });
 
     program
@@ -219,8 +234,8 @@ async function main(argv: string[]): Promise<void> {
         .description("the weights in stack state, the weights the router serves, and the last cutover's checkpoint")
         .argument("<stack>", "a blue-green stack", opt.parseStackName)
         .option("--json", "print JSON")
-        .action(async (stack: string, o: { json?: boolean }) => {
-            const s = await cut.status(target(stack, true));
+        .action(async (stack: string, o: { json?: boolean; pair?: string }) => {
+            const s = await cut.status(target(stack, true), { pair: o.pair });
             if (o.json) {
                 process.stdout.write(JSON.stringify(s, null, 2) + "\n");
                 return;
@@ -228,9 +243,12 @@ async function main(argv: string[]): Promise<void> {
             const cp = s.checkpoint;
             process.stdout.write(
                 [
-                    `platform:        ${s.platform}`,
-                    `weights (state): ${cut.formatWeights(s.weightsInState)}`,
-                    `weights (served): ${cut.formatWeights(s.weightsServed)}${s.inAgreement ? "" : "   <-- DIFFERS from state: run `switchyard up` or `switchyard revert`"}`,
+                    `pair:             ${s.pair} (${s.platform})`,
+                    `weights (state):  ${cut.formatWeights(s.weightsInState)}`,
+                    `weights (config): ${s.weightsInConfig ? cut.formatWeights(s.weightsInConfig) : "given by the program"}`,
+                    `weights (served): ${cut.formatWeights(s.weightsServed)}`,
+                    `intent:           ${s.intent ? `${s.intent.action}${s.intent.weights ? ` to ${cut.formatWeights(s.intent.weights)}` : ""} (cutover ${s.intent.id}, ${s.intent.at}), not finished` : "none pending"}`,
+                    ...s.disagreements.map((d) => `DISAGREES: ${d}`),
                     cp
                         ? `last cutover:    ${cp.id} ${cp.from} → ${cp.to}, ${cp.phase} at step ${cp.step + 1}/${cp.steps.length} (${cp.steps.join(", ")})` +
                           `${cp.reason ? `\n  reason: ${cp.reason}` : ""}${cp.backup ? `\n  backup: ${cp.backup}` : ""}\n  updated ${cp.updatedAt}`
@@ -280,6 +298,9 @@ async function main(argv: string[]): Promise<void> {
     }
     for (const name of ["cutover", "resume", "revert"]) {
         addOutputOptions(program.commands.find((c) => c.name() === name) as Command);
+    }
+    for (const name of ["cutover", "resume", "revert", "status", "snapshot"]) {
+        (program.commands.find((c) => c.name() === name) as Command).option("--pair <name>", "the blue-green pair to act on, when the stack has several (its name in the program)");
     }
 
     await program.parseAsync(argv);
@@ -341,49 +362,17 @@ function gateOf(o: GateFlags): Partial<cut.GateSpec> {
     };
 }
 
-/**
- * Runs a cutover command with its event listeners (terminal or JSON lines, webhook, report) and
- * Ctrl-C handling (the first reverts, a second leaves at once); then sets the exit code.
- */
-async function withOutputs(stack: string, o: OutputFlags, hoped: cut.Phase, fn: (drive: { onEvent: (e: cut.CutoverEvent) => void; signal: AbortSignal }) => Promise<cut.Checkpoint>): Promise<void> {
-    const listeners = [
-        { onEvent: (e: cut.CutoverEvent) => void process.stdout.write((o.json ? jsonLine(e) : formatEvent(e)) + "\n"), close: async () => undefined },
-        ...(o.webhook ? [webhook(o.webhook, { stack, onError: (m) => process.stderr.write(`switchyard: ${m}\n`) })] : []),
-        ...(o.report ? [report(o.report, stack)] : []),
-    ];
-    const ctl = new AbortController();
-    process.once("SIGINT", () => {
-        process.stderr.write("\nswitchyard: stopping: reverting traffic (Ctrl-C again to leave at once)\n");
-        ctl.abort("stopped by the operator (Ctrl-C)");
-        process.once("SIGINT", () => process.exit(130));
-    });
-    let stopLoad = false;
-    let traffic: Promise<LoadResult> | undefined;
-    if (o.load) {
-        const url = (await run.outputs(target(stack, true))).url?.value;
-        if (typeof url !== "string") {
-            throw new run.UserError(`stack "${stack}" exports no url to send synthetic traffic to: run \`switchyard up ${stack}\` first`);
-        }
-        traffic = load(url, { concurrency: o.load, durationMs: 24 * 3600_000, stopWhen: () => stopLoad, pauseMs: 2 });
-    }
-    let final: cut.Checkpoint | undefined;
-    try {
-        final = await fn({ onEvent: (e) => listeners.forEach((l) => l.onEvent(e)), signal: ctl.signal });
-    } finally {
-        stopLoad = true;
-        await Promise.all(listeners.map((l) => l.close(final)));
-        if (traffic) {
-            const l = await traffic;
-            process.stderr.write(`switchyard: synthetic load: ${l.total} requests, ${l.failed} failed; served by ${JSON.stringify(l.colors)}\n`);
-        }
-    }
-    finish(final, hoped);
-}
-
-/** The phase hoped for (promoted, or reverted for `revert`), or a pause asked for: exit 0; otherwise the reason, exit 1. */
-function finish(cp: cut.Checkpoint, hoped: cut.Phase = "promoted"): void {
-    if (cp.phase !== hoped && cp.phase !== "paused") {
-        process.stderr.write(`switchyard: cutover ${cp.phase}${cp.reason ? `: ${cp.reason}` : ""}\n`);
+/** Runs a cutover command through the library's session (listeners, Ctrl-C, load); sets the exit code. */
+async function withOutputs(
+    stack: string,
+    o: OutputFlags & { pair?: string },
+    hoped: cut.Phase,
+    fn: (drive: { onEvent: (e: cut.CutoverEvent) => void; signal: AbortSignal; pair?: string }) => Promise<cut.Checkpoint>,
+): Promise<void> {
+    const opts: SessionOptions = { json: o.json, webhook: o.webhook, report: o.report, load: o.load, pair: o.pair };
+    const r = await runSession(target(stack, true), opts, hoped, fn);
+    if (!r.ok) {
+        process.stderr.write(`switchyard: cutover ${r.checkpoint.phase}${r.checkpoint.reason ? `: ${r.checkpoint.reason}` : ""}\n`);
         process.exitCode = EXIT_FAILED;
     }
 }
@@ -413,14 +402,27 @@ function printOutputs(out: Record<string, { value: unknown; secret: boolean }>):
     }
 }
 
-main(process.argv).catch((e: unknown) => {
+/** Runs the CLI on argv (as process.argv: node, script, args…); resolves with the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+    process.exitCode = undefined;
+    try {
+        await main(argv);
+        return Number(process.exitCode ?? 0);
+    } catch (e) {
+        return exitCodeOf(e);
+    }
+}
+
+/** Prints an error the way the CLI does and returns its exit code. */
+function exitCodeOf(e: unknown): number {
     const err = e as Error & { code?: string; exitCode?: number };
     if (err.code?.startsWith("commander.")) {
-        process.exit(err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : EXIT_USAGE);
+        return err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : EXIT_USAGE;
     }
-    if (err instanceof run.UserError) {
-        process.stderr.write(`switchyard: ${err.message}\n`);
-        process.exit(EXIT_USAGE);
+    const refused = err instanceof run.UserError ? err : err instanceof Error ? run.refusal(err) : undefined;
+    if (refused) {
+        process.stderr.write(`switchyard: ${refused.message}\n`);
+        return EXIT_USAGE;
     }
     // Engine failures: their diagnostics were already shown as progress; print the gist.
     const msg = String(err.message ?? err);
@@ -432,5 +434,9 @@ main(process.argv).catch((e: unknown) => {
                 "  (`pulumi plugin install resource aws 7.48.0`), and AWS credentials. See the README, 'What is real and what is mocked'.\n",
         );
     }
-    process.exit(EXIT_FAILED);
-});
+    return EXIT_FAILED;
+}
+
+if (require.main === module) {
+    void runCli(process.argv).then((code) => process.exit(code));
+}

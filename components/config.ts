@@ -2,8 +2,22 @@
  * Reading the `switchyard:*` stack configuration both platforms share: role, name, colors, database
  * mode and the sandbox's candidate. Platform programs read only their own keys on top.
  */
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { checkDatabaseMode, checkTraffic, Color, COLORS, CONFIG_KEYS, CONFIG_NAMESPACE, configName, DatabaseMode, Platform, Role, ROLES, TrafficWeights } from "./types";
+
+/**
+ * Where a project's local stacks keep their data (and, by default, their state): SWITCHYARD_HOME,
+ * else `.switchyard` in the project's folder.
+ */
+export function switchyardHome(projectRoot: string = process.cwd()): string {
+    return process.env.SWITCHYARD_HOME ?? path.join(projectRoot, ".switchyard");
+}
+
+/** The data folder of a local stack: `<switchyard home>/data/<stack>`. A program runs in its project's folder. */
+export function localStackDataDir(stack: string = pulumi.getStack(), projectRoot: string = process.cwd()): string {
+    return path.join(switchyardHome(projectRoot), "data", stack);
+}
 
 /** The stack configuration key a pair's weights come from when none are given: `switchyard:traffic`. */
 export const TRAFFIC_CONFIG_KEY = CONFIG_KEYS.traffic;

@@ -55,7 +55,13 @@ class ListenerStore implements StackStore {
     ) {}
 
     async readState(): Promise<StackState> {
-        return { weights: this.weights, checkpoint: this.checkpoint, outputs: this.outputs };
+        return { pair: "shop", platform: "aws", weights: this.weights, checkpoint: this.checkpoint, outputs: this.outputs };
+    }
+
+    readonly intents: string[] = [];
+    async recordIntent(intent: { action: string; weights?: TrafficWeights }): Promise<void> {
+        this.intents.push(`${intent.action}${intent.weights ? ` ${w(intent.weights)}` : ""}`);
+        this.timeline.push(`store.intent ${intent.action}`);
     }
 
     async apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void> {

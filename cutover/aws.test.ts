@@ -12,12 +12,18 @@ import {
     RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
+import { UserError } from "../stack/errors";
 import { motoAlb, motoDb, useMoto } from "../test/support/moto";
 import {
     AwsCutoverPort,
+    LISTENER_ARN,
     METRIC_IDS,
+    TARGET_GROUP_ARN,
     anyHealthy,
     awsCutoverOutputs,
+    awsFailureCause,
+    awsHint,
+    checkOutputArn,
     backupSnapshotName,
     listenerWeights,
     loadBalancerDimension,
@@ -35,6 +41,7 @@ const ACCOUNT = "arn:aws:elasticloadbalancing:us-east-1:123456789012";
 const BLUE = `${ACCOUNT}:targetgroup/shop-blue/0123456789abcdef`;
 const GREEN = `${ACCOUNT}:targetgroup/shop-green/fedcba9876543210`;
 const LISTENER = `${ACCOUNT}:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2`;
+const TEST_LISTENER = `${ACCOUNT}:listener/app/shop/50dc6c495c0c9188/0a1b2c3d4e5f6a7b`;
 const GROUPS = { blue: BLUE, green: GREEN };
 
 const forward = (...groups: [string, number][]): ListenerAction[] => [
@@ -49,6 +56,9 @@ class RecordingStore implements StackStore {
         this.calls.push(["readState"]);
         return this.state;
     }
+    async recordIntent(i: { action: string; checkpoint: Checkpoint }): Promise<void> {
+        this.calls.push(["intent", i.action, i.checkpoint.id]);
+    }
     async apply(w: TrafficWeights, cp: Checkpoint): Promise<void> {
         this.calls.push(["apply", w, cp.id]);
     }
@@ -57,7 +67,7 @@ class RecordingStore implements StackStore {
     }
 }
 
-const storeFor = (outputs: Record<string, unknown>) => new RecordingStore({ weights: { blue: 100, green: 0 }, outputs });
+const storeFor = (outputs: Record<string, unknown>) => new RecordingStore({ pair: "shop", platform: "aws", weights: { blue: 100, green: 0 }, outputs });
 
 describe("cutover aws", () => {
     describe("pure helpers", () => {
@@ -186,10 +196,10 @@ describe("cutover aws", () => {
         });
 
         describe("awsCutoverOutputs", () => {
-            const full = { listenerArn: LISTENER, targetGroupArns: GROUPS, testListenerArn: "arn:test", testUrl: "http://alb:8080", databaseIdentifier: "shop-prod", url: "http://alb" };
+            const full = { listenerArn: LISTENER, targetGroupArns: GROUPS, testListenerArn: TEST_LISTENER, testUrl: "http://alb:8080", databaseIdentifier: "shop-prod", url: "http://alb" };
 
             it("keeps the outputs the cutover reads", () => {
-                assert.deepStrictEqual(awsCutoverOutputs(full), { listenerArn: LISTENER, targetGroupArns: GROUPS, testListenerArn: "arn:test", testUrl: "http://alb:8080", databaseIdentifier: "shop-prod" });
+                assert.deepStrictEqual(awsCutoverOutputs(full), { listenerArn: LISTENER, targetGroupArns: GROUPS, testListenerArn: TEST_LISTENER, testUrl: "http://alb:8080", databaseIdentifier: "shop-prod" });
                 const minimal = awsCutoverOutputs({ listenerArn: LISTENER, targetGroupArns: GROUPS, testUrl: "" });
                 assert.strictEqual(minimal.testUrl, undefined);
                 assert.strictEqual(minimal.databaseIdentifier, undefined);
@@ -199,6 +209,63 @@ describe("cutover aws", () => {
                 assert.throws(() => awsCutoverOutputs({ ...full, listenerArn: undefined }, 'stack "prod"'), /stack "prod" has no listenerArn output: .*run `switchyard up` on stack "prod"/);
                 assert.throws(() => awsCutoverOutputs({ ...full, targetGroupArns: { blue: BLUE } }), /the stack has no targetGroupArns output with both \{ blue, green \}/);
                 assert.throws(() => awsCutoverOutputs({ adminSocket: "/tmp/x" }), /has no listenerArn output/);
+            });
+
+            it("checks each ARN's form before any AWS call, naming the output", () => {
+                const table: [string, Record<string, unknown>, string][] = [
+                    ["a target group ARN without its id", { targetGroupArns: { ...GROUPS, green: `${ACCOUNT}:targetgroup/shop-green` } }, "targetGroupArns.green output"],
+                    ["a target group ARN with an upper-case id", { targetGroupArns: { ...GROUPS, blue: `${ACCOUNT}:targetgroup/shop-blue/0123456789ABCDEF` } }, "targetGroupArns.blue output"],
+                    ["a listener ARN for a target group output", { targetGroupArns: { ...GROUPS, green: LISTENER } }, "targetGroupArns.green output"],
+                    ["a target group ARN for the listener", { listenerArn: BLUE }, "listenerArn output"],
+                    ["a network load balancer's listener", { listenerArn: `${ACCOUNT}:listener/net/shop/50dc6c495c0c9188/f2f7dc8efc522ab2` }, "listenerArn output"],
+                    ["an account of 11 digits", { listenerArn: LISTENER.replace("123456789012", "12345678901") }, "listenerArn output"],
+                    ["a malformed test listener", { testListenerArn: "arn:test" }, "testListenerArn output"],
+                    ["one target group for both colors", { targetGroupArns: { blue: BLUE, green: BLUE } }, "gives blue and green the same target group"],
+                    ["the listener as the test listener", { testListenerArn: LISTENER }, "testListenerArn output is its listenerArn"],
+                ];
+                for (const [what, over, named] of table) {
+                    assert.throws(
+                        () => awsCutoverOutputs({ ...full, ...over }, 'stack "prod"'),
+                        (e: Error) => e instanceof UserError && e.message.includes(named) && e.message.includes("nothing was changed") && e.message.includes("on stack \"prod\""),
+                        what,
+                    );
+                }
+                assert.match(checkOutputArn("targetGroup", "targetGroupArns.green", "x", 'stack "prod"') ?? "", /^stack "prod"'s targetGroupArns\.green output is "x", not a target group ARN \(arn:aws:elasticloadbalancing:<region>:<12-digit account>:targetgroup\/<name>\/<16 hex digits>\)/);
+                assert.ok(TARGET_GROUP_ARN.test(`arn:aws-cn:elasticloadbalancing:cn-north-1:123456789012:targetgroup/a/0123456789abcdef`), "other partitions");
+                assert.ok(LISTENER_ARN.test(`arn:aws:elasticloadbalancing:ap-southeast-2:123456789012:listener/app/my-alb-1/0123456789abcdef/fedcba9876543210`));
+            });
+        });
+
+        describe("failure hints", () => {
+            const sdkError = (name: string, status?: number, code?: string) => Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode: status }, code });
+            it("names a permission only where one can be the cause", () => {
+                const table: [Error, string, RegExp][] = [
+                    [sdkError("AccessDenied", 403), "permission", /the caller lacks elasticloadbalancing:ModifyListener/],
+                    [sdkError("UnauthorizedOperation", 403), "permission", /lacks/],
+                    [sdkError("SomethingElse", 403), "permission", /lacks/],
+                    [sdkError("InvalidClientTokenId", 403), "credentials", /credentials are missing, invalid or expired/],
+                    [sdkError("CredentialsProviderError"), "credentials", /credentials/],
+                    [sdkError("ListenerNotFound", 400), "not-found", /^; check the outputs$/],
+                    [sdkError("DBInstanceNotFoundFault", 404), "not-found", /check the outputs/],
+                    [sdkError("ListenerNotFoundException", 400), "not-found", /check the outputs/],
+                    [sdkError("Throttling", 400), "throttled", /throttled/],
+                    [sdkError("Error", undefined, "ECONNREFUSED"), "network", /could not be reached/],
+                    [sdkError("ValidationError", 400), "other", /^$/],
+                    [sdkError("InvalidDBInstanceState", 400), "other", /^$/],
+                    [sdkError("InternalFailure", 500), "other", /^$/],
+                ];
+                for (const [e, cause, hint] of table) {
+                    assert.strictEqual(awsFailureCause(e), cause, e.name);
+                    const h = awsHint(e, "elasticloadbalancing:ModifyListener", "check the outputs");
+                    assert.match(h, hint, e.name);
+                    assert.strictEqual(/permission|lacks/.test(h), cause === "permission", `${e.name}: ${h}`);
+                }
+            });
+
+            it("a CloudWatch InternalError is not blamed on permissions; Forbidden is", () => {
+                const failed = (StatusCode: "InternalError" | "Forbidden"): MetricDataResult => ({ Id: METRIC_IDS.requests, Label: "RequestCount", StatusCode });
+                assert.throws(() => sampleFromMetrics("green", 5000, [failed("InternalError")], true), (e: Error) => /answered InternalError/.test(e.message) && !/lacks|permission/.test(e.message));
+                assert.throws(() => sampleFromMetrics("green", 5000, [failed("Forbidden")], true), /answered Forbidden .*the caller lacks cloudwatch:GetMetricData/);
             });
         });
 
@@ -308,10 +375,29 @@ describe("cutover aws", () => {
                 await assert.rejects(port.servedWeights(), (e: Error) => e.message.startsWith(`listener ${fixed} has no weighted forward action (its default actions: fixed-response)`));
             });
 
-            it("names a listener that does not exist", async () => {
+            it("names a listener that does not exist, with no hint at permissions", async () => {
                 const gone = listenerArn.replace(/\/[^/]+$/, "/0000000000000000");
                 const port = new AwsCutoverPort(storeFor({}), outputs({ listenerArn: gone }), clients());
-                await assert.rejects(port.servedWeights(), (e: Error) => e.message.startsWith(`cannot read listener ${gone}: `));
+                await assert.rejects(port.servedWeights(), (e: Error) => e.message.startsWith(`cannot read listener ${gone}: `) && e.message.includes("check the stack's listenerArn output") && !/permission|lacks/.test(e.message));
+            });
+
+            it("moto's ARNs have the forms the adapter checks", () => {
+                assert.ok(TARGET_GROUP_ARN.test(blue) && TARGET_GROUP_ARN.test(green), `${blue} ${green}`);
+                assert.ok(LISTENER_ARN.test(listenerArn) && LISTENER_ARN.test(testListenerArn), `${listenerArn} ${testListenerArn}`);
+            });
+
+            it("refuses a malformed target group ARN from the outputs before any ModifyListener: the listener keeps its weights", async () => {
+                const describe = async () => (await elbv2.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }))).Listeners![0].DefaultActions;
+                const before = await describe();
+                for (const bad of [green.replace(/\/[0-9a-f]{16}$/, ""), green.replace(/[0-9a-f]{16}$/, "not-a-hex-id-123"), `${green} `]) {
+                    const malformed = outputs({ testListenerArn, targetGroupArns: { blue, green: bad } });
+                    assert.throws(
+                        () => new AwsCutoverPort(storeFor(malformed), malformed, { ...clients(), stackName: 'stack "prod"' }),
+                        (e: Error) => e instanceof UserError && e.message.startsWith(`stack "prod"'s targetGroupArns.green output is ${JSON.stringify(bad)}, not a target group ARN`),
+                    );
+                }
+                assert.deepStrictEqual(await describe(), before, "the listener's actions in moto are unchanged");
+                assert.deepStrictEqual(await new AwsCutoverPort(storeFor(outputs()), outputs(), clients()).servedWeights(), { blue: 90, green: 10 });
             });
         });
 
@@ -456,7 +542,7 @@ describe("cutover aws", () => {
 
             it("fails naming a database that does not exist", async () => {
                 const port = new AwsCutoverPort(storeFor({}), outputs({ databaseIdentifier: "no-such-db" }), { ...clients(), ...fast });
-                await assert.rejects(port.backup(), /backup of database no-such-db failed: CreateDBSnapshot no-such-db-pre-cutover-\d{14}: .*DBInstanceNotFound/);
+                await assert.rejects(port.backup(), (e: Error) => /backup of database no-such-db failed: CreateDBSnapshot no-such-db-pre-cutover-\d{14}: .*DBInstanceNotFound.*; check the stack's databaseIdentifier output and the region$/.test(e.message) && !/permission|lacks/.test(e.message));
             });
 
             it("names the missing databaseIdentifier output", async () => {

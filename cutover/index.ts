@@ -5,13 +5,11 @@
  * @example
  * const cp = await cutover({ stackName: "local" }, { steps: [10, 50, 100] }, { onEvent: console.log });
  */
-import * as path from "path";
 import { StackTarget, UserError } from "../stack/run";
-import { switchyardHome } from "../stack/env";
-import { CutoverError, makePlan, operatorRevert, planOf, PlanRequest, resume as resumeCore, sameSplit, start } from "./core";
+import { CutoverError, formatWeights, makePlan, operatorRevert, planOf, PlanRequest, resume as resumeCore, sameSplit, start } from "./core";
 import { utcStamp } from "../stack/snapshot";
 import { drive, DriveOptions } from "./run";
-import { AutomationStackStore, lockCutover, StackState, StackStore } from "./stackState";
+import { AutomationStackStore, Intent, lockCutover, StackState, StackStore } from "./stackState";
 import { validateRequest } from "./options";
 import { Checkpoint, CutoverPort, FINAL_PHASES, GateSpec, TrafficWeights } from "./types";
 
@@ -19,15 +17,24 @@ export * from "./types";
 export * from "./core";
 export { drive, pause } from "./run";
 export { probe } from "./probe";
-export { AutomationStackStore, StackStore, StackState, lockCutover } from "./stackState";
+export { AutomationStackStore, StackStore, StackState, Intent, lockCutover } from "./stackState";
 export { validateRequest } from "./options";
+export { runSession, SessionOptions, SessionResult, SessionDrive } from "./session";
+export { Listener, webhook, report } from "./listeners";
+export { formatEvent, jsonLine } from "./display";
 
-/** Picks the adapter for the stack's platform (its `platform` output). */
+/** Which pair of the stack a command acts on: `--pair`, needed when the stack has several. */
+export interface PairOption {
+    /** The pair's name in the program. @default the stack's only pair */
+    readonly pair?: string;
+}
+
+/** Picks the adapter for the pair's platform (its component's type). */
 export async function portFor(target: StackTarget, store: StackStore, state: StackState): Promise<CutoverPort> {
-    const platform = state.outputs.platform;
+    const platform = state.platform;
     if (platform === "local") {
         const { LocalCutoverPort } = await import("./local");
-        return new LocalCutoverPort(store, target, state.outputs);
+        return new LocalCutoverPort(store, target, state.outputs, state.pair);
     }
     if (platform === "aws") {
         const { AwsCutoverPort } = await import("./aws");
@@ -38,19 +45,28 @@ export async function portFor(target: StackTarget, store: StackStore, state: Sta
 
 const newId = (now: Date) => `cutover-${utcStamp(now)}`;
 
-async function withLock<T>(target: StackTarget, fn: () => Promise<T>): Promise<T> {
-    const release = lockCutover(path.join(switchyardHome(), "locks"), target.stackName);
+/** Runs fn holding the stack's cutover lock (beside its records in the backend). */
+async function withLock<T>(target: StackTarget, o: PairOption, fn: (store: AutomationStackStore) => Promise<T>): Promise<T> {
+    const store = new AutomationStackStore(target, o.pair);
+    const release = lockCutover(store.dir, target.stackName);
     try {
-        return await fn();
+        return await fn(store);
     } finally {
         release();
     }
 }
 
-async function open(target: StackTarget): Promise<{ store: StackStore; state: StackState; port: CutoverPort }> {
-    const store = new AutomationStackStore(target);
+async function open(target: StackTarget, store: AutomationStackStore): Promise<{ store: StackStore; state: StackState; port: CutoverPort }> {
     const state = await store.readState();
     return { store, state, port: await portFor(target, store, state) };
+}
+
+/**
+ * The checkpoint to go on from: an unfinished intent's (the action was cut short: resume redoes it,
+ * revert undoes it), else the last one recorded.
+ */
+export function effectiveCheckpoint(state: Pick<StackState, "checkpoint" | "intent">): Checkpoint | undefined {
+    return state.intent?.checkpoint ?? state.checkpoint;
 }
 
 /** The user's gate settings over the platform's defaults. */
@@ -77,11 +93,11 @@ function asUserError<T>(fn: () => T): T {
 }
 
 /** Moves traffic to the new color step by step behind the health gate; reverts at once when it fails. */
-export async function cutover(target: StackTarget, req: Omit<PlanRequest, "current">, opts: DriveOptions = {}): Promise<Checkpoint> {
+export async function cutover(target: StackTarget, req: Omit<PlanRequest, "current">, opts: DriveOptions & PairOption = {}): Promise<Checkpoint> {
     validateRequest(target, req);
-    return withLock(target, async () => {
-        const { state, port } = await open(target);
-        refuseUnfinished(target, state.checkpoint);
+    return withLock(target, opts, async (store) => {
+        const { state, port } = await open(target, store);
+        refuseUnfinished(target, effectiveCheckpoint(state));
         const plan = asUserError(() => makePlan({ ...req, current: state.weights, steps: req.steps ?? state.plannedSteps, gate: withDefaults(port, req.gate) }));
         const now = (opts.now ?? (() => new Date()))();
         return drive(port, plan, start(plan, state.weights, newId(now), now.toISOString()), opts);
@@ -89,11 +105,11 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
 }
 
 /** Picks up an unfinished cutover at the step it stood at. */
-export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, opts: DriveOptions = {}): Promise<Checkpoint> {
+export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, opts: DriveOptions & PairOption = {}): Promise<Checkpoint> {
     validateRequest(target, { gate });
-    return withLock(target, async () => {
-        const { state, port } = await open(target);
-        const cp = state.checkpoint;
+    return withLock(target, opts, async (store) => {
+        const { state, port } = await open(target, store);
+        const cp = effectiveCheckpoint(state);
         if (!cp || FINAL_PHASES.includes(cp.phase)) {
             throw new UserError(`stack "${target.stackName}" has no unfinished cutover to resume${cp ? ` (the last one, ${cp.id}, ${cp.phase})` : ""}`);
         }
@@ -103,42 +119,71 @@ export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, 
 }
 
 /** All traffic back to the color live before the last cutover (or the live one), read back. */
-export async function revert(target: StackTarget, opts: DriveOptions & { reason?: string } = {}): Promise<Checkpoint> {
+export async function revert(target: StackTarget, opts: DriveOptions & PairOption & { reason?: string } = {}): Promise<Checkpoint> {
     validateRequest(target);
-    return withLock(target, async () => {
-        const { state, port } = await open(target);
+    return withLock(target, opts, async (store) => {
+        const { state, port } = await open(target, store);
         const now = (opts.now ?? (() => new Date()))();
-        const first = operatorRevert(state.weights, state.checkpoint, newId(now), now.toISOString(), opts.reason);
+        const first = operatorRevert(state.weights, effectiveCheckpoint(state), newId(now), now.toISOString(), opts.reason);
         return drive(port, planOf(first.checkpoint), first, opts);
     });
 }
 
-/** What `status` shows: the weights in state, the ones served, health, and the checkpoint. */
+/** What `status` shows: intent, state, config and router side by side, and where they disagree. */
 export interface CutoverStatus {
     readonly platform: string;
+    /** The pair's name in the program. */
+    readonly pair: string;
     readonly weightsInState: TrafficWeights;
+    /** The weights in the stack's config file (undefined when the program gives them). */
+    readonly weightsInConfig?: TrafficWeights;
     readonly weightsServed: TrafficWeights;
     readonly checkpoint?: Checkpoint;
+    /** An action started and not finished: `resume` finishes it, `revert` undoes it. */
+    readonly intent?: Intent;
+    /** Every disagreement, named; empty when intent, state, config and router agree. */
+    readonly disagreements: string[];
     readonly inAgreement: boolean;
 }
 
-export async function status(target: StackTarget): Promise<CutoverStatus> {
+/** Pure: the disagreements among intent, state, config and router. */
+export function disagreements(s: Pick<CutoverStatus, "weightsInState" | "weightsInConfig" | "weightsServed" | "intent" | "checkpoint">, stack: string): string[] {
+    const out: string[] = [];
+    const f = formatWeights;
+    if (s.intent) {
+        out.push(
+            `an unfinished ${s.intent.action}${s.intent.weights ? ` to ${f(s.intent.weights)}` : ""} of cutover ${s.intent.id} (recorded ${s.intent.at}): ` +
+                `run \`switchyard resume ${stack}\` to finish it or \`switchyard revert ${stack}\` to undo it`,
+        );
+    }
+    if (s.weightsInConfig && !sameSplit(s.weightsInConfig, s.weightsInState)) {
+        out.push(`the config file holds ${f(s.weightsInConfig)} but the state holds ${f(s.weightsInState)}: the next \`up\` would apply the config's`);
+    }
+    if (!sameSplit(s.weightsServed, s.weightsInState)) {
+        out.push(`the router serves ${f(s.weightsServed)} but the state holds ${f(s.weightsInState)}`);
+    }
+    return out;
+}
+
+export async function status(target: StackTarget, o: PairOption = {}): Promise<CutoverStatus> {
     validateRequest(target);
-    const { state, port } = await open(target);
+    const { state, port } = await open(target, new AutomationStackStore(target, o.pair));
     const served = await port.servedWeights();
-    return {
-        platform: port.platform,
+    const base = {
         weightsInState: state.weights,
+        weightsInConfig: state.configWeights,
         weightsServed: served,
         checkpoint: state.checkpoint,
-        inAgreement: sameSplit(state.weights, served),
+        intent: state.intent,
     };
+    const problems = disagreements(base, target.stackName);
+    return { platform: port.platform, pair: state.pair, ...base, disagreements: problems, inAgreement: problems.length === 0 };
 }
 
 /**
  * Puts weights straight into the stack's config and clears its cutover checkpoint, with no `up`:
  * for resetting a stack that is about to be destroyed or brought up afresh (the demo's `--down`).
  */
-export async function resetWeights(target: StackTarget, weights: TrafficWeights): Promise<void> {
-    await new AutomationStackStore(target).reset(weights);
+export async function resetWeights(target: StackTarget, weights: TrafficWeights, o: PairOption = {}): Promise<void> {
+    await new AutomationStackStore(target, o.pair).reset(weights);
 }

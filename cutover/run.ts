@@ -4,7 +4,7 @@
  * is the event stream.
  */
 import { advance, Transition } from "./core";
-import { Action, Checkpoint, CutoverEvent, CutoverPlan, CutoverPort, Input } from "./types";
+import { Action, Checkpoint, CutoverEvent, CutoverPlan, CutoverPort, Input, TrafficWeights } from "./types";
 
 export interface DriveOptions {
     /** Receives every event, in order. */
@@ -35,40 +35,50 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 async function perform(port: CutoverPort, action: Action, cp: Checkpoint, signal: AbortSignal | undefined, emit: (e: CutoverEvent) => void, now: () => string): Promise<Input> {
+    const intent = (kind: "apply" | "revert" | "backup", weights?: TrafficWeights) =>
+        port.recordIntent({ id: cp.id, action: kind, weights, checkpoint: cp, at: now() });
     switch (action.kind) {
         case "pretest":
             return { kind: "pretested", sample: await port.pretest(action.color) };
         case "backup":
+            await intent("backup");
             return { kind: "backedUp", name: await port.backup() };
         case "revert":
+        case "apply": {
+            // Intent first, then the router (at once, read back), then the stack's config and `up`. An
+            // `up` is never interrupted half-way: an abort is seen once it has finished.
+            const reverting = action.kind === "revert";
+            await intent(action.kind, action.weights);
+            let direct: string | undefined;
             if (port.applyNow) {
-                // Traffic first, at once; the stack catches up below.
-                let direct: string | undefined;
                 try {
                     await port.applyNow(action.weights);
-                    emit({ type: "applied", at: now(), served: await port.servedWeights() });
+                    if (reverting) {
+                        emit({ type: "applied", at: now(), served: await port.servedWeights() });
+                    }
                 } catch (e) {
+                    if (!reverting) {
+                        throw e;
+                    }
                     // The router cannot be reached (a dead HAProxy): the stack's `up` sets the weights
                     // instead, and starts a router it finds stopped.
                     direct = (e as Error).message;
                 }
-                try {
-                    await port.apply(action.weights, cp);
-                } catch (e) {
+            }
+            try {
+                await port.apply(action.weights, cp);
+            } catch (e) {
+                if (reverting && port.applyNow) {
                     throw new Error(
                         direct === undefined
-                            ? `the router was reverted at once, but recording the revert in the stack failed: ${(e as Error).message}; run \`switchyard up\``
+                            ? `the router was reverted at once, but recording the revert in the stack failed: ${(e as Error).message}; run \`switchyard revert\` again`
                             : `the router could not be reverted at once (${direct}), nor through the stack: ${(e as Error).message}`,
                     );
                 }
-                return { kind: "applied", served: await port.servedWeights() };
+                throw e;
             }
-            await port.apply(action.weights, cp);
             return { kind: "applied", served: await port.servedWeights() };
-        case "apply":
-            // An `up` is never interrupted half-way: an abort is seen once it has finished.
-            await port.apply(action.weights, cp);
-            return { kind: "applied", served: await port.servedWeights() };
+        }
         case "observe":
             return { kind: "sampled", sample: await port.sample(action.color, action.windowMs, signal) };
         case "done":

@@ -1,42 +1,89 @@
 /**
- * The cutover's weights and checkpoint live in the stack: each change goes into the stack's config
- * (`switchyard:traffic`, `switchyard:cutoverState`) and through `up`, so the engine's state, the
- * config file and the router always agree. No deployment changes a listener behind the engine's back.
+ * The cutover's truth in the stack. Three records must agree:
+ * - the **intent**: the action the cutover is about to take (set weights, revert, back up), written
+ *   durably to the backend before anything changes;
+ * - the **router**: what the load balancer serves (the adapters read it back);
+ * - the **state**: the weights in the pair's configuration key (`switchyard:traffic`, the only key the
+ *   cutover writes in the user's stack file) applied through `up`, and the checkpoint, kept in the
+ *   backend beside the state (never in the user's stack file).
+ * A kill between any two writes leaves an intent naming the half-done action, which `resume`
+ * finishes and `revert` undoes.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { isAlive } from "../components/local/ops/proc";
-import { openStack, StackTarget, UserError } from "../stack/run";
+import { CONFIG_KEYS, Platform } from "../components/types";
+import { UserError } from "../stack/errors";
+import { findComponent } from "../stack/pairs";
+import { openStack, projectEnv, projectOf, StackTarget } from "../stack/run";
+import { RecordStore, recordsDir } from "../stack/records";
 import { Checkpoint, TrafficWeights } from "./types";
 
-export const TRAFFIC_KEY = "switchyard:traffic";
-export const CHECKPOINT_KEY = "switchyard:cutoverState";
+/** An action the cutover is about to take, recorded before it changes anything. */
+export interface Intent {
+    /** The cutover it belongs to. */
+    readonly id: string;
+    readonly action: "apply" | "revert" | "backup";
+    /** The weights it is about to set (apply, revert). */
+    readonly weights?: TrafficWeights;
+    /** The checkpoint the action belongs to: where `resume` picks up if the action was cut short. */
+    readonly checkpoint: Checkpoint;
+    readonly at: string;
+}
 
 /** What a stack holds for the cutover. */
 export interface StackState {
+    /** The pair's name in the program. */
+    readonly pair: string;
+    readonly platform: Platform;
     /** The weights recorded in state at the last `up`. */
     readonly weights: TrafficWeights;
-    /** The checkpoint recorded in state, if a cutover has run. */
+    /** The weights in the stack's config file, when the pair reads them from there. */
+    readonly configWeights?: TrafficWeights;
+    /** The config key the pair reads its weights from; undefined when the program gives them. */
+    readonly trafficKey?: string;
+    /** The last checkpoint recorded, if a cutover has run. */
     readonly checkpoint?: Checkpoint;
-    /** The step plan the stack declares (`switchyard:cutover.steps`), if any. */
+    /** An action that was started and not finished, if any. */
+    readonly intent?: Intent;
+    /** The step plan the stack declares, if any. */
     readonly plannedSteps?: number[];
-    /** All stack outputs, for the adapters (router socket, listener ARN, test URL…). */
+    /** The pair's outputs, for the adapters (router socket, listener ARN, test URL…). */
     readonly outputs: Record<string, unknown>;
 }
 
-/** Reads and writes a stack's weights and checkpoint. The adapters delegate to it. */
+/** Reads and writes a stack's weights, checkpoint and intent. The adapters delegate to it. */
 export interface StackStore {
     readState(): Promise<StackState>;
+    /** Records, durably, the action about to be taken. */
+    recordIntent(intent: Intent): Promise<void>;
+    /** Weights into the stack's config, `up`, then the checkpoint recorded and the intent cleared. */
     apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void>;
+    /** Records a checkpoint (and clears the intent), with no change of weights. */
     record(checkpoint: Checkpoint): Promise<void>;
 }
 
-/** A StackStore over a stack in `stacks/`, through the Automation API. */
+const CHECKPOINT = "checkpoint";
+const INTENT = "intent";
+
+/** A StackStore over a stack of any project, through the Automation API; records in the backend. */
 export class AutomationStackStore implements StackStore {
     private stack?: Stack;
+    private trafficKey?: string;
+    readonly records: RecordStore;
 
-    constructor(private readonly target: StackTarget) {}
+    /**
+     * @param target the stack
+     * @param pair the pair's name when the stack has several (`--pair`)
+     */
+    constructor(
+        private readonly target: StackTarget,
+        private readonly pair?: string,
+    ) {
+        const project = projectOf(target);
+        this.records = new RecordStore(recordsDir(projectEnv(project).PULUMI_BACKEND_URL, project.root, project.name, target.stackName));
+    }
 
     private async open(): Promise<Stack> {
         this.stack ??= await openStack(this.target);
@@ -45,64 +92,86 @@ export class AutomationStackStore implements StackStore {
 
     async readState(): Promise<StackState> {
         const stack = await this.open();
-        const raw = await stack.outputs();
-        const outputs = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value]));
-        const weights = outputs.weights as TrafficWeights | undefined;
-        if (outputs.role !== "blue-green" || weights === undefined) {
-            throw new UserError(
-                `stack "${this.target.stackName}" has no blue-green pair in its state: run \`switchyard up ${this.target.stackName}\` first`,
-            );
+        const pair = await findComponent(stack, "pair", this.target.stackName, this.pair);
+        const weights = pair.outputs.weights as TrafficWeights | undefined;
+        if (weights === undefined) {
+            throw new UserError(`pair "${pair.name}" of stack "${this.target.stackName}" has no weights in its state: run \`switchyard up ${this.target.stackName}\``);
         }
-        const declared = (await stack.getAllConfig())["switchyard:cutover"]?.value;
-        let plannedSteps: number[] | undefined;
-        try {
-            plannedSteps = declared ? (JSON.parse(declared) as { steps?: number[] }).steps : undefined;
-        } catch {
-            throw new UserError(`switchyard:cutover in stack "${this.target.stackName}" is not valid JSON: ${declared}`);
-        }
+        const trafficKey = typeof pair.outputs.trafficConfigKey === "string" ? pair.outputs.trafficConfigKey : undefined;
+        this.trafficKey = trafficKey;
+        const config = await stack.getAllConfig();
+        const configWeights = trafficKey ? parseJson<TrafficWeights>(config[trafficKey]?.value, trafficKey, this.target.stackName) : undefined;
+        const declared = parseJson<{ steps?: number[] }>(config[CONFIG_KEYS.cutover]?.value, CONFIG_KEYS.cutover, this.target.stackName);
+        const steps = Array.isArray(pair.outputs.cutoverSteps) ? (pair.outputs.cutoverSteps as number[]) : declared?.steps;
         return {
+            pair: pair.name,
+            platform: pair.platform,
             weights: { blue: weights.blue, green: weights.green },
-            checkpoint: outputs.cutover as Checkpoint | undefined,
-            plannedSteps,
-            outputs,
+            configWeights: configWeights && { blue: configWeights.blue, green: configWeights.green },
+            trafficKey,
+            checkpoint: this.records.read<Checkpoint>(CHECKPOINT),
+            intent: this.records.read<Intent>(INTENT),
+            plannedSteps: steps,
+            outputs: pair.outputs,
         };
+    }
+
+    async recordIntent(intent: Intent): Promise<void> {
+        this.records.write(INTENT, intent);
     }
 
     async apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void> {
         const stack = await this.open();
         await this.setWeights(stack, weights);
-        await this.up(stack, checkpoint);
-    }
-
-    /** Weights into config and the checkpoint out of it, with no `up`. */
-    async reset(weights: TrafficWeights): Promise<void> {
-        const stack = await this.open();
-        await this.setWeights(stack, weights);
-        await stack.removeConfig(CHECKPOINT_KEY);
-    }
-
-    private async setWeights(stack: Stack, weights: TrafficWeights): Promise<void> {
-        await stack.setAllConfig(
-            {
-                [`${TRAFFIC_KEY}.blue`]: { value: String(weights.blue) },
-                [`${TRAFFIC_KEY}.green`]: { value: String(weights.green) },
-            },
-            true,
-        );
-    }
-
-    async record(checkpoint: Checkpoint): Promise<void> {
-        await this.up(await this.open(), checkpoint);
-    }
-
-    private async up(stack: Stack, checkpoint: Checkpoint): Promise<void> {
-        await stack.setConfig(CHECKPOINT_KEY, { value: JSON.stringify(checkpoint) });
         let log = "";
         try {
             await stack.up({ onOutput: this.target.onOutput ?? ((s) => (log += s)) });
         } catch (e) {
             throw new Error(`up of stack "${this.target.stackName}" failed: ${(e as Error).message}${log ? `\n${log.slice(-2000)}` : ""}`);
         }
+        await this.record(checkpoint);
+    }
+
+    async record(checkpoint: Checkpoint): Promise<void> {
+        this.records.write(CHECKPOINT, checkpoint);
+        this.records.remove(INTENT);
+    }
+
+    /** Weights into the config file and the cutover's records cleared, with no `up` (the demo's reset). */
+    async reset(weights: TrafficWeights): Promise<void> {
+        const stack = await this.open();
+        if (this.trafficKey === undefined) {
+            await this.readState().catch(() => undefined);
+        }
+        await this.setWeights(stack, weights, this.trafficKey ?? CONFIG_KEYS.traffic);
+        this.records.remove(CHECKPOINT);
+        this.records.remove(INTENT);
+    }
+
+    private async setWeights(stack: Stack, weights: TrafficWeights, key = this.trafficKey): Promise<void> {
+        if (key === undefined) {
+            throw new UserError(
+                `the pair of stack "${this.target.stackName}" takes its weights from the program's traffic argument, so a cutover cannot change them: ` +
+                    `leave traffic out, and the pair reads them from the stack's configuration (${CONFIG_KEYS.traffic})`,
+            );
+        }
+        await stack.setAllConfig({ [`${key}.blue`]: { value: String(weights.blue) }, [`${key}.green`]: { value: String(weights.green) } }, true);
+    }
+
+    /** The folder of the cutover's records (and lock). */
+    get dir(): string {
+        return this.records.dir;
+    }
+}
+
+function parseJson<T>(raw: string | undefined, key: string, stack: string): T | undefined {
+    if (raw === undefined) {
+        return undefined;
+    }
+    try {
+        return JSON.parse(raw) as T;
+    } catch {
+        throw new UserError(`${key} in stack "${stack}" is not valid JSON: ${raw}`);
     }
 }
 
@@ -129,13 +198,16 @@ export function lockCutover(lockDir: string, stackName: string): () => void {
     throw new UserError(`could not take the cutover lock ${file}`);
 }
 
-
-/** A port's stack half: weights and checkpoints go through the stack. Adapters extend it. */
+/** A port's stack half: intent, weights and checkpoints go through the stack. Adapters extend it. */
 export abstract class StackBackedPort {
     constructor(protected readonly store: StackStore) {}
 
     readState(): Promise<StackState> {
         return this.store.readState();
+    }
+
+    recordIntent(intent: Intent): Promise<void> {
+        return this.store.recordIntent(intent);
     }
 
     apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void> {

@@ -182,14 +182,17 @@ export interface CutoverPort {
     readonly platform: string;
     /** Gate settings this platform needs unless the user says otherwise (AWS: one-minute windows). */
     readonly gateDefaults?: Partial<GateSpec>;
-    /** The weights in stack state and the checkpoint saved there, if any. */
+    /** The weights in stack state, the checkpoint and any unfinished intent. */
     readState(): Promise<{ weights: TrafficWeights; checkpoint?: Checkpoint }>;
-    /** Puts the weights and the checkpoint in stack config and runs `up`, so state agrees. */
+    /** Records, durably and before anything changes, the action about to be taken. */
+    recordIntent(intent: { id: string; action: "apply" | "revert" | "backup"; weights?: TrafficWeights; checkpoint: Checkpoint; at: string }): Promise<void>;
+    /** Puts the weights in the stack's config and runs `up`, so state agrees; records the checkpoint. */
     apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void>;
     /**
      * Sets weights on the router or load balancer at once, ahead of the stack (HAProxy's runtime API,
-     * ELBv2 ModifyListener). Used only to revert: traffic goes back in milliseconds, then `apply`
-     * brings config and state into agreement. Optional: without it a revert waits for `apply`.
+     * ELBv2 ModifyListener): every step and every revert goes to the router first, after its intent is
+     * recorded, then `apply` brings config and state into agreement. Optional: without it the router
+     * changes with `apply`.
      */
     applyNow?(weights: TrafficWeights): Promise<void>;
     /** Saves a checkpoint with the weights unchanged. */

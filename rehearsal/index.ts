@@ -13,8 +13,9 @@
  * if (!r.verdict.ok) console.log(formatVerdict(r.verdict));
  */
 import { spawn } from "child_process";
-import { openStack, StackTarget, UserError } from "../stack/run";
-import { PROJECT_ROOT } from "../stack/env";
+import { openStack, projectOf, StackTarget, stateResources, UserError } from "../stack/run";
+import { chooseComponent, componentsIn } from "../stack/pairs";
+import { CONFIG_KEYS } from "../components/types";
 import { DbFingerprint, judgeRehearsal, RehearsalFingerprints, RehearsalVerdict } from "./core";
 import { fingerprint } from "./postgres";
 
@@ -80,18 +81,31 @@ function runCommand(command: string, args: string, url: string, cwd: string, pha
     });
 }
 
-/** Reads the sandbox's database URL and migration settings from its state and config. */
-async function sandboxOf(target: StackTarget): Promise<{ url?: string; config: MigrationsConfig }> {
+/**
+ * Reads the sandbox's database URL from its state (the stack's sandbox component) and the migration
+ * settings from its config. A stack with a blue-green pair and no sandbox is production: refused.
+ */
+async function sandboxOf(target: StackTarget, sandboxName?: string): Promise<{ url?: string; config: MigrationsConfig }> {
     const stack = await openStack(target);
-    const out = await stack.outputs();
-    if (out.role?.value !== "sandbox") {
+    const resources = await stateResources(stack);
+    const sandboxes = componentsIn(resources, "sandbox");
+    if (sandboxes.length === 0) {
+        const pairs = componentsIn(resources, "pair");
         throw new UserError(
-            `stack "${target.stackName}" is ${out.role ? `a ${String(out.role.value)} stack` : "not up"}: migrations are rehearsed on a sandbox, never on production. ` +
+            `stack "${target.stackName}" ${pairs.length ? `holds a blue-green pair (${pairs.map((p) => p.name).join(", ")}), which is production` : "has no sandbox in its state (is it up?)"}: ` +
+                "migrations are rehearsed on a sandbox, never on production. " +
                 "Bring up a sandbox restored from production's latest snapshot (e.g. `switchyard up local-sandbox`) and rehearse there",
         );
     }
-    const raw = (await stack.getAllConfig())["switchyard:migrations"]?.value;
-    return { url: out.databaseUrl?.value as string | undefined, config: raw ? (JSON.parse(raw) as MigrationsConfig) : {} };
+    const sb = chooseComponent(sandboxes, "sandbox", target.stackName, sandboxName);
+    const raw = (await stack.getAllConfig())[CONFIG_KEYS.migrations]?.value;
+    let config: MigrationsConfig = {};
+    try {
+        config = raw ? (JSON.parse(raw) as MigrationsConfig) : {};
+    } catch {
+        throw new UserError(`${CONFIG_KEYS.migrations} in stack "${target.stackName}" is not valid JSON: ${raw}`);
+    }
+    return { url: sb.outputs.databaseUrl as string | undefined, config };
 }
 
 /** Runs the rehearsal on a sandbox stack and judges it. */
@@ -109,7 +123,7 @@ export async function rehearse(target: StackTarget, opts: RehearseOptions = {}):
     if (!url) {
         throw new UserError(`stack "${target.stackName}" exports no databaseUrl reachable from here: pass --database-url`);
     }
-    const cwd = opts.cwd ?? PROJECT_ROOT;
+    const cwd = opts.cwd ?? projectOf(target).root;
     const say = opts.onProgress ?? (() => undefined);
     const fp = () => fingerprint(url, { migrationsTable: opts.table ?? sb.config.table });
     const tables = (f: DbFingerprint) => `${Object.keys(f.tables).length} tables, ${Object.values(f.tables).reduce((a, t) => a + t.rows, 0)} rows, migrations [${f.migrations.join(", ")}]`;

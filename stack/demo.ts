@@ -3,12 +3,14 @@
  * migration rehearsal on the sandbox, and two cutovers under live load: one whose gate fails and
  * reverts, one that promotes green.
  */
-import * as run from "./run";
-import { snapshotStack } from "./snapshot";
-import * as cut from "../cutover";
-import { formatEvent } from "../cutover/display";
+import * as sy from "../index";
 import { countColors, load } from "../cutover/traffic";
-import { formatVerdict, rehearse } from "../rehearsal";
+
+// The demo drives Switchyard's own project through the library's public API, as any program would.
+const run = sy.stack;
+const cut = sy.cutover;
+const { snapshotStack } = sy.stack;
+const { formatVerdict, rehearse } = sy.rehearsal;
 
 export interface DemoOptions {
     /** Tear down instead of bringing up. */
@@ -18,6 +20,8 @@ export interface DemoOptions {
     readonly onOutput: (s: string) => void;
     /** Stacks. @default { production: "local", sandbox: "local-sandbox" } */
     readonly stacks?: { production: string; sandbox: string };
+    /** The project (or its folder). @default Switchyard's own project */
+    readonly project?: sy.stack.Project | string;
 }
 
 async function json(url: string, init?: RequestInit): Promise<unknown> {
@@ -31,8 +35,9 @@ async function json(url: string, init?: RequestInit): Promise<unknown> {
 export async function runDemo(o: DemoOptions): Promise<void> {
     const stacks = o.stacks ?? { production: "local", sandbox: "local-sandbox" };
     const say = (s: string) => process.stdout.write(`\n== ${s}\n`);
-    const prod: run.StackTarget = { stackName: stacks.production, onOutput: o.onOutput };
-    const sandbox: run.StackTarget = { stackName: stacks.sandbox, onOutput: o.onOutput };
+    const project = o.project ?? run.PACKAGE_ROOT;
+    const prod: sy.stack.StackTarget = { stackName: stacks.production, project, onOutput: o.onOutput };
+    const sandbox: sy.stack.StackTarget = { stackName: stacks.sandbox, project, onOutput: o.onOutput };
     const policy = { policyPacks: [run.defaultPolicyPack()] };
 
     if (o.down) {
@@ -112,15 +117,15 @@ export async function runDemo(o: DemoOptions): Promise<void> {
  * Two cutovers to green under steady load: in the first, green starts failing once live traffic
  * reaches it, so its gate fails and traffic goes back to blue at once; the second promotes green.
  */
-async function demoCutovers(prod: run.StackTarget, url: string, outputs: Record<string, { value: unknown }>, o: DemoOptions): Promise<void> {
+async function demoCutovers(prod: sy.stack.StackTarget, url: string, outputs: Record<string, { value: unknown }>, o: DemoOptions): Promise<void> {
     const say = (s: string) => process.stdout.write(`\n== ${s}\n`);
-    const gate: Partial<cut.GateSpec> = { intervalMs: 2000, minRequests: 10 };
-    const quiet: run.StackTarget = { ...prod, onOutput: () => undefined };
+    const gate: Partial<sy.cutover.GateSpec> = { intervalMs: 2000, minRequests: 10 };
+    const quiet: sy.stack.StackTarget = { ...prod, onOutput: () => undefined };
     const greenAdmin = `http://127.0.0.1:${(outputs.appPorts?.value as Record<string, number> | undefined)?.green}/admin/faults`;
     const faults = (failRate: number) =>
         fetch(greenAdmin, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ failRate }) });
 
-    const underLoad = async (what: string, fn: () => Promise<cut.Checkpoint>) => {
+    const underLoad = async (what: string, fn: () => Promise<sy.cutover.Checkpoint>) => {
         let done = false;
         const traffic = load(url, { concurrency: 4, durationMs: 300_000, stopWhen: () => done, pauseMs: 2 });
         try {
@@ -131,22 +136,21 @@ async function demoCutovers(prod: run.StackTarget, url: string, outputs: Record<
             process.stdout.write(`load during the ${what}: ${l.total} requests, ${l.failed} failed; served by ${JSON.stringify(l.colors)}\n`);
         }
     };
-    const print = (e: cut.CutoverEvent) => process.stdout.write(`  ${formatEvent(e)}\n`);
+    // The session prints every event (indented) and turns Ctrl-C into a revert, as the CLI does.
+    const session = { write: (l: string) => void process.stdout.write(`  ${l}\n`) };
+    const breakGreen: sy.cutover.Listener = { onEvent: (e) => void (e.type === "applied" && faults(0.3)), close: async () => undefined };
 
     say("cutover 1 of 2: green breaks once live traffic reaches it (30% of its requests fail)");
-    const first = await underLoad("failing cutover", () =>
-        cut.cutover(quiet, { gate }, {
-            onEvent: (e) => {
-                print(e);
-                if (e.type === "applied") void faults(0.3);
-            },
-        }),
+    const first = await underLoad("failing cutover", async () =>
+        (await cut.runSession(quiet, { ...session, listeners: [breakGreen] }, "promoted", (drive) => cut.cutover(quiet, { gate }, drive))).checkpoint,
     );
     await faults(0);
     process.stdout.write(`cutover 1 ended ${first.phase}: ${first.reason ?? ""}\n`);
 
     say("cutover 2 of 2: green fixed; steps from switchyard:cutover, each one `up` and read back from HAProxy");
-    const second = await underLoad("second cutover", () => cut.cutover(quiet, { gate, backup: false }, { onEvent: print }));
+    const second = await underLoad("second cutover", async () =>
+        (await cut.runSession(quiet, session, "promoted", (drive) => cut.cutover(quiet, { gate, backup: false }, drive))).checkpoint,
+    );
     const after = await countColors(url, o.requests, 4);
     process.stdout.write(
         `cutover 2 ended ${second.phase}; ${o.requests} requests now served by ${JSON.stringify(after.colors)}; ` +

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { execFileSync } from "child_process";
+import { switchyardHome } from "../components/config";
 
 /**
  * The Switchyard package's own folder (the one holding its package.json), from its sources under
@@ -46,15 +47,19 @@ export function cacheDir(): string {
     return process.env.SWITCHYARD_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "switchyard");
 }
 
-/** Where local stacks keep state and data, unless PULUMI_BACKEND_URL / SWITCHYARD_HOME say otherwise. */
-export function switchyardHome(root = PROJECT_ROOT): string {
-    return process.env.SWITCHYARD_HOME ?? path.join(root, ".switchyard");
-}
+/** Where a project's local stacks keep state and data: SWITCHYARD_HOME, else `.switchyard` in the project. */
+export { switchyardHome };
 
-/** The backend URL: PULUMI_BACKEND_URL, or a file backend under the switchyard home. */
-export function backendUrl(root = PROJECT_ROOT): string {
+/**
+ * The backend URL, in Pulumi's order: PULUMI_BACKEND_URL, then the project's `backend.url`, then (the
+ * documented default) a file backend under the project's switchyard home.
+ */
+export function backendUrl(root = PROJECT_ROOT, projectBackend?: string): string {
     if (process.env.PULUMI_BACKEND_URL) {
         return process.env.PULUMI_BACKEND_URL;
+    }
+    if (projectBackend) {
+        return projectBackend;
     }
     const dir = path.join(switchyardHome(root), "state");
     fs.mkdirSync(dir, { recursive: true });
@@ -121,6 +126,40 @@ export function pulumiCliDir(): string {
     );
 }
 
+/**
+ * The folder of an installed nodejs language host (`pulumi-language-nodejs` beside the CLI or on
+ * PATH), with which a project's program runs as `pulumi up` would run it; undefined when there is none
+ * (then the program is loaded inline). SWITCHYARD_INLINE=1 forces the inline way.
+ */
+export function languageHostDir(): string | undefined {
+    if (process.env.SWITCHYARD_INLINE === "1") {
+        return undefined;
+    }
+    if (hostLookup.done) {
+        return hostLookup.dir;
+    }
+    hostLookup.done = true;
+    hostLookup.dir = findLanguageHost();
+    return hostLookup.dir;
+}
+
+const hostLookup: { done: boolean; dir?: string } = { done: false };
+
+function findLanguageHost(): string | undefined {
+    let cli: string | undefined;
+    try {
+        cli = pulumiCliDir();
+    } catch {
+        cli = undefined;
+    }
+    const beside = cli && path.join(cli, "pulumi-language-nodejs");
+    if (beside && fs.existsSync(beside)) {
+        return cli;
+    }
+    const found = onPath("pulumi-language-nodejs");
+    return found ? path.dirname(found) : undefined;
+}
+
 /** A CLI is compatible when its major version matches and it is not older than the SDK. */
 export function compatible(version: string): boolean {
     const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version.trim());
@@ -144,17 +183,31 @@ export function checkNode(version = process.versions.node): void {
 }
 
 /**
+ * The secrets passphrase, as Pulumi takes it: PULUMI_CONFIG_PASSPHRASE, or PULUMI_CONFIG_PASSPHRASE_FILE;
+ * else the documented local default.
+ */
+export function passphraseEnv(): Record<string, string> {
+    if (process.env.PULUMI_CONFIG_PASSPHRASE !== undefined) {
+        return { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE };
+    }
+    if (process.env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+        return { PULUMI_CONFIG_PASSPHRASE_FILE: process.env.PULUMI_CONFIG_PASSPHRASE_FILE };
+    }
+    return { PULUMI_CONFIG_PASSPHRASE: DEFAULT_PASSPHRASE };
+}
+
+/**
  * Environment variables for the engine and everything it starts. Sets PATH so that the CLI, the
  * plugin launchers and Node 22 are found first.
  */
-export function engineEnv(root = PROJECT_ROOT): Record<string, string> {
+export function engineEnv(root = PROJECT_ROOT, projectBackend?: string): Record<string, string> {
     const cli = pulumiCliDir();
     const nodeBin = path.dirname(process.execPath);
     const pathParts = [cli, shimDir(), path.join(PACKAGE_ROOT, "node_modules", ".bin"), nodeBin, process.env.PATH ?? ""];
     return {
         PATH: [...new Set(pathParts.join(path.delimiter).split(path.delimiter).filter(Boolean))].join(path.delimiter),
-        PULUMI_BACKEND_URL: backendUrl(root),
-        PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? DEFAULT_PASSPHRASE,
+        PULUMI_BACKEND_URL: backendUrl(root, projectBackend),
+        ...passphraseEnv(),
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "false",
@@ -167,8 +220,8 @@ export function engineEnv(root = PROJECT_ROOT): Record<string, string> {
  * launchers; returns the rest of the engine environment, to hand to the workspace (so nothing else
  * leaks into this process).
  */
-export function applyEngineEnv(root = PROJECT_ROOT): Record<string, string> {
-    const env = engineEnv(root);
+export function applyEngineEnv(root = PROJECT_ROOT, projectBackend?: string): Record<string, string> {
+    const env = engineEnv(root, projectBackend);
     process.env.PATH = env.PATH;
     return env;
 }

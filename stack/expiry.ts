@@ -3,8 +3,9 @@
  * backend with its expiry, and destroys the ones whose time has passed.
  */
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { applyEngineEnv, PROJECT_ROOT } from "./env";
-import { destroy, knownStacks, outputs, StackTarget } from "./run";
+import { componentsIn } from "./pairs";
+import { Project } from "./project";
+import { destroy, knownStacks, openStack, projectEnv, projectOf, StackTarget, stateResources } from "./run";
 
 export interface SandboxEntry {
     readonly stack: string;
@@ -30,6 +31,9 @@ export function judgeExpiry(entries: readonly SandboxEntry[], now: Date): Sandbo
 }
 
 export interface ExpiryOptions {
+    /** The project (or a folder in it). @default found from the working directory */
+    readonly project?: Project | string;
+    /** The project's folder, exactly. */
     readonly root?: string;
     /** The program, for destroys. @default the project's program */
     readonly program?: StackTarget["program"];
@@ -37,16 +41,16 @@ export interface ExpiryOptions {
     readonly now?: Date;
 }
 
-/** Every stack in the backend that has a config file and whose state says it is a sandbox. */
+/** Every stack of the project, in the backend with a config file, whose state holds a sandbox component. */
 export async function listSandboxes(o: ExpiryOptions = {}): Promise<SandboxStatus[]> {
-    const root = o.root ?? PROJECT_ROOT;
-    const ws = await LocalWorkspace.create({ workDir: root, envVars: applyEngineEnv(root) });
+    const project = projectOf(o);
+    const ws = await LocalWorkspace.create({ workDir: project.root, envVars: projectEnv(project) });
     const inBackend = new Set((await ws.listStacks()).map((s) => s.name.split("/").pop() as string));
     const entries: SandboxEntry[] = [];
-    for (const stack of knownStacks(root).filter((s) => inBackend.has(s))) {
-        const out = await outputs({ stackName: stack, root, program: o.program, onOutput: o.onOutput });
-        if (out.role?.value === "sandbox") {
-            entries.push({ stack, expiresAt: out.expiresAt?.value as string | undefined });
+    for (const stack of knownStacks(project).filter((s) => inBackend.has(s))) {
+        const st = await openStack({ stackName: stack, project, program: o.program, onOutput: o.onOutput });
+        for (const sb of componentsIn(await stateResources(st), "sandbox")) {
+            entries.push({ stack, expiresAt: typeof sb.outputs.expiresAt === "string" ? sb.outputs.expiresAt : undefined });
         }
     }
     return judgeExpiry(entries, o.now ?? new Date());
@@ -57,7 +61,7 @@ export async function destroyExpired(o: ExpiryOptions & { onDestroyed?: (stack: 
     const done: string[] = [];
     for (const s of (await listSandboxes(o)).filter((x) => x.expired)) {
         try {
-            await destroy({ stackName: s.stack, root: o.root ?? PROJECT_ROOT, program: o.program, onOutput: o.onOutput });
+            await destroy({ stackName: s.stack, project: projectOf(o), program: o.program, onOutput: o.onOutput });
             done.push(s.stack);
             o.onDestroyed?.(s.stack);
         } catch (e) {

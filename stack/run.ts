@@ -1,6 +1,9 @@
 /**
- * Stack operations through the Automation API: the program runs inline in this process, the engine is
- * the CLI the set-up provides, the config is the stack's file in `stacks/`.
+ * Stack operations through the Automation API, on any Pulumi project: the project is found from a
+ * folder upward (or given), its stack files, backend and passphrase settings are honoured, and its own
+ * program runs (inline in this process when no nodejs language host is installed, else through the
+ * local-program workspace). Before every operation, what a killed engine left behind (a stale lock,
+ * pending operations) is cleared, and said.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -14,89 +17,110 @@ import {
     Stack,
     UpResult,
 } from "@pulumi/pulumi/automation";
-import { applyEngineEnv, checkNode, PROJECT_ROOT } from "./env";
-
+import { applyEngineEnv, checkNode, languageHostDir } from "./env";
 import { UserError } from "./errors";
+import { inlineProgram } from "./program";
+import { findProject, knownStacks as projectStacks, loadProject, Project, stackConfigFile as projectStackFile } from "./project";
+import { clearPendingOperations, clearStaleLocks, fileBackendDir } from "./recover";
+import { defaultPolicyPack } from "./policyPack";
 
-export { UserError };
+export { UserError, defaultPolicyPack };
 
 export interface StackTarget {
-    /** Stack name: `stacks/Pulumi.<name>.yaml` must exist in the project. */
+    /** Stack name: `<stackConfigDir>/Pulumi.<name>.yaml` must exist in the project. */
     readonly stackName: string;
-    /** Project folder holding Pulumi.yaml. @default the Switchyard project */
+    /**
+     * The project: a Project, or a folder at or below its Pulumi.yaml (found upward, as `pulumi` does).
+     * @default found from the working directory
+     */
+    readonly project?: Project | string;
+    /** The project's folder, exactly (no search upward). Superseded by `project`. */
     readonly root?: string;
-    /** The program. @default the project's `index.ts` program */
+    /** The program. @default the project's own program (Pulumi.yaml `main`, package.json, or index) */
     readonly program?: PulumiFn;
     /** Where progress text goes. @default process.stdout */
     readonly onOutput?: (text: string) => void;
+    /** Where notices go: a stale lock or pending operations cleared. @default onOutput */
+    readonly onNotice?: (text: string) => void;
 }
 
-/** Reads `stackConfigDir` from the project's Pulumi.yaml (default: the project folder). */
-export function stackConfigDir(root: string): string {
-    const file = path.join(root, "Pulumi.yaml");
-    if (!fs.existsSync(file)) {
-        throw new UserError(`no Pulumi.yaml in ${root}`);
+/** The project a target names. */
+export function projectOf(target: Pick<StackTarget, "project" | "root">): Project {
+    if (typeof target.project === "object") {
+        return target.project;
     }
-    const m = /^stackConfigDir:\s*(\S+)\s*$/m.exec(fs.readFileSync(file, "utf8"));
-    return m ? path.join(root, m[1]) : root;
+    if (typeof target.project === "string") {
+        return findProject(target.project);
+    }
+    return target.root ? loadProject(target.root) : findProject(process.cwd());
+}
+
+/** Reads `stackConfigDir` of the project in `root` (default: the project folder). */
+export function stackConfigDir(root: string): string {
+    return loadProject(root).stackConfigDir;
 }
 
 /** Names of the stacks that have a config file. */
-export function knownStacks(root = PROJECT_ROOT): string[] {
-    const dir = stackConfigDir(root);
-    if (!fs.existsSync(dir)) {
-        return [];
-    }
-    return fs
-        .readdirSync(dir)
-        .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
-        .filter((s): s is string => s !== undefined)
-        .sort();
+export function knownStacks(root: string | Project): string[] {
+    return projectStacks(typeof root === "string" ? loadProject(root) : root);
 }
 
 /** The config file of a stack, or a UserError naming the known stacks. */
-export function stackConfigFile(stackName: string, root = PROJECT_ROOT): string {
-    if (!/^[A-Za-z0-9_.-]+$/.test(stackName)) {
-        throw new UserError(`stack name "${stackName}" is not valid: use letters, digits, '-', '_' and '.'`);
-    }
-    const dir = stackConfigDir(root);
-    for (const ext of ["yaml", "yml"]) {
-        const f = path.join(dir, `Pulumi.${stackName}.${ext}`);
-        if (fs.existsSync(f)) {
-            return f;
-        }
-    }
-    const known = knownStacks(root);
-    throw new UserError(
-        `stack "${stackName}" has no config file ${path.relative(root, path.join(dir, `Pulumi.${stackName}.yaml`))}` +
-            (known.length ? `; known stacks: ${known.join(", ")}` : ""),
-    );
+export function stackConfigFile(stackName: string, root: string | Project): string {
+    return projectStackFile(typeof root === "string" ? loadProject(root) : root, stackName);
 }
 
-function projectName(root: string): string {
-    const m = /^name:\s*(\S+)\s*$/m.exec(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
-    if (!m) {
-        throw new UserError(`Pulumi.yaml in ${root} has no name`);
+const inlinePrograms = new Map<string, PulumiFn>();
+
+/** The project's program, loaded once per process (each run executes it afresh). */
+function programOf(project: Project): PulumiFn {
+    let p = inlinePrograms.get(project.root);
+    if (!p) {
+        p = inlineProgram(project);
+        inlinePrograms.set(project.root, p);
     }
-    return m[1];
+    return p;
 }
 
-/** Opens (creating if needed) a stack with its inline program, on the engine and backend the set-up provides. */
-export async function openStack(target: StackTarget): Promise<Stack> {
-    checkNode();
-    const root = target.root ?? PROJECT_ROOT;
-    stackConfigFile(target.stackName, root);
-    let envVars: Record<string, string>;
+/** The engine environment of a project, with the backend it names. */
+export function projectEnv(project: Project): Record<string, string> {
     try {
-        envVars = applyEngineEnv(root);
+        return applyEngineEnv(project.root, project.backendUrl);
     } catch (e) {
         throw new UserError((e as Error).message);
     }
-    const program = target.program ?? (await import("../index")).program;
-    return LocalWorkspace.createOrSelectStack(
-        { stackName: target.stackName, projectName: projectName(root), program },
-        { workDir: root, envVars },
-    );
+}
+
+/**
+ * Opens (creating if needed) a stack of the project, on the engine and backend the set-up provides,
+ * after clearing a stale lock and pending operations a killed engine left.
+ */
+export async function openStack(target: StackTarget): Promise<Stack> {
+    checkNode();
+    const project = projectOf(target);
+    if (project.runtime !== "nodejs") {
+        throw new UserError(`project ${project.name} has runtime ${project.runtime}: Switchyard runs nodejs (TypeScript or JavaScript) programs`);
+    }
+    projectStackFile(project, target.stackName);
+    const envVars = projectEnv(project);
+    const notice = target.onNotice ?? target.onOutput ?? ((s: string) => process.stderr.write(s));
+    const backendDir = fileBackendDir(envVars.PULUMI_BACKEND_URL);
+    if (backendDir) {
+        for (const m of clearStaleLocks(backendDir, project.name, target.stackName)) {
+            notice(`switchyard: ${m}\n`);
+        }
+    }
+    const stack =
+        target.program === undefined && languageHostDir() !== undefined
+            ? await LocalWorkspace.createOrSelectStack({ stackName: target.stackName, workDir: project.root }, { envVars })
+            : await LocalWorkspace.createOrSelectStack(
+                  { stackName: target.stackName, projectName: project.name, program: target.program ?? programOf(project) },
+                  { workDir: project.root, envVars },
+              );
+    for (const m of await clearPendingOperations(stack)) {
+        notice(`switchyard: ${m}\n`);
+    }
+    return stack;
 }
 
 function output(target: StackTarget): (s: string) => void {
@@ -104,35 +128,61 @@ function output(target: StackTarget): (s: string) => void {
 }
 
 export interface PreviewOptions {
-    /** Policy pack folders to run. @default ["<root>/policies"] */
+    /** Policy pack folders to run. @default none (the CLI passes Switchyard's pack unless --no-policy) */
     readonly policyPacks?: string[];
     /** Policy config files (JSON: `{ "<rule>": "advisory" }`). */
     readonly policyPackConfigs?: string[];
 }
 
+/** Turns a failure the user's program or a component reported into a UserError (exit 2). */
+async function engineRun<T>(target: StackTarget, fn: () => Promise<T>): Promise<T> {
+    try {
+        return await fn();
+    } catch (e) {
+        throw refusal(e as Error) ?? e;
+    }
+}
+
+/**
+ * A component's or a stack configuration's refusal inside an engine run: the engine reports it as a
+ * program error with its stack trace; the user needs the message alone.
+ */
+export function refusal(e: Error): UserError | undefined {
+    const text = String(e.message ?? "");
+    const m =
+        /(?:ResourceError|ConfigError|Missing required configuration variable|UserError)[^:]*:\s*([^\n]+)/.exec(text) ??
+        /error: (?:Running program .* failed with an unhandled exception:\s*)?(?:Error: )?(switchyard:[^\n]+)/.exec(text);
+    if (!m) {
+        return undefined;
+    }
+    return new UserError(m[1].trim());
+}
+
 export async function preview(target: StackTarget, opts: PreviewOptions = {}): Promise<PreviewResult> {
     const stack = await openStack(target);
-    return stack.preview({
-        onOutput: output(target),
-        policyPacks: opts.policyPacks,
-        policyPackConfigs: opts.policyPackConfigs,
-        diff: false,
-    });
+    return engineRun(target, () =>
+        stack.preview({
+            onOutput: output(target),
+            policyPacks: opts.policyPacks,
+            policyPackConfigs: opts.policyPackConfigs,
+            diff: false,
+        }),
+    );
 }
 
 export async function up(target: StackTarget, opts: PreviewOptions = {}): Promise<UpResult> {
     const stack = await openStack(target);
-    return stack.up({ onOutput: output(target), policyPacks: opts.policyPacks, policyPackConfigs: opts.policyPackConfigs });
+    return engineRun(target, () => stack.up({ onOutput: output(target), policyPacks: opts.policyPacks, policyPackConfigs: opts.policyPackConfigs }));
 }
 
 export async function refresh(target: StackTarget): Promise<RefreshResult> {
     const stack = await openStack(target);
-    return stack.refresh({ onOutput: output(target) });
+    return engineRun(target, () => stack.refresh({ onOutput: output(target) }));
 }
 
 export async function destroy(target: StackTarget): Promise<DestroyResult> {
     const stack = await openStack(target);
-    return stack.destroy({ onOutput: output(target) });
+    return engineRun(target, () => stack.destroy({ onOutput: output(target) }));
 }
 
 export async function outputs(target: StackTarget): Promise<OutputMap> {
@@ -140,7 +190,21 @@ export async function outputs(target: StackTarget): Promise<OutputMap> {
     return stack.outputs();
 }
 
-/** The default policy pack folder of a project. */
-export function defaultPolicyPack(root = PROJECT_ROOT): string {
-    return path.join(root, "policies");
+/** The stack's resources as the state holds them (type, name, outputs). */
+export interface StateResource {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    readonly outputs: Record<string, unknown>;
+}
+
+/** Reads the resources of a stack's state. */
+export async function stateResources(stack: Stack): Promise<StateResource[]> {
+    const d = (await stack.exportStack()).deployment as { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[] } | undefined;
+    return (d?.resources ?? []).map((r) => ({ urn: r.urn, type: r.type, name: r.urn.split("::").pop() ?? "", outputs: r.outputs ?? {} }));
+}
+
+/** Whether a project folder exists and holds a Pulumi.yaml (for messages). */
+export function isProjectFolder(dir: string): boolean {
+    return fs.existsSync(path.join(dir, "Pulumi.yaml")) || fs.existsSync(path.join(dir, "Pulumi.yml"));
 }

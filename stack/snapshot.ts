@@ -3,12 +3,15 @@
  * server runs (the local twin of an RDS snapshot).
  */
 import * as path from "path";
-import { outputs, StackTarget, UserError } from "./run";
+import { openStack, StackTarget, UserError } from "./run";
+import { findComponent } from "./pairs";
 import * as ops from "../components/local/ops";
 
 export interface StackSnapshotOptions {
     /** Snapshot name. @default "<stack>-<UTC time>" */
     readonly name?: string;
+    /** The pair whose database to snapshot, when the stack has several. @default the stack's only pair */
+    readonly pair?: string;
 }
 
 /** A compact UTC time for names, e.g. 20261124T083500Z. */
@@ -18,18 +21,18 @@ export function utcStamp(d: Date = new Date()): string {
 
 /** Takes a snapshot of a local blue-green stack's database, without stopping it. */
 export async function snapshotStack(target: StackTarget, opts: StackSnapshotOptions = {}): Promise<ops.SnapshotMeta & { dir: string }> {
-    const out = await outputs(target);
-    if (out.platform?.value !== "local" || out.snapshotRoot === undefined) {
+    const name = opts.name ?? `${target.stackName}-${utcStamp()}`;
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || name.includes("..")) {
+        throw new UserError(`snapshot name "${name}" is not valid: use letters, digits, '-', '_' and '.' (not first)`);
+    }
+    const pair = await findComponent(await openStack(target), "pair", target.stackName, opts.pair);
+    const out = pair.outputs;
+    if (pair.platform !== "local" || typeof out.snapshotRoot !== "string") {
         throw new UserError(
-            `stack "${target.stackName}" is not a running local blue-green stack (no snapshotRoot output): run \`switchyard up ${target.stackName}\` first`,
+            `pair "${pair.name}" of stack "${target.stackName}" is not a local pair with snapshots (${pair.type}): on AWS, snapshots are RDS snapshots`,
         );
     }
-    const name = opts.name ?? `${target.stackName}-${utcStamp()}`;
-    if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
-        throw new UserError(`snapshot name "${name}" is not valid: use letters, digits, '-', '_' and '.'`);
-    }
-    const snapshotRoot = out.snapshotRoot.value as string;
-    const dir = path.join(snapshotRoot, name);
-    const meta = await ops.takeSnapshot({ dataDir: out.dataDir.value as string, port: out.databasePort.value as number, snapshotDir: dir, name });
+    const dir = path.join(out.snapshotRoot, name);
+    const meta = await ops.takeSnapshot({ dataDir: out.dataDir as string, port: out.databasePort as number, snapshotDir: dir, name });
     return { ...meta, dir };
 }

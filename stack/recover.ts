@@ -1,0 +1,97 @@
+/**
+ * What a killed engine leaves behind, and how it is cleared: a lock file of the file backend whose
+ * owner is gone, and operations left pending in the state by an `up` that never finished.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Stack } from "@pulumi/pulumi/automation";
+import { isAlive } from "../components/local/ops/proc";
+import { UserError } from "./errors";
+
+/** The folder of a `file://` backend URL, or undefined for any other backend. */
+export function fileBackendDir(url: string): string | undefined {
+    const m = /^file:\/\/(.+)$/.exec(url);
+    return m ? path.resolve(m[1]) : undefined;
+}
+
+/** A lock file of the file backend (`.pulumi/locks/organization/<project>/<stack>/<id>.json`). */
+export interface EngineLock {
+    readonly file: string;
+    readonly pid: number;
+    readonly hostname: string;
+    readonly username?: string;
+    readonly timestamp?: string;
+}
+
+/** The locks held on a stack of a file backend. */
+export function engineLocks(backendDir: string, project: string, stack: string): EngineLock[] {
+    const dir = path.join(backendDir, ".pulumi", "locks", "organization", project, stack);
+    if (!fs.existsSync(dir)) {
+        return [];
+    }
+    const locks: EngineLock[] = [];
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".json"))) {
+        const file = path.join(dir, f);
+        try {
+            const c = JSON.parse(fs.readFileSync(file, "utf8")) as { pid?: number; hostname?: string; username?: string; timestamp?: string };
+            locks.push({ file, pid: Number(c.pid), hostname: String(c.hostname ?? ""), username: c.username, timestamp: c.timestamp });
+        } catch {
+            // A lock file cut short by a kill while it was written: no owner can be named, so none is alive.
+            locks.push({ file, pid: 0, hostname: os.hostname() });
+        }
+    }
+    return locks;
+}
+
+/** Pure: which locks may be cleared (same host, owner not alive) and which must be waited for. */
+export function judgeLocks(locks: readonly EngineLock[], host: string, alive: (pid: number) => boolean): { stale: EngineLock[]; held: EngineLock[] } {
+    const stale: EngineLock[] = [];
+    const held: EngineLock[] = [];
+    for (const l of locks) {
+        (l.hostname === host && !(l.pid > 0 && alive(l.pid)) ? stale : held).push(l);
+    }
+    return { stale, held };
+}
+
+/**
+ * Clears the locks whose owner process is gone (same host, pid not alive), and refuses with a
+ * UserError naming the owner when one is alive or on another host. Returns one message per lock cleared.
+ */
+export function clearStaleLocks(backendDir: string, project: string, stack: string): string[] {
+    const { stale, held } = judgeLocks(engineLocks(backendDir, project, stack), os.hostname(), isAlive);
+    if (held.length > 0) {
+        const l = held[0];
+        throw new UserError(
+            l.hostname === os.hostname()
+                ? `stack "${stack}" is locked by a running engine (pid ${l.pid}${l.username ? `, user ${l.username}` : ""}, since ${l.timestamp ?? "?"}): wait for it to finish`
+                : `stack "${stack}" is locked by an engine on host ${l.hostname} (pid ${l.pid}): wait for it, or, if that host's process is gone, delete ${l.file}`,
+        );
+    }
+    return stale.map((l) => {
+        fs.rmSync(l.file, { force: true });
+        return `cleared a stale engine lock on stack "${stack}" left by pid ${l.pid || "?"} (no longer running on this host${l.timestamp ? `; taken ${l.timestamp}` : ""})`;
+    });
+}
+
+interface PendingOperation {
+    readonly type?: string;
+    readonly resource?: { readonly urn?: string };
+}
+
+/**
+ * Drops the operations an interrupted `up` left pending in the state, so the next update neither
+ * fails nor warns. Each one is named in the returned messages. The resources they were acting on are
+ * then read afresh by the next `up`, which converges them on the program.
+ */
+export async function clearPendingOperations(stack: Stack): Promise<string[]> {
+    const state = await stack.exportStack();
+    const deployment = state.deployment as { pending_operations?: PendingOperation[] } | undefined;
+    const pending = deployment?.pending_operations ?? [];
+    if (pending.length === 0) {
+        return [];
+    }
+    delete deployment!.pending_operations;
+    await stack.importStack(state);
+    return pending.map((p) => `cleared an operation left pending by an interrupted update: ${p.type ?? "?"} of ${p.resource?.urn?.split("::").pop() ?? "?"}`);
+}
