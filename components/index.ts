@@ -3,3 +3,4 @@ export * as types from "./types";
 export * from "./types";
 export * as local from "./local";
 export * as aws from "./aws";
+export { switchyardHome, localStackDataDir, trafficFromConfig, TRAFFIC_CONFIG_KEY } from "./config";

@@ -112,9 +112,8 @@ export type Phase = "pretest" | "backup" | "stepping" | "observing" | "paused" |
 export const FINAL_PHASES: readonly Phase[] = ["promoted", "reverted", "failed"];
 
 /**
- * Where a cutover stands. It is saved in stack state beside the weights (`switchyard:cutoverState`
- * in config, exported as the `cutover` output), so `status`, `resume` and `revert` read the same truth
- * the engine does.
+ * Where a cutover stands. It is recorded in the backend beside the stack's state (never in the
+ * user's stack file), so `status`, `resume` and `revert` read the same truth; see `stackState.ts`.
  */
 export interface Checkpoint {
     readonly id: string;

@@ -14,7 +14,7 @@
  *   switchyard:cutover   { steps }                             (blue-green, optional)
  *   switchyard:sandbox   { productionStack, ttlHours, color? } (sandbox)
  *   switchyard:migrations { command, table? }  read by `switchyard rehearse` (sandbox), not by the program
- *   switchyard:cutoverState  written by the cutover (its checkpoint); the program exports it as `cutover`
+ *   (the cutover writes only switchyard:traffic here; its checkpoint and intent live in the backend)
  *   switchyard:name      logical name prefix of every resource (default "app"; never change it)
  *
  * A color's image is its own `image`, else the app's image with the tag replaced by the color's

@@ -19,7 +19,7 @@ import {
     Transform,
     TYPE_TOKENS,
 } from "../types";
-import { resolveTraffic } from "../config";
+import { localStackDataDir, resolveTraffic } from "../config";
 import { AppProcess, DataDirectory, PostgresServer, Router } from "./resources";
 
 /** The app as the local platform runs it. */
@@ -91,8 +91,11 @@ export interface LocalBlueGreenArgs {
     readonly cutover?: CutoverPlanArgs;
     /** Ports on 127.0.0.1. */
     readonly ports?: LocalPortsArgs;
-    /** Folder for the data directory, snapshots, router files and logs. */
-    readonly dataDir: string;
+    /**
+     * Folder for the data directory, snapshots, router files and logs.
+     * @default `<project>/.switchyard/data/<stack>/<name>` (SWITCHYARD_HOME replaces `<project>/.switchyard`)
+     */
+    readonly dataDir?: string;
     /** Adjust a child's args before it is created. */
     readonly transform?: {
         readonly database?: Transform<pulumi.Inputs>;
@@ -155,7 +158,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
         );
         const health = resolveHealthCheck(args.app.healthCheck as never, { path: "/healthz", intervalSeconds: 1, healthyThreshold: 2, unhealthyThreshold: 3 });
         const dbName = args.database?.name ?? "app";
-        const dir = args.dataDir;
+        const dir = args.dataDir ?? path.join(localStackDataDir(), name);
         this.snapshotRoot = path.join(dir, "snapshots");
         const home = new DataDirectory(`${name}-data`, { path: dir }, { parent: this });
 
@@ -233,6 +236,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
             appPids: pulumi.all({ blue: this.apps.blue.pid, green: this.apps.green.pid }),
             routerPid: this.router.pid,
             versions: { blue: args.colors.blue.version, green: args.colors.green.version },
+            ...(args.cutover ? { cutoverSteps: args.cutover.steps } : {}),
         };
         this.registerOutputs(outputs);
     }
@@ -255,6 +259,8 @@ export interface LocalPairOutputs {
     readonly appPids: pulumi.Input<Record<Color, number>>;
     readonly routerPid: pulumi.Input<number>;
     readonly versions: Record<Color, pulumi.Input<string>>;
+    /** The step plan the pair declares (`cutover.steps`), the cutover's default. */
+    readonly cutoverSteps?: number[];
 }
 
 /** Drops keys whose value is undefined, so they do not spread over defaults. */

@@ -12,7 +12,7 @@
  *   switchyard:cutover   { steps }                                        (blue-green, optional)
  *   switchyard:sandbox   { productionStack, ttlHours, color? }            (sandbox)
  *   switchyard:migrations { command, table? }  read by `switchyard rehearse` (sandbox), not by the program
- *   switchyard:cutoverState  written by the cutover (its checkpoint); the program exports it as `cutover`
+ *   (the cutover writes only switchyard:traffic here; its checkpoint and intent live in the backend)
  *   switchyard:local     { ports?: { router, test, blue, green, database, app }, dataDir? }
  */
 import * as path from "path";

@@ -3,6 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { applyTransform, checkPort, checkTtlHours, ColorArgs, expiryFrom, resolveHealthCheck, throwIfInvalid, Transform, TYPE_TOKENS } from "../types";
 import { definedOnly, localDatabaseUrl, LocalAppArgs } from "./blueGreen";
+import { localStackDataDir } from "../config";
 import { AppProcess, DataDirectory, PostgresServer } from "./resources";
 
 export interface LocalSandboxArgs {
@@ -33,8 +34,11 @@ export interface LocalSandboxArgs {
     readonly ttlHours?: number;
     /** Ports on 127.0.0.1. @default { app: 18101, database: 15433 } */
     readonly ports?: { readonly app?: number; readonly database?: number };
-    /** Folder for the restored data directory and logs. */
-    readonly dataDir: string;
+    /**
+     * Folder for the restored data directory and logs.
+     * @default `<project>/.switchyard/data/<stack>/<name>` (SWITCHYARD_HOME replaces `<project>/.switchyard`)
+     */
+    readonly dataDir?: string;
     /** The instant creation is counted from (for tests). @default now */
     readonly now?: Date;
     /** Adjust a child's args before it is created. */
@@ -105,13 +109,14 @@ export class LocalSandbox extends pulumi.ComponentResource {
         });
         this.sourceSnapshot = snapshotDir.apply((d) => path.basename(d));
         const dbName = args.databaseName ?? "app";
-        const home = new DataDirectory(`${name}-data`, { path: args.dataDir }, { parent: this });
+        const dataDir = args.dataDir ?? path.join(localStackDataDir(), name);
+        const home = new DataDirectory(`${name}-data`, { path: dataDir }, { parent: this });
 
         this.database = new PostgresServer(
             `${name}-db`,
             applyTransform<pulumi.Inputs>(
                 {
-                    dataDir: path.join(args.dataDir, "pg"),
+                    dataDir: path.join(dataDir, "pg"),
                     port: ports.database,
                     databases: [],
                     role: "sandbox",
@@ -139,7 +144,7 @@ export class LocalSandbox extends pulumi.ComponentResource {
                         .all([args.app.environment ?? {}, args.candidate.environment ?? {}, this.databaseUrl])
                         .apply(([a, b, url]) => ({ ...a, ...b, DATABASE_URL: url })),
                     healthCheckPath: health.path,
-                    logDir: path.join(args.dataDir, "logs"),
+                    logDir: path.join(dataDir, "logs"),
                     startTimeoutMs: args.app.startTimeoutMs ?? 30_000,
                 },
                 args.transform?.app,
