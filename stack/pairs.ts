@@ -35,7 +35,8 @@ export function componentsIn(resources: readonly StateResource[], kind: "pair" |
  * Throws a UserError naming what was looked for when there is none, and listing them when there are
  * several and none was named.
  */
-export function chooseComponent(found: readonly ComponentRef[], kind: "pair" | "sandbox", stack: string, wanted?: string): ComponentRef {
+export function chooseComponent(unsorted: readonly ComponentRef[], kind: "pair" | "sandbox", stack: string, wanted?: string): ComponentRef {
+    const found = [...unsorted].sort((a, b) => a.name.localeCompare(b.name));
     const tokens = Object.values(kind === "pair" ? PAIR_TOKENS : SANDBOX_TOKENS).join(" or ");
     const what = kind === "pair" ? "blue-green pair" : "sandbox";
     const flag = kind === "pair" ? "--pair" : "--sandbox";
