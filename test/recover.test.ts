@@ -1,0 +1,83 @@
+/**
+ * What a killed engine leaves behind, cleared before the next operation: a file-backend lock whose
+ * owner is gone (cleared, naming the dead owner), one whose owner lives (refused, naming its pid), and
+ * operations left pending in the state (dropped, named, and the next update neither fails nor warns).
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawn, spawnSync } from "child_process";
+import { judgeLocks } from "../stack/recover";
+import { cli, userProject } from "./support/userProject";
+
+describe("stale engine locks and pending operations", function () {
+    this.timeout(300_000);
+    let p: ReturnType<typeof userProject>;
+    const lockDir = () => path.join(p.state, ".pulumi", "locks", "organization", "user-infra", "none");
+
+    before(() => {
+        p = userProject();
+        const r = cli(p.root, ["up", "none", "--no-policy"], p.state);
+        assert.strictEqual(r.code, 0, r.err + r.out);
+    });
+    after(() => p.cleanup());
+
+    it("judges locks: same host and owner gone is stale; alive or another host is held", () => {
+        const host = "here";
+        const locks = [
+            { file: "a", pid: 10, hostname: host },
+            { file: "b", pid: 11, hostname: host },
+            { file: "c", pid: 12, hostname: "elsewhere" },
+            { file: "d", pid: 0, hostname: host },
+        ];
+        const r = judgeLocks(locks, host, (pid) => pid === 11);
+        assert.deepStrictEqual(r.stale.map((l) => l.file), ["a", "d"]);
+        assert.deepStrictEqual(r.held.map((l) => l.file), ["b", "c"]);
+    });
+
+    it("a lock left by a dead engine is cleared, with a message naming its pid, and the operation runs", () => {
+        // A pid that surely is gone: a child that has exited.
+        const dead = spawnSync("true").pid as number;
+        fs.mkdirSync(lockDir(), { recursive: true });
+        const lock = path.join(lockDir(), "0c7b0a3e-dead-4bad-8bad-000000000000.json");
+        fs.writeFileSync(lock, JSON.stringify({ pid: dead, username: "root", hostname: os.hostname(), timestamp: new Date().toISOString() }));
+        const r = cli(p.root, ["up", "none", "--no-policy"], p.state);
+        assert.strictEqual(r.code, 0, r.err + r.out);
+        assert.match(r.err, new RegExp(`cleared a stale engine lock on stack "none" left by pid ${dead} \\(no longer running on this host`));
+        assert.ok(!fs.existsSync(lock), "the lock file is gone");
+    });
+
+    it("a lock held by a live process is refused, exit 2, naming its pid; the lock stays", async () => {
+        const owner = spawn("sleep", ["60"], { stdio: "ignore" });
+        try {
+            fs.mkdirSync(lockDir(), { recursive: true });
+            const lock = path.join(lockDir(), "0c7b0a3e-live-4bad-8bad-000000000000.json");
+            fs.writeFileSync(lock, JSON.stringify({ pid: owner.pid, username: "root", hostname: os.hostname(), timestamp: new Date().toISOString() }));
+            const r = cli(p.root, ["up", "none", "--no-policy"], p.state);
+            assert.strictEqual(r.code, 2, r.err + r.out);
+            assert.match(r.err, new RegExp(`stack "none" is locked by a running engine \\(pid ${owner.pid}`));
+            assert.ok(fs.existsSync(lock), "a live owner's lock is kept");
+            fs.rmSync(lock);
+        } finally {
+            owner.kill("SIGKILL");
+        }
+    });
+
+    it("operations left pending by a killed up are dropped and named; the next up neither fails nor warns", async () => {
+        // As a killed `up` leaves it: the state file itself names the operation (`stack import` would drop it).
+        const file = path.join(p.state, ".pulumi", "stacks", "user-infra", "none.json");
+        const doc = JSON.parse(fs.readFileSync(file, "utf8")) as { checkpoint: { latest: { resources: { urn: string; type: string }[]; pending_operations?: unknown[] } } };
+        const latest = doc.checkpoint.latest;
+        const stackUrn = latest.resources.find((r) => r.type === "pulumi:pulumi:Stack")!.urn;
+        const ghost = stackUrn.replace(/pulumi:pulumi:Stack::[^:]+$/, "pulumi-nodejs:dynamic:Resource::ghost");
+        latest.pending_operations = [{ resource: { urn: ghost, type: "pulumi-nodejs:dynamic:Resource", custom: true }, type: "updating" }];
+        fs.writeFileSync(file, JSON.stringify(doc));
+        const r = cli(p.root, ["up", "none", "--no-policy"], p.state);
+        assert.strictEqual(r.code, 0, r.err + r.out);
+        assert.match(r.err, /cleared an operation left pending by an interrupted update: updating of ghost/);
+        assert.doesNotMatch(r.out + r.err, /pending operation/i);
+        const after = JSON.parse(fs.readFileSync(file, "utf8")) as typeof doc;
+        assert.strictEqual(after.checkpoint.latest.pending_operations, undefined);
+    });
+});
