@@ -157,8 +157,7 @@ export function stackConfigFile(project: Project, stackName: string): string {
     }
     const known = knownStacks(project);
     throw new UserError(
-        `stack "${stackName}" has no config file ${path.relative(process.cwd(), path.join(project.stackConfigDir, `Pulumi.${stackName}.yaml`)) || "."} ` +
-            `in project ${project.name}` +
+        `stack "${stackName}" has no config file ${path.relative(project.root, path.join(project.stackConfigDir, `Pulumi.${stackName}.yaml`))}` +
             (known.length ? `; known stacks: ${known.join(", ")}` : ""),
     );
 }

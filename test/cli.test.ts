@@ -67,7 +67,7 @@ describe("set-up and CLI: bad environment and bad input", function () {
         for (const cmd of [["status", "local"], ["cutover", "local"], ["revert", "local"]]) {
             const r = sh(bin, cmd, { SWITCHYARD_HOME: tmp });
             assert.strictEqual(r.code, 2, r.out);
-            assert.match(r.out, /switchyard: stack "local" has no blue-green pair in its state: run `switchyard up local` first/);
+            assert.match(r.out, /switchyard: stack "local" has no Switchyard blue-green pair: looked for a resource of type switchyard:local:BlueGreen or switchyard:aws:BlueGreen in its state\. Add one to the program and run `switchyard up local`/);
         }
         const flag = sh(bin, ["cutover", "local", "--interval", "soon"], { SWITCHYARD_HOME: tmp });
         assert.strictEqual(flag.code, 2, flag.out);

@@ -87,9 +87,10 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
         const after = await countColors(url(), 100, 4);
         assert.deepStrictEqual(after.colors, { green: 100 });
 
-        const state = await inEnv(() => run.outputs(target()));
-        assert.deepStrictEqual(state.weights.value, { blue: 0, green: 100 }, "the weights are in stack state");
-        assert.strictEqual((state.cutover.value as cut.Checkpoint).phase, "promoted", "the checkpoint is in stack state");
+        const state = await inEnv(() => cut.status(target()));
+        assert.deepStrictEqual(state.weightsInState, { blue: 0, green: 100 }, "the weights are in stack state");
+        assert.strictEqual(state.checkpoint?.phase, "promoted", "the checkpoint is recorded beside the state");
+        assert.strictEqual(state.intent, undefined, "no action is left unfinished");
         const file = YAML.parse(fs.readFileSync(path.join(proj.root, "stacks", "Pulumi.pair.yaml"), "utf8"));
         assert.deepStrictEqual(file.config["switchyard:traffic"], { blue: 0, green: 100 }, "the stack's config file agrees");
 
@@ -127,9 +128,9 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
             assert.ok(l.failed > 0, "green's injected failures were seen by the load");
             assert.deepStrictEqual(await readWeights(socket()), { blue: 100, green: 0 });
             assert.deepStrictEqual((await countColors(url(), 100, 4)).colors, { blue: 100 }, "after the revert, blue alone answers");
-            const state = await inEnv(() => run.outputs(target()));
-            assert.strictEqual((state.cutover.value as cut.Checkpoint).phase, "reverted");
-            assert.match((state.cutover.value as cut.Checkpoint).reason ?? "", /success rate/);
+            const state = (await inEnv(() => cut.status(target()))).checkpoint as cut.Checkpoint;
+            assert.strictEqual(state.phase, "reverted");
+            assert.match(state.reason ?? "", /success rate/);
         } finally {
             await setFaults("green", 0);
         }
@@ -202,7 +203,7 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
         });
         await exited;
         assert.deepStrictEqual(await readWeights(socket()), { blue: 75, green: 25 }, "the killed cutover left step 1 served");
-        const stopped = (await inEnv(() => run.outputs(target()))).cutover.value as cut.Checkpoint;
+        const stopped = (await inEnv(() => cut.status(target()))).checkpoint as cut.Checkpoint;
         assert.deepStrictEqual([stopped.phase, stopped.step, stopped.weights], ["stepping", 0, { blue: 75, green: 25 }], "its checkpoint is in state");
         await assert.rejects(inEnv(() => cut.cutover(target(), {})), /has an unfinished cutover cutover-\S+ \(stepping at step 1 of 3, green 25%\): run `switchyard resume pair`/);
 
@@ -248,7 +249,7 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
 
     it("refuses bad plans and an empty resume with clear messages, changing nothing", async () => {
         await assert.rejects(inEnv(() => cut.cutover(target(), { steps: [50, 25, 100] })), /step 2 \(25\) does not rise above the step before it \(50\)/);
-        await assert.rejects(inEnv(() => cut.cutover(target(), { steps: "quick" })), /no step preset named "quick"/);
+        await assert.rejects(inEnv(() => cut.cutover(target(), { steps: "quick" })), /no preset has that name/);
         await assert.rejects(inEnv(() => cut.resume(target())), /has no unfinished cutover to resume \(the last one, cutover-\S+, reverted\)/);
         assert.deepStrictEqual(await readWeights(socket()), { blue: 100, green: 0 });
     });
