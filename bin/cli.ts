@@ -19,7 +19,10 @@ import { readPolicyConfigFile } from "../policies/config";
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
-/** Engine output, less the notice that the dynamic-provider plugin comes from PATH (by design here). */
+/**
+ * Engine output, less the notice that the dynamic-provider plugin comes from PATH (by design here),
+ * and less JavaScript stack frames: a refused argument or config value is shown by its message.
+ */
 function display(json: boolean): (s: string) => void {
     if (json) {
         return () => undefined;
@@ -27,7 +30,7 @@ function display(json: boolean): (s: string) => void {
     return (s: string) => {
         const kept = s
             .split("\n")
-            .filter((l) => !/pulumi-(resource|analyzer)-[a-z-]+ from \$PATH/.test(l))
+            .filter((l) => !/pulumi-(resource|analyzer)-[a-z-]+ from \$PATH/.test(l) && !/^\s+at .+:\d+:\d+\)?\s*$/.test(l))
             .join("\n");
         process.stdout.write(kept);
     };

@@ -91,6 +91,40 @@ export function projectEnv(project: Project): Record<string, string> {
     }
 }
 
+/** The refusals (bad config, a component's bad arguments) each opened stack's program last threw. */
+const refusals = new WeakMap<Stack, { error?: UserError }>();
+
+/** Whether an error a program threw is the user's input refused: a component's arguments, the stack's config. */
+export function isRefusal(e: unknown): boolean {
+    if (!(e instanceof Error)) {
+        return false;
+    }
+    const kinds = ["ResourceError", "RunError", "InputPropertyError", "UserError", "ConfigTypeError", "ConfigEnumError", "ConfigRangeError", "ConfigPatternError", "ConfigMissingError"];
+    let proto: object | null = Object.getPrototypeOf(e);
+    while (proto && proto !== Error.prototype) {
+        if (kinds.includes((proto as { constructor: { name: string } }).constructor.name)) {
+            return true;
+        }
+        proto = Object.getPrototypeOf(proto);
+    }
+    return /^switchyard:[a-zA-Z.]+/.test(e.message);
+}
+
+/** A program whose refusals are kept, so the run's failure can be reported as bad input. */
+function watched(program: PulumiFn, holder: { error?: UserError }): PulumiFn {
+    return async () => {
+        holder.error = undefined;
+        try {
+            return await program();
+        } catch (e) {
+            if (isRefusal(e)) {
+                holder.error = new UserError((e as Error).message.split("\n")[0]);
+            }
+            throw e;
+        }
+    };
+}
+
 /**
  * Opens (creating if needed) a stack of the project, on the engine and backend the set-up provides,
  * after clearing a stale lock and pending operations a killed engine left.
@@ -110,13 +144,15 @@ export async function openStack(target: StackTarget): Promise<Stack> {
             notice(`switchyard: ${m}\n`);
         }
     }
+    const holder: { error?: UserError } = {};
     const stack =
         target.program === undefined && languageHostDir() !== undefined
             ? await LocalWorkspace.createOrSelectStack({ stackName: target.stackName, workDir: project.root }, { envVars })
             : await LocalWorkspace.createOrSelectStack(
-                  { stackName: target.stackName, projectName: project.name, program: target.program ?? programOf(project) },
+                  { stackName: target.stackName, projectName: project.name, program: watched(target.program ?? programOf(project), holder) },
                   { workDir: project.root, envVars },
               );
+    refusals.set(stack, holder);
     for (const m of await clearPendingOperations(stack)) {
         notice(`switchyard: ${m}\n`);
     }
@@ -135,11 +171,11 @@ export interface PreviewOptions {
 }
 
 /** Turns a failure the user's program or a component reported into a UserError (exit 2). */
-async function engineRun<T>(target: StackTarget, fn: () => Promise<T>): Promise<T> {
+async function engineRun<T>(stack: Stack, fn: () => Promise<T>): Promise<T> {
     try {
         return await fn();
     } catch (e) {
-        throw refusal(e as Error) ?? e;
+        throw refusals.get(stack)?.error ?? refusal(e as Error) ?? e;
     }
 }
 
@@ -160,7 +196,7 @@ export function refusal(e: Error): UserError | undefined {
 
 export async function preview(target: StackTarget, opts: PreviewOptions = {}): Promise<PreviewResult> {
     const stack = await openStack(target);
-    return engineRun(target, () =>
+    return engineRun(stack, () =>
         stack.preview({
             onOutput: output(target),
             policyPacks: opts.policyPacks,
@@ -172,17 +208,17 @@ export async function preview(target: StackTarget, opts: PreviewOptions = {}): P
 
 export async function up(target: StackTarget, opts: PreviewOptions = {}): Promise<UpResult> {
     const stack = await openStack(target);
-    return engineRun(target, () => stack.up({ onOutput: output(target), policyPacks: opts.policyPacks, policyPackConfigs: opts.policyPackConfigs }));
+    return engineRun(stack, () => stack.up({ onOutput: output(target), policyPacks: opts.policyPacks, policyPackConfigs: opts.policyPackConfigs }));
 }
 
 export async function refresh(target: StackTarget): Promise<RefreshResult> {
     const stack = await openStack(target);
-    return engineRun(target, () => stack.refresh({ onOutput: output(target) }));
+    return engineRun(stack, () => stack.refresh({ onOutput: output(target) }));
 }
 
 export async function destroy(target: StackTarget): Promise<DestroyResult> {
     const stack = await openStack(target);
-    return engineRun(target, () => stack.destroy({ onOutput: output(target) }));
+    return engineRun(stack, () => stack.destroy({ onOutput: output(target) }));
 }
 
 export async function outputs(target: StackTarget): Promise<OutputMap> {

@@ -84,4 +84,14 @@ describe("the CLI on a user's own project", function () {
         assert.strictEqual(named.code, 2, named.err);
         assert.match(named.err, /stack "two" has no blue-green pair named "shop"; its blue-green pairs: pair0, pair1/);
     });
+
+    it("a component's refusal and a missing config key exit 2 with the message alone, no stack trace", () => {
+        const r = cli(p.root, ["up", "refused", "--no-policy"], p.state);
+        assert.strictEqual(r.code, 2, r.err + r.out);
+        assert.strictEqual(r.err, "switchyard: switchyard:traffic: traffic weight for blue is 101: it must be an integer from 0 to 100\n");
+        assert.doesNotMatch(r.out, /^\s+at .+:\d+:\d+\)?$/m, "no JavaScript stack frame in the engine's output");
+        const m = cli(p.root, ["up", "unset", "--no-policy"], p.state);
+        assert.strictEqual(m.code, 2, m.err + m.out);
+        assert.match(m.err, /^switchyard: Missing required configuration variable 'user-infra:region'/);
+    });
 });

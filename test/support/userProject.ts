@@ -27,6 +27,11 @@ export function userProject(): { root: string; state: string; cleanup: () => voi
             '    const c = new pulumi.ComponentResource("switchyard:local:BlueGreen", `pair${i}`, {});',
             '    c.registerOutputs({ platform: "local", weights: { blue: 100, green: 0 } });',
             "}",
+            'if (cfg.getBoolean("refused")) {',
+            '    const { LocalBlueGreen } = require("../../../components/local");',
+            '    new LocalBlueGreen("shop", { app: { command: "node app.js" }, colors: { blue: { version: "1" }, green: { version: "2" } } });',
+            "}",
+            'if (cfg.getBoolean("needsKey")) cfg.require("region");',
             "export const pairs = n;",
             'export const where = process.cwd();',
             "",
@@ -34,6 +39,8 @@ export function userProject(): { root: string; state: string; cleanup: () => voi
     );
     fs.writeFileSync(path.join(root, "deploy", "Pulumi.none.yaml"), "config:\n  user-infra:pairs: 0\n");
     fs.writeFileSync(path.join(root, "deploy", "Pulumi.two.yaml"), "config:\n  user-infra:pairs: 2\n");
+    fs.writeFileSync(path.join(root, "deploy", "Pulumi.refused.yaml"), "config:\n  user-infra:refused: true\n  switchyard:traffic:\n    blue: 101\n    green: 0\n");
+    fs.writeFileSync(path.join(root, "deploy", "Pulumi.unset.yaml"), "config:\n  user-infra:needsKey: true\n");
     return {
         root,
         state,
