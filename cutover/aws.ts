@@ -48,9 +48,46 @@ export interface AwsCutoverOutputs {
 
 const optionalString = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
+// The parts of an Elastic Load Balancing ARN: partition, region, 12-digit account, then the resource.
+const ARN_PREFIX = "arn:aws(?:-cn|-us-gov)?:elasticloadbalancing:[a-z]{2}(?:-[a-z]+)+-\\d+:\\d{12}";
+/** A load balancer or target group name: 1 to 32 letters, digits and hyphens, no hyphen first or last. */
+const ELB_NAME = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?";
+const HEX16 = "[0-9a-f]{16}";
+
+/** `arn:aws:elasticloadbalancing:<region>:<12 digits>:targetgroup/<name>/<16 hex>` */
+export const TARGET_GROUP_ARN = new RegExp(`^${ARN_PREFIX}:targetgroup/${ELB_NAME}/${HEX16}$`);
+/** `arn:aws:elasticloadbalancing:<region>:<12 digits>:listener/app/<load balancer>/<16 hex>/<16 hex>` */
+export const LISTENER_ARN = new RegExp(`^${ARN_PREFIX}:listener/app/${ELB_NAME}/${HEX16}/${HEX16}$`);
+
+const ARN_FORMS = {
+    targetGroup: { re: TARGET_GROUP_ARN, form: "arn:aws:elasticloadbalancing:<region>:<12-digit account>:targetgroup/<name>/<16 hex digits>", what: "a target group ARN" },
+    listener: {
+        re: LISTENER_ARN,
+        form: "arn:aws:elasticloadbalancing:<region>:<12-digit account>:listener/app/<load balancer>/<16 hex digits>/<16 hex digits>",
+        what: "an Application Load Balancer listener ARN",
+    },
+} as const;
+
+/**
+ * Checks an ARN read from a stack output before anything is written with it (a malformed target group
+ * ARN would otherwise be written into the listener, and read back as agreeing). Returns a message
+ * naming the output, or undefined.
+ */
+export function checkOutputArn(kind: keyof typeof ARN_FORMS, output: string, value: string, stack = "the stack"): string | undefined {
+    const f = ARN_FORMS[kind];
+    if (f.re.test(value)) {
+        return undefined;
+    }
+    return (
+        `${stack}'s ${output} output is ${JSON.stringify(value)}, not ${f.what} (${f.form}); nothing was changed. ` +
+        `The output is not what a Switchyard blue-green program exports: run \`switchyard refresh\` and \`switchyard up\` on ${stack}, and check the program's outputs`
+    );
+}
+
 /**
  * Picks and checks the cutover's outputs among a stack's outputs (plain values, as
- * `StackStore.readState()` returns them). Throws a UserError naming the missing output.
+ * `StackStore.readState()` returns them). Throws a UserError naming the missing or malformed output,
+ * before any AWS call.
  *
  * @param stack the stack's name, for the messages
  */
@@ -66,10 +103,21 @@ export function awsCutoverOutputs(outputs: Record<string, unknown>, stack = "the
     if (blue === undefined || green === undefined) {
         throw new UserError(`${stack} has no targetGroupArns output with both { blue, green }: ${fix}`);
     }
+    const testListenerArn = optionalString(outputs.testListenerArn);
+    const problem =
+        checkOutputArn("listener", "listenerArn", listenerArn, stack) ??
+        checkOutputArn("targetGroup", "targetGroupArns.blue", blue, stack) ??
+        checkOutputArn("targetGroup", "targetGroupArns.green", green, stack) ??
+        (testListenerArn === undefined ? undefined : checkOutputArn("listener", "testListenerArn", testListenerArn, stack)) ??
+        (blue === green ? `${stack}'s targetGroupArns output gives blue and green the same target group ${blue}; nothing was changed. Each color has its own: run \`switchyard up\` on ${stack}` : undefined) ??
+        (testListenerArn === listenerArn ? `${stack}'s testListenerArn output is its listenerArn ${listenerArn}; nothing was changed. The test listener is a listener of its own: run \`switchyard up\` on ${stack}` : undefined);
+    if (problem) {
+        throw new UserError(problem);
+    }
     return {
         listenerArn,
         targetGroupArns: { blue, green },
-        testListenerArn: optionalString(outputs.testListenerArn),
+        testListenerArn,
         testUrl: optionalString(outputs.testUrl),
         databaseIdentifier: optionalString(outputs.databaseIdentifier),
     };
@@ -257,7 +305,8 @@ export function sampleFromMetrics(color: Color, windowMs: number, results: reado
     const failed = results.find((r) => r.StatusCode === "InternalError" || r.StatusCode === "Forbidden");
     if (failed) {
         const why = (failed.Messages ?? []).map((m) => m.Value).join("; ");
-        throw new Error(`CloudWatch answered ${failed.StatusCode} for ${color}'s ${failed.Label ?? failed.Id} metric${why ? `: ${why}` : ""}; check cloudwatch:GetMetricData permissions`);
+        const hint = failed.StatusCode === "Forbidden" ? "; the caller lacks cloudwatch:GetMetricData: grant it to the credentials in use" : "";
+        throw new Error(`CloudWatch answered ${failed.StatusCode} for ${color}'s ${failed.Label ?? failed.Id} metric${why ? `: ${why}` : ""}${hint}`);
     }
     const requests = datapoints(results, METRIC_IDS.requests);
     const errors = sum([...datapoints(results, METRIC_IDS.targetErrors).values(), ...datapoints(results, METRIC_IDS.connectionErrors).values()]);
@@ -281,6 +330,50 @@ export function backupSnapshotName(databaseIdentifier: string, at: Date): string
 }
 
 const messageOf = (e: unknown): string => (e instanceof Error ? `${e.name !== "Error" ? `${e.name}: ` : ""}${e.message}` : String(e));
+
+/** What an AWS call's failure can be caused by, from the SDK error's name, status and code. */
+export type AwsFailureCause = "permission" | "credentials" | "not-found" | "network" | "throttled" | "other";
+
+const CREDENTIAL_ERRORS = ["CredentialsProviderError", "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "InvalidSignatureException", "IncompleteSignature", "MissingAuthenticationToken"];
+const PERMISSION_ERRORS = ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "AuthorizationError", "Forbidden"];
+const NETWORK_CODES = ["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"];
+
+/** Classifies an AWS SDK failure, so a message hints only at what can be its cause. Pure. */
+export function awsFailureCause(e: unknown): AwsFailureCause {
+    const err = e as { name?: string; code?: string; Code?: string; $metadata?: { httpStatusCode?: number }; cause?: { code?: string } };
+    const name = err?.name ?? err?.Code ?? "";
+    if (CREDENTIAL_ERRORS.includes(name)) return "credentials";
+    if (PERMISSION_ERRORS.includes(name)) return "permission";
+    if (/NotFound(?:Exception|Fault)?$/.test(name)) return "not-found";
+    if (/Throttl|TooManyRequests|RequestLimitExceeded/.test(name)) return "throttled";
+    if (NETWORK_CODES.includes(err?.code ?? "") || NETWORK_CODES.includes(err?.cause?.code ?? "") || name === "TimeoutError") return "network";
+    if (err?.$metadata?.httpStatusCode === 403) return "permission";
+    return "other";
+}
+
+/**
+ * The hint a failed AWS call's message ends with: the permission only when a permission can be the
+ * cause, the output or region when the resource was not found, and so on. Pure.
+ *
+ * @param permission the IAM action the call needs, e.g. "elasticloadbalancing:ModifyListener"
+ * @param notFound what to check when the resource was not found
+ */
+export function awsHint(e: unknown, permission: string, notFound: string): string {
+    switch (awsFailureCause(e)) {
+        case "permission":
+            return `; the caller lacks ${permission}: grant it to the credentials in use`;
+        case "credentials":
+            return "; the AWS credentials are missing, invalid or expired: check AWS_PROFILE or AWS_ACCESS_KEY_ID and friends";
+        case "not-found":
+            return `; ${notFound}`;
+        case "network":
+            return "; AWS could not be reached: check the network and the region (AWS_REGION)";
+        case "throttled":
+            return "; AWS throttled the call: wait and run the command again";
+        default:
+            return "";
+    }
+}
 
 /** The state and reason of a waiter's failure (its message is JSON), else the message. */
 function waiterFailure(e: unknown): string {
@@ -411,7 +504,9 @@ export class AwsCutoverPort extends StackBackedPort implements CutoverPort {
                 new CreateDBSnapshotCommand({ DBInstanceIdentifier: db, DBSnapshotIdentifier: name, Tags: [{ Key: "switchyard:purpose", Value: "pre-cutover" }] }),
             );
         } catch (e) {
-            throw new Error(`backup of database ${db} failed: CreateDBSnapshot ${name}: ${messageOf(e)}; check the stack's databaseIdentifier output, the region and rds:CreateDBSnapshot permissions`);
+            throw new Error(
+                `backup of database ${db} failed: CreateDBSnapshot ${name}: ${messageOf(e)}${awsHint(e, "rds:CreateDBSnapshot", "check the stack's databaseIdentifier output and the region")}`,
+            );
         }
         await this.waitAvailable(db, name);
         return name;
@@ -445,7 +540,9 @@ export class AwsCutoverPort extends StackBackedPort implements CutoverPort {
             try {
                 await this.elbv2.send(new ModifyListenerCommand({ ListenerArn: arn, DefaultActions: actions }));
             } catch (e) {
-                throw new Error(`cannot set weights on listener ${arn}: ${messageOf(e)}; check elasticloadbalancing:ModifyListener permissions`);
+                throw new Error(
+                    `cannot set weights on listener ${arn}: ${messageOf(e)}${awsHint(e, "elasticloadbalancing:ModifyListener", "check the stack's listener and target group outputs and the region")}`,
+                );
             }
         };
         await set(listenerArn, weights);
@@ -460,7 +557,9 @@ export class AwsCutoverPort extends StackBackedPort implements CutoverPort {
         try {
             listeners = (await this.elbv2.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }))).Listeners ?? [];
         } catch (e) {
-            throw new Error(`cannot read listener ${listenerArn}: ${messageOf(e)}; check the stack's outputs, the region and elasticloadbalancing:DescribeListeners permissions`);
+            throw new Error(
+                `cannot read listener ${listenerArn}: ${messageOf(e)}${awsHint(e, "elasticloadbalancing:DescribeListeners", "check the stack's listenerArn output and the region; run `switchyard refresh` and `switchyard up` on it")}`,
+            );
         }
         if (listeners.length === 0) {
             throw new UserError(`listener ${listenerArn} does not exist: run \`switchyard refresh\` and \`switchyard up\` on ${this.stackName}`);
@@ -476,7 +575,7 @@ export class AwsCutoverPort extends StackBackedPort implements CutoverPort {
             const page = await this.cloudwatch
                 .send(new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: start, EndTime: end, NextToken: token }), { abortSignal: signal })
                 .catch((e: unknown) => {
-                    throw new Error(`cannot read the metrics of target group ${group}: ${messageOf(e)}; check the region and cloudwatch:GetMetricData permissions`);
+                    throw new Error(`cannot read the metrics of target group ${group}: ${messageOf(e)}${awsHint(e, "cloudwatch:GetMetricData", "check the region")}`);
                 });
             results.push(...(page.MetricDataResults ?? []));
             token = page.NextToken;
@@ -489,7 +588,9 @@ export class AwsCutoverPort extends StackBackedPort implements CutoverPort {
             const r = await this.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: group }), { abortSignal: signal });
             return anyHealthy(r.TargetHealthDescriptions ?? []);
         } catch (e) {
-            throw new Error(`cannot read the target health of target group ${group}: ${messageOf(e)}; check the stack's targetGroupArns output and elasticloadbalancing:DescribeTargetHealth permissions`);
+            throw new Error(
+                `cannot read the target health of target group ${group}: ${messageOf(e)}${awsHint(e, "elasticloadbalancing:DescribeTargetHealth", "check the stack's targetGroupArns output and the region")}`,
+            );
         }
     }
 }
