@@ -159,7 +159,7 @@ describe("migration rehearsal on a sandbox (real PostgreSQL)", function () {
     });
 
     it("refuses production, and a sandbox without a migration command, with the fix named", async () => {
-        await assert.rejects(inEnv(() => rehearse(target("pair"))), /stack "pair" is a blue-green stack: migrations are rehearsed on a sandbox, never on production/);
+        await assert.rejects(inEnv(() => rehearse(target("pair"))), /stack "pair" holds a blue-green pair \(shop\), which is production: migrations are rehearsed on a sandbox, never on production/);
         await assert.rejects(inEnv(() => rehearse(target("sandbox"), { last: -1 })), /--last is -1/);
         fs.writeFileSync(path.join(proj.root, "stacks", "Pulumi.sandbox.yaml"), YAML.stringify({ config: localSandboxConfig(BASE) }));
         await assert.rejects(inEnv(() => rehearse(target("sandbox"))), /no migration command: set switchyard:migrations\.command in stack "sandbox"/);
