@@ -282,7 +282,9 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
     }
     if (input.kind === "error") {
         if (cp.phase === "reverting") {
-            return finish(at, "failed", now, `revert failed: ${input.message}; traffic may still reach ${cp.to}`);
+            // Traffic may still reach the new color only where a step moved some there and the router was not reverted.
+            const hint = !input.routerReverted && cp.step >= 0 ? `; traffic may still reach ${cp.to}` : "";
+            return finish(at, "failed", now, `revert failed: ${input.message}${hint}`);
         }
         if (cp.step < 0) {
             // No live traffic was moved yet: stop where we are.
@@ -408,6 +410,7 @@ export function planOf(cp: Checkpoint, gate: Partial<GateSpec> = {}): CutoverPla
  */
 export function operatorRevert(current: TrafficWeights, cp: Checkpoint | undefined, id: string, now: string, reason = "revert asked for by the operator"): Transition {
     const back = revertTarget(current, cp);
-    const base = cp && !FINAL_PHASES.includes(cp.phase) ? cp : fresh(id, back, [100], 0, "stepping", current, now);
+    // With no cutover under way, step 0 stands for traffic on the other color now; -1 when it has none.
+    const base = cp && !FINAL_PHASES.includes(cp.phase) ? cp : fresh(id, back, [100], current[otherColor(back)] > 0 ? 0 : -1, "stepping", current, now);
     return revert({ ...base, updatedAt: now }, reason, now);
 }

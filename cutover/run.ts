@@ -69,10 +69,13 @@ async function perform(port: CutoverPort, action: Action, cp: Checkpoint, signal
                 await port.apply(action.weights, cp);
             } catch (e) {
                 if (reverting && port.applyNow) {
-                    throw new Error(
-                        direct === undefined
-                            ? `the router was reverted at once, but recording the revert in the stack failed: ${(e as Error).message}; run \`switchyard revert\` again`
-                            : `the router could not be reverted at once (${direct}), nor through the stack: ${(e as Error).message}`,
+                    throw Object.assign(
+                        new Error(
+                            direct === undefined
+                                ? `the router was reverted at once, but recording the revert in the stack failed: ${(e as Error).message}; run \`switchyard revert\` again`
+                                : `the router could not be reverted at once (${direct}), nor through the stack: ${(e as Error).message}`,
+                        ),
+                        { routerReverted: direct === undefined },
                     );
                 }
                 throw e;
@@ -117,7 +120,10 @@ export async function drive(port: CutoverPort, plan: CutoverPlan, first: Transit
             try {
                 input = await perform(port, t.action, t.checkpoint, signal, (e) => emit([e]), now);
             } catch (e) {
-                input = signal?.aborted && t.checkpoint.phase !== "reverting" ? { kind: "abort", reason: abortReason(signal) } : { kind: "error", message: (e as Error).message };
+                input =
+                    signal?.aborted && t.checkpoint.phase !== "reverting"
+                        ? { kind: "abort", reason: abortReason(signal) }
+                        : { kind: "error", message: (e as Error).message, ...((e as { routerReverted?: boolean }).routerReverted ? { routerReverted: true } : {}) };
             }
         }
         t = advance(t.checkpoint, plan, input, now());

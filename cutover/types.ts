@@ -155,7 +155,8 @@ export type Input =
     | { readonly kind: "applied"; readonly served: TrafficWeights }
     | { readonly kind: "sampled"; readonly sample: Sample }
     | { readonly kind: "abort"; readonly reason: string }
-    | { readonly kind: "error"; readonly message: string };
+    /** An action failed. `routerReverted`: a revert reached the router (all traffic back) before it failed. */
+    | { readonly kind: "error"; readonly message: string; readonly routerReverted?: boolean };
 
 /** The one event stream: the terminal display, `--json` lines and reports all listen to it. */
 export type CutoverEvent =
