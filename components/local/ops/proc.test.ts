@@ -1,5 +1,6 @@
 // Process helpers against real processes: failures name the app, carry the log tail, leave nothing.
 import * as assert from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
@@ -41,6 +42,42 @@ describe("proc", function () {
     }
     await new Promise((r) => setTimeout(r, 50));
     await assertPortFree(port);
+  });
+
+  it("isAlive counts a process alive while any of its threads runs, though its main thread has exited", async () => {
+    // Like HAProxy on SIGTERM: the main thread is a zombie while another thread still holds the
+    // listening socket. Here the main thread calls pthread_exit; the other one keeps a port until
+    // stdin closes.
+    const script = [
+      "import ctypes, socket, sys, threading",
+      "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen()",
+      "def hold():",
+      "    sys.stdin.read(); srv.close()",
+      "threading.Thread(target=hold).start()",
+      "print(srv.getsockname()[1], flush=True)",
+      "ctypes.CDLL(None).pthread_exit(None)",
+    ].join("\n");
+    const child = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
+    const pid = child.pid!;
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.once("data", (d) => resolve(Number(String(d).trim())));
+        child.once("exit", (code) => reject(new Error(`python3 exited (${code}) before listening`)));
+      });
+      const mainState = () => { const st = fs.readFileSync(`/proc/${pid}/stat`, "utf8"); return st.slice(st.lastIndexOf(")") + 2, st.lastIndexOf(")") + 3); };
+      for (let i = 0; i < 200 && mainState() !== "Z"; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.strictEqual(mainState(), "Z", "the main thread has exited");
+      assert.strictEqual(isAlive(pid), true, "a live thread keeps the process alive");
+      assert.strictEqual(await portFreeNow(port), false, "and its port is still held");
+
+      child.stdin.end(); // the last thread closes the port and exits
+      const deadline = Date.now() + 20_000;
+      while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      assert.strictEqual(isAlive(pid), false, "dead once its last thread has exited");
+      assert.strictEqual(await portFreeNow(port), true, "so its port is free the moment isAlive says so");
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 
   it("startDetached makes a process group that stopProcessGroup ends entirely", async () => {

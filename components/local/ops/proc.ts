@@ -94,7 +94,31 @@ export function startDetached(opts: StartDetachedOptions): DetachedProcess {
   }
 }
 
-/** True when a process with this pid exists (and is not a zombie we can detect). */
+/**
+ * True while any thread of this process has not exited, from procfs: undefined without procfs. A
+ * multi-threaded process (HAProxy, node) can show its main thread as a zombie while another thread is
+ * still exiting and holds its files: its listening sockets stay open until that thread is gone too.
+ */
+function anyThreadLive(pid: number): boolean | undefined {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return fs.existsSync("/proc/self/task") ? false : undefined;
+  }
+  for (const tid of tids) {
+    let stat: string;
+    try { stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"); } catch { continue; }
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (state !== "Z" && state !== "X") return true;
+  }
+  return false;
+}
+
+/**
+ * True when a process with this pid exists and has not exited. A zombie still answers kill(0), so it
+ * counts as dead, but only once all its threads are gone (and with them its files and sockets).
+ */
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
@@ -102,15 +126,7 @@ export function isAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
-  // A zombie still answers kill(0); treat it as dead.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    if (state === "Z" || state === "X") return false;
-  } catch {
-    /* no procfs: trust kill(0) */
-  }
-  return true;
+  return anyThreadLive(pid) ?? true; // no procfs: trust kill(0)
 }
 
 function groupAlive(pgid: number): boolean {
@@ -126,8 +142,8 @@ function groupAlive(pgid: number): boolean {
       let stat: string;
       try { stat = fs.readFileSync(`/proc/${ent}/stat`, "utf8"); } catch { continue; }
       const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // rest[0]=state, rest[1]=ppid, rest[2]=pgrp
-      if (Number(rest[2]) === pgid && rest[0] !== "Z" && rest[0] !== "X") return true;
+      // rest[0]=state, rest[1]=ppid, rest[2]=pgrp; a zombie main thread may still have live threads.
+      if (Number(rest[2]) === pgid && (rest[0] !== "Z" && rest[0] !== "X" || anyThreadLive(Number(ent)))) return true;
     }
     return false;
   } catch {
