@@ -28,6 +28,7 @@ import { AwsColorArgs, BlueGreen, BlueGreenListenerArgs, RdsBlueGreenTargetArgs 
 import { ImageBuildArgs } from "./colorEnvironment";
 import { Engine } from "./common";
 import { Sandbox } from "./sandbox";
+import { awsConfigKeys, withConfigKeys } from "../configKeys";
 
 /** `switchyard:app` */
 export interface AppConfig {
@@ -121,10 +122,12 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
     const net = cfg.requireObject<AwsConfig>("aws");
     const password = cfg.getSecret("databasePassword");
     const build: ImageBuildArgs | undefined = app.build;
+    // A refusal names the switchyard:* key the refused value came from; "port is <v>" is the app's or the listener's.
+    const keys = awsConfigKeys((shown) => (shown === JSON.stringify(net.listener?.port) && shown !== JSON.stringify(app.port) ? "switchyard:aws.listener.port" : "switchyard:app.port"));
 
     if (role === "blue-green") {
         const cutover = cfg.getObject<CutoverPlanArgs>("cutover");
-        const pair = new BlueGreen(name, {
+        const pair = withConfigKeys(keys, () => new BlueGreen(name, {
             colors: {
                 blue: colorConfig(colors, app, "blue"),
                 green: colorConfig(colors, app, "green"),
@@ -149,7 +152,7 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
             internal: net.internal,
             listener: net.listener,
             cutover,
-        });
+        }));
         return {
             url: pair.url,
             testUrl: pair.testUrl,
@@ -167,7 +170,7 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
 
     const { sandbox: sb, color, candidate } = readSandboxCandidate(cfg, colors);
     const image = candidate.image ?? (app.image !== undefined ? imageForVersion(app.image, String(candidate.version)) : undefined);
-    const sandbox = new Sandbox(name, {
+    const sandbox = withConfigKeys(keys, () => new Sandbox(name, {
         productionStack: sb.productionStack,
         ttlHours: sb.ttlHours,
         color,
@@ -195,7 +198,7 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
         internal: net.internal,
         port: net.listener?.port,
         allowedCidrBlocks: net.listener?.allowedCidrBlocks,
-    });
+    }));
     return {
         url: sandbox.url,
         expiresAt: sandbox.expiresAt,

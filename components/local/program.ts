@@ -21,6 +21,7 @@ import { readSandboxCandidate, readStackBasics } from "../config";
 import { Color, COLORS, ColorArgs, CutoverPlanArgs, TrafficWeights } from "../types";
 import { LocalAppArgs, LocalBlueGreen, LocalPortsArgs } from "./blueGreen";
 import { LocalSandbox } from "./sandbox";
+import { localConfigKeys, withConfigKeys } from "../configKeys";
 
 export interface LocalConfig {
     ports?: LocalPortsArgs & { app?: number };
@@ -43,14 +44,17 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
     const appArgs: LocalAppArgs = { ...app, cwd: app.cwd ? path.resolve(ctx.cwd, app.cwd) : ctx.cwd };
 
     if (role === "blue-green") {
-        const pair = new LocalBlueGreen(name, {
-            app: appArgs,
-            colors: colors as Record<Color, ColorArgs>,
-            database: { mode, name: db.name },
-            cutover: cfg.getObject<CutoverPlanArgs>("cutover"),
-            ports: local.ports,
-            dataDir,
-        });
+        // A refusal names the switchyard:* key the refused value came from.
+        const pair = withConfigKeys(localConfigKeys(), () =>
+            new LocalBlueGreen(name, {
+                app: appArgs,
+                colors: colors as Record<Color, ColorArgs>,
+                database: { mode, name: db.name },
+                cutover: cfg.getObject<CutoverPlanArgs>("cutover"),
+                ports: local.ports,
+                dataDir,
+            }),
+        );
         return {
             platform: "local",
             role,
@@ -71,17 +75,19 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
 
     const { sandbox: sb, color, candidate } = readSandboxCandidate(cfg, colors);
     const prod = new pulumi.StackReference(`${name}-production`, { name: sb.productionStack });
-    const sandbox = new LocalSandbox(name, {
-        app: appArgs,
-        candidate,
-        snapshotRoot: prod.getOutput("snapshotRoot") as pulumi.Output<string | undefined>,
-        color,
-        snapshot: db.snapshot,
-        databaseName: db.name,
-        ttlHours: sb.ttlHours,
-        ports: { app: local.ports?.app, database: local.ports?.database },
-        dataDir,
-    });
+    const sandbox = withConfigKeys(localConfigKeys(color), () =>
+        new LocalSandbox(name, {
+            app: appArgs,
+            candidate,
+            snapshotRoot: prod.getOutput("snapshotRoot") as pulumi.Output<string | undefined>,
+            color,
+            snapshot: db.snapshot,
+            databaseName: db.name,
+            ttlHours: sb.ttlHours,
+            ports: { app: local.ports?.app, database: local.ports?.database },
+            dataDir,
+        }),
+    );
     return {
         platform: "local",
         role,
