@@ -218,6 +218,7 @@ describe("cutover options (strict parsing of the command line)", () => {
             ["..", /starts with '\.' or holds '\.\.'/],
             [".hidden", /starts with '\.'/],
             ["a..b", /holds '\.\.'/],
+            ["-rf", /starts with '-'/],
             ["", /it is empty/],
             ["a b", /holds " "/],
             ["prod\n", /holds "\\n"/],

@@ -288,10 +288,10 @@ export const MAX_NAME_LENGTH = 100;
 /**
  * Checks a name that becomes part of a file name (a stack's config file, a lock file, a snapshot's
  * folder): letters, digits, `-`, `_` and `.`; never empty, never `..`, never `/`, never starting with
- * `.`. Returns a message, or undefined.
+ * `.` or `-`. Returns a message, or undefined.
  */
 export function checkFileName(kind: string, name: unknown): string | undefined {
-    const fix = `use letters, digits, '-', '_' and '.' (not first), at most ${MAX_NAME_LENGTH} characters`;
+    const fix = `use letters, digits, '-', '_' and '.' ('.' and '-' not first), at most ${MAX_NAME_LENGTH} characters`;
     if (typeof name !== "string" || name === "") {
         return `${kind} is ${shown(name)}: it is empty; ${fix}`;
     }
@@ -303,6 +303,9 @@ export function checkFileName(kind: string, name: unknown): string | undefined {
     }
     if (name.startsWith(".") || name.includes("..")) {
         return `${kind} ${shown(name)} starts with '.' or holds '..'; ${fix}`;
+    }
+    if (name.startsWith("-")) {
+        return `${kind} ${shown(name)} starts with '-' (it would read as an option); ${fix}`;
     }
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
         const odd = [...new Set([...name].filter((c) => !/[A-Za-z0-9_.-]/.test(c)))].map((c) => JSON.stringify(c)).join(" ");
