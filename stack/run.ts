@@ -194,7 +194,16 @@ export function refusal(e: Error): UserError | undefined {
     return new UserError(m[1].trim());
 }
 
+/** Each policy config file checked against the pack before the engine runs (a UserError naming the fix). */
+async function checkPolicyConfigs(opts: PreviewOptions): Promise<void> {
+    if (opts.policyPackConfigs?.length) {
+        const { readPolicyConfigFile } = await import("../policies/config");
+        opts.policyPackConfigs.forEach((f) => readPolicyConfigFile(f));
+    }
+}
+
 export async function preview(target: StackTarget, opts: PreviewOptions = {}): Promise<PreviewResult> {
+    await checkPolicyConfigs(opts);
     const stack = await openStack(target);
     return engineRun(stack, () =>
         stack.preview({
@@ -207,6 +216,7 @@ export async function preview(target: StackTarget, opts: PreviewOptions = {}): P
 }
 
 export async function up(target: StackTarget, opts: PreviewOptions = {}): Promise<UpResult> {
+    await checkPolicyConfigs(opts);
     const stack = await openStack(target);
     return engineRun(stack, () => stack.up({ onOutput: output(target), policyPacks: opts.policyPacks, policyPackConfigs: opts.policyPackConfigs }));
 }
