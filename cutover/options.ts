@@ -202,7 +202,7 @@ function parseWeightList(flag: string, text: string, example: string): number[] 
         }
         const problem = numberSyntaxProblem(p, true);
         if (problem) {
-            throw refuse(flag, text, `${at} (${JSON.stringify(p)}) is not a whole percent: ${problem}; each weight is a whole number from 1 to 100, e.g. ${example}`);
+            throw refuse(flag, text, `${at} (${JSON.stringify(p)}) is not a whole percent: ${problem}; give each weight as a whole number from 1 to 100, e.g. ${example}`);
         }
         return Number(p);
     });
@@ -228,7 +228,7 @@ export function parseStepsFlag(text: string, flag = "--steps"): number[] | strin
     const steps = parseWeightList(flag, text, LIST_EXAMPLE);
     const problem = checkStepPlan(steps);
     if (problem) {
-        throw refuse(flag, text, `${problem} (e.g. ${LIST_EXAMPLE}, or a preset: ${presets})`);
+        throw refuse(flag, text, `${problem}; give a plan such as ${LIST_EXAMPLE}, or a preset: ${presets}`);
     }
     return steps;
 }

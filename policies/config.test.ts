@@ -30,18 +30,18 @@ describe("policies: policy config files", () => {
     });
 
     const table: [string, unknown, string[]][] = [
-        ["a rule the pack does not have", { "no-such-rule": "advisory" }, ['"no-such-rule" is not a rule of the pack: its rules are traffic-two-colors, traffic-weights-valid, cutover-plan-valid']],
-        ["a key the rule does not take", { "cutover-plan-valid": { maxstep: 5 } }, ['rule "cutover-plan-valid" has "maxstep", which it does not take: its keys are maxStep (and enforcementLevel)']],
-        ["a key on a rule that takes none", { "traffic-two-colors": { maxStep: 5 } }, ['rule "traffic-two-colors" has "maxStep", which it does not take: it takes no config keys, only an enforcementLevel (advisory, mandatory, disabled)']],
+        ["a rule the pack does not have", { "no-such-rule": "advisory" }, ['"no-such-rule" is not a rule of the pack: use one of its rules: traffic-two-colors, traffic-weights-valid, cutover-plan-valid']],
+        ["a key the rule does not take", { "cutover-plan-valid": { maxstep: 5 } }, ['rule "cutover-plan-valid" has "maxstep", which it does not take: use its keys: maxStep (and enforcementLevel)']],
+        ["a key on a rule that takes none", { "traffic-two-colors": { maxStep: 5 } }, ['rule "traffic-two-colors" has "maxStep", which it does not take: it takes no config keys; give only an enforcementLevel (advisory, mandatory, disabled)']],
         ["a bad level as a string", { "sandbox-db-tags": "warn" }, ['rule "sandbox-db-tags": enforcement level "warn" is not one: use advisory, mandatory, disabled']],
         ["a bad level in an object", { "sandbox-db-tags": { enforcementLevel: "Mandatory" } }, ['enforcement level "Mandatory" is not one']],
         ["remediate, which no rule of the pack has", { "sandbox-db-tags": "remediate" }, ['enforcement level "remediate" is not one']],
-        ["a value below the schema's minimum", { "cutover-plan-valid": { maxStep: 0 } }, ['rule "cutover-plan-valid": maxStep is 0: it must be a whole number at least 1 and at most 100']],
-        ["a decimal where the schema wants a whole number", { "prod-db-backup-retention": { minDays: 7.5 } }, ["minDays is 7.5: it must be a whole number"]],
-        ["a value at an exclusive minimum", { "sandbox-expiry-max": { maxHours: 0 } }, ["maxHours is 0: it must be a number greater than 0"]],
-        ["a string where a number goes", { "cutover-plan-valid": { maxStep: "5" } }, ['maxStep is "5": it must be a whole number']],
+        ["a value below the schema's minimum", { "cutover-plan-valid": { maxStep: 0 } }, ['rule "cutover-plan-valid": maxStep is 0: give a whole number at least 1 and at most 100']],
+        ["a decimal where the schema wants a whole number", { "prod-db-backup-retention": { minDays: 7.5 } }, ["minDays is 7.5: give a whole number"]],
+        ["a value at an exclusive minimum", { "sandbox-expiry-max": { maxHours: 0 } }, ["maxHours is 0: give a number greater than 0"]],
+        ["a string where a number goes", { "cutover-plan-valid": { maxStep: "5" } }, ['maxStep is "5": give a whole number']],
         ["a value outside an enum", { "stack-role-consistent": { stackRole: "prod" } }, ['stackRole is "prod": use one of "production", "sandbox"']],
-        ["a bad list item", { "no-public-db-port": { ports: [5432, 70000] } }, ["ports[1] is 70000: it must be a whole number at least 1 and at most 65535"]],
+        ["a bad list item", { "no-public-db-port": { ports: [5432, 70000] } }, ["ports[1] is 70000: give a whole number at least 1 and at most 65535"]],
         ["a rule set to a number", { "sandbox-db-tags": 1 }, ['rule "sandbox-db-tags" is set to 1: give an enforcement level']],
         ["keys under all", { all: { enforcementLevel: "advisory", maxStep: 5 } }, ['"all" takes only an enforcementLevel, not "maxStep"']],
         ["a list instead of an object", ["cutover-plan-valid"], ['it is ["cutover-plan-valid"], not an object of rules']],
@@ -126,14 +126,14 @@ describe("policies: policy config files", () => {
         it("a resource rule throws, naming the key and the keys it takes; a known key passes", () => {
             const p = policies.find((x) => x.name === "cutover-plan-valid")!;
             const args = (config: Record<string, unknown>) => ({ type: "random:index:Thing", name: "x", urn: "urn:x", props: {}, opts: {}, getConfig: () => config });
-            assert.throws(() => (p.validateResource as Function)(args({ maxstep: 5 }), () => undefined), /policy config for rule "cutover-plan-valid" has "maxstep", which it does not take: its keys are maxStep/);
+            assert.throws(() => (p.validateResource as Function)(args({ maxstep: 5 }), () => undefined), /policy config for rule "cutover-plan-valid" has "maxstep", which it does not take: use its keys: maxStep/);
             assert.doesNotThrow(() => (p.validateResource as Function)(args({ maxStep: 5 }), () => undefined));
             assert.strictEqual(strictRuleConfig(rule("cutover-plan-valid"), { maxStep: 5 }), undefined);
         });
 
         it("the stack rule throws too", () => {
             const p = policies.find((x) => x.name === "stack-role-consistent")!;
-            assert.throws(() => (p.validateStack as Function)({ resources: [], getConfig: () => ({ role: "production" }) }, () => undefined), /has "role", which it does not take: its keys are stackRole/);
+            assert.throws(() => (p.validateStack as Function)({ resources: [], getConfig: () => ({ role: "production" }) }, () => undefined), /has "role", which it does not take: use its keys: stackRole/);
         });
     });
 });

@@ -45,7 +45,7 @@ export function ruleKeys(spec: RuleSpec): string[] {
 
 function keysOf(spec: RuleSpec): string {
     const keys = ruleKeys(spec);
-    return keys.length > 0 ? `its keys are ${keys.join(", ")} (and ${LEVEL_KEY})` : `it takes no config keys, only an ${LEVEL_KEY} (${levels()})`;
+    return keys.length > 0 ? `use its keys: ${keys.join(", ")} (and ${LEVEL_KEY})` : `it takes no config keys; give only an ${LEVEL_KEY} (${levels()})`;
 }
 
 /** What is wrong with one value against one property schema, or undefined. */
@@ -61,7 +61,7 @@ export function checkSchemaValue(schema: PropertySchema, v: unknown, where: stri
         (t === "object" && v !== null && typeof v === "object" && !Array.isArray(v));
     const kind = t === "integer" ? "a whole number" : t === "array" ? "a list" : t === "object" ? "an object" : `a ${t}`;
     if (!typeOk) {
-        return `${where} is ${JSON.stringify(v)}: it must be ${kind}`;
+        return `${where} is ${JSON.stringify(v)}: give ${kind}`;
     }
     if (schema.enum && !schema.enum.some((e) => e === v)) {
         return `${where} is ${JSON.stringify(v)}: use one of ${schema.enum.map((e) => JSON.stringify(e)).join(", ")}`;
@@ -80,7 +80,7 @@ export function checkSchemaValue(schema: PropertySchema, v: unknown, where: stri
                 schema.maximum !== undefined ? `at most ${schema.maximum}` : undefined,
                 schema.exclusiveMaximum !== undefined ? `less than ${schema.exclusiveMaximum}` : undefined,
             ].filter(Boolean);
-            return `${where} is ${v}: it must be ${kind} ${range.join(" and ")}`;
+            return `${where} is ${v}: give ${kind} ${range.join(" and ")}`;
         }
     }
     if (Array.isArray(v) && schema.items) {
@@ -114,7 +114,7 @@ export function checkPolicyConfig(config: unknown, rules: readonly RuleSpec[] = 
     for (const [name, value] of Object.entries(config as Record<string, unknown>)) {
         const spec = rules.find((r) => r.name === name);
         if (name !== ALL_RULES && spec === undefined) {
-            problems.push(`"${name}" is not a rule of the pack: its rules are ${names.join(", ")} (and "${ALL_RULES}" for every rule)`);
+            problems.push(`"${name}" is not a rule of the pack: use one of its rules: ${names.join(", ")} (or "${ALL_RULES}" for every rule)`);
             continue;
         }
         const rule = `rule "${name}"`;
