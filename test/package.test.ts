@@ -196,10 +196,14 @@ describe("the package: packed from a clean copy of HEAD, installed into a copy o
         fs.mkdirSync(src);
 
         // The committed HEAD, nothing of the working tree: git archive into a clean folder.
-        let t0 = Date.now();
-        const archive = spawnSync("sh", ["-c", `git -C "${ROOT}" archive --format=tar HEAD | tar -x -C "${src}"`], { encoding: "utf8" });
-        assert.strictEqual(archive.status, 0, `git archive failed: ${archive.stderr}`);
-        timing("git archive HEAD", Date.now() - t0);
+        // SWITCHYARD_PACKAGE_TREE names another tree-ish, e.g. the working tree written with
+        // `GIT_INDEX_FILE=/tmp/i git read-tree HEAD && GIT_INDEX_FILE=/tmp/i git add -u && GIT_INDEX_FILE=/tmp/i git write-tree`.
+        const tree = process.env.SWITCHYARD_PACKAGE_TREE ?? "HEAD";
+        assert.match(tree, /^[A-Za-z0-9_./^~-]+$/, "SWITCHYARD_PACKAGE_TREE is a git tree-ish");
+        const t0 = Date.now();
+        const archive = spawnSync("sh", ["-c", `git -C "${ROOT}" archive --format=tar "${tree}" | tar -x -C "${src}"`], { encoding: "utf8" });
+        assert.strictEqual(archive.status, 0, `git archive ${tree} failed: ${archive.stderr}`);
+        timing(`git archive ${tree}`, Date.now() - t0);
 
         // npm pack runs prepack (a clean build to lib/) with the repository's node_modules, linked.
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(src, "node_modules"), "dir");
