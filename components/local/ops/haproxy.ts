@@ -21,9 +21,16 @@ export const configPathOf = (dir: string) => path.join(dir, "haproxy.cfg");
 export const socketPathOf = (dir: string) => path.join(dir, "admin.sock");
 const pidPathOf = (dir: string) => path.join(dir, "haproxy.pid");
 
+/** Shortest time a health check may take before it counts as failed. */
+export const MIN_CHECK_TIMEOUT_MS = 2000;
+
 /** The HAProxy configuration for a spec. Pure. */
 export function renderConfig(spec: RouterSpec): string {
   const inter = Math.max(100, Math.round(spec.checkIntervalMs));
+  // Without `timeout check`, HAProxy gives a check no longer than `inter` to answer: with a short
+  // interval, a busy machine (a compile, the engine, a GC pause in the app) then fails checks of a
+  // healthy server and takes it out of the rotation. A dead server is still found at once (refused).
+  const checkTimeout = Math.max(MIN_CHECK_TIMEOUT_MS, inter);
   const server = (s: RouterSpec["servers"][number], extra = "") =>
     `  server ${s.color} 127.0.0.1:${s.port} weight ${s.weight} check${extra}`;
   return [
@@ -37,6 +44,7 @@ export function renderConfig(spec: RouterSpec): string {
     "  timeout connect 2s",
     "  timeout client 30s",
     "  timeout server 30s",
+    `  timeout check ${checkTimeout}ms`,
     "  retries 3",
     "  option redispatch",
     `  default-server inter ${inter} rise 2 fall 3`,
@@ -172,15 +180,21 @@ export async function setIdle(socketPath: string, idle: Color): Promise<void> {
   await expectEmpty(socketPath, `set server test/${live} state maint`);
 }
 
-/** The weights HAProxy applies now. */
+/**
+ * The weights HAProxy applies now. Both are asked in one runtime API call, so a reader running
+ * beside a change of weights (a status, a monitor) never sees a split torn across it: with two
+ * calls, a move from 0/100 to 100/0 could read blue's old 0 and then green's new 0.
+ */
 export async function readWeights(socketPath: string): Promise<Record<Color, number>> {
+  const colors: Color[] = ["blue", "green"];
+  const r = await runtimeCommand(socketPath, colors.map((c) => `get weight app/${c}`).join("; "));
+  const answers = r.split(/\n\s*\n/).map((a) => a.trim()).filter((a) => a !== "");
   const out = {} as Record<Color, number>;
-  for (const c of ["blue", "green"] as Color[]) {
-    const r = await runtimeCommand(socketPath, `get weight app/${c}`);
-    const m = /^(\d+)/.exec(r.trim());
-    if (!m) throw new Error(`HAProxy answered "get weight app/${c}" with: ${r.trim()}`);
+  colors.forEach((c, i) => {
+    const m = /^(\d+)/.exec(answers[i] ?? "");
+    if (!m) throw new Error(`HAProxy answered "get weight app/${c}" with: ${answers[i] ?? r.trim()}`);
     out[c] = Number(m[1]);
-  }
+  });
   return out;
 }
 
@@ -252,7 +266,11 @@ export async function stopRouter(dir: string): Promise<void> {
       /* gone */
     }
     for (let i = 0; i < 100 && isAlive(st.pid); i++) await sleep(50);
-    if (isAlive(st.pid)) process.kill(st.pid, "SIGKILL");
+    if (isAlive(st.pid)) {
+      process.kill(st.pid, "SIGKILL");
+      for (let i = 0; i < 100 && isAlive(st.pid); i++) await sleep(50);
+      if (isAlive(st.pid)) throw new Error(`HAProxy (pid ${st.pid}) is still running after SIGKILL: inspect it with ps -p ${st.pid}`);
+    }
   }
   fs.rmSync(dir, { recursive: true, force: true });
 }
