@@ -111,9 +111,13 @@ export async function takeSnapshot(opts: { dataDir: string; port: number; snapsh
   fs.rmSync(partial, { recursive: true, force: true });
   fs.mkdirSync(path.join(partial, "data"), { recursive: true });
   let method = cloneMethodFor(partial);
-  const client = new Client({ host: "127.0.0.1", port: opts.port, user: "postgres", database: "postgres" });
-  await client.connect();
+  const client = new Client({ host: "127.0.0.1", port: opts.port, user: "postgres", database: "postgres", connectionTimeoutMillis: 10_000 });
   try {
+    await client.connect().catch((e: NodeJS.ErrnoException) => {
+      throw e.code === "ECONNREFUSED"
+        ? new Error(`PostgreSQL on 127.0.0.1:${opts.port} refuses connections (ECONNREFUSED): the server is not running`)
+        : new Error(`PostgreSQL on 127.0.0.1:${opts.port} cannot be reached: ${e.message}`);
+    });
     await client.query("SELECT pg_backup_start($1, true)", [`switchyard ${opts.name}`]);
     let stopped = false;
     try {
