@@ -15,7 +15,7 @@
  * resource, before it is created, so a mandatory violation still blocks it.
  */
 import { EnforcementLevel, PolicyConfigSchema, UnknownValueError } from "@pulumi/policy";
-import { MAX_WEIGHT, TAGS, checkStepPlan, checkTraffic } from "../components/types";
+import { MAX_WEIGHT, RoleTag, TAGS, checkStepPlan, checkTraffic } from "../components/types";
 
 // ---------------------------------------------------------------------------------------------
 // Resource types.
@@ -76,7 +76,7 @@ export interface RuleResource {
 }
 
 /** The two role-tag values. The components' role "blue-green" is tagged "production". */
-export type TagRole = "production" | "sandbox";
+export type TagRole = RoleTag;
 
 // ---------------------------------------------------------------------------------------------
 // Reading values that may be unknown.

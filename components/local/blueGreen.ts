@@ -18,6 +18,7 @@ import {
     TrafficWeights,
     Transform,
     TYPE_TOKENS,
+    ROLE_TAGS,
 } from "../types";
 import { localStackDataDir, resolveTraffic } from "../config";
 import { AppProcess, DataDirectory, PostgresServer, Router } from "./resources";
@@ -165,7 +166,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
         this.database = new PostgresServer(
             `${name}-db`,
             applyTransform<pulumi.Inputs>(
-                { dataDir: path.join(dir, "pg"), port: ports.database, databases: [dbName], role: "production", listenAddress: "127.0.0.1" },
+                { dataDir: path.join(dir, "pg"), port: ports.database, databases: [dbName], role: ROLE_TAGS["blue-green"], listenAddress: "127.0.0.1" },
                 args.transform?.database,
             ),
             { parent: this, protect: opts?.protect, dependsOn: [home] },
@@ -181,7 +182,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
                     {
                         color,
                         version: c.version,
-                        role: "production",
+                        role: ROLE_TAGS["blue-green"],
                         command: args.app.command,
                         cwd: args.app.cwd ?? process.cwd(),
                         port: ports[color],
@@ -203,7 +204,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
             `${name}-router`,
             applyTransform<pulumi.Inputs>(
                 {
-                    role: "production",
+                    role: ROLE_TAGS["blue-green"],
                     dir: path.join(dir, "router"),
                     port: ports.router,
                     testPort: ports.test,

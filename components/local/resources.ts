@@ -7,6 +7,7 @@
  * module's absolute path is the only thing captured.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { RoleTag } from "../types";
 
 /** Module part of every local type token. */
 export const LOCAL_MODULE = "switchyard-local";
@@ -26,7 +27,7 @@ function loadOps(): typeof import("./ops") {
     return require(OPS_PATH);
 }
 
-type Role = "production" | "sandbox";
+type Role = RoleTag;
 
 /**
  * Check failures for the ports a resource newly claims. A port held by the resource itself is not a

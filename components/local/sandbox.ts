@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { applyTransform, checkPort, checkTtlHours, ColorArgs, expiryFrom, resolveHealthCheck, throwIfInvalid, Transform, TYPE_TOKENS } from "../types";
+import { applyTransform, checkPort, checkTtlHours, ColorArgs, expiryFrom, resolveHealthCheck, ROLE_TAGS, throwIfInvalid, Transform, TYPE_TOKENS } from "../types";
 import { definedOnly, localDatabaseUrl, LocalAppArgs } from "./blueGreen";
 import { localStackDataDir } from "../config";
 import { AppProcess, DataDirectory, PostgresServer } from "./resources";
@@ -119,7 +119,7 @@ export class LocalSandbox extends pulumi.ComponentResource {
                     dataDir: path.join(dataDir, "pg"),
                     port: ports.database,
                     databases: [],
-                    role: "sandbox",
+                    role: ROLE_TAGS.sandbox,
                     listenAddress: "127.0.0.1",
                     fromSnapshot: snapshotDir,
                     sourceSnapshot: this.sourceSnapshot,
@@ -136,7 +136,7 @@ export class LocalSandbox extends pulumi.ComponentResource {
                 {
                     color: args.color ?? "green",
                     version: args.candidate.version,
-                    role: "sandbox",
+                    role: ROLE_TAGS.sandbox,
                     command: args.app.command,
                     cwd: args.app.cwd ?? process.cwd(),
                     port: ports.app,
