@@ -181,6 +181,17 @@ describe("cutover core: transitions", () => {
         assert.deepStrictEqual(t.events.map((e) => e.type), ["resumed", "step"]);
         assert.throws(() => resume({ ...cp, phase: "promoted" }, planOf(cp), T0), /has ended \(promoted\): start a new one/);
     });
+    it("resumes a cutover stopped inside its backup by taking the backup again, then its first step", () => {
+        const p = plan({ backup: true });
+        const inBackup = start(p, { blue: 100, green: 0 }, "c1", T0).checkpoint;
+        assert.strictEqual(inBackup.phase, "backup");
+        const t = resume(inBackup, planOf(inBackup), T0);
+        assert.deepStrictEqual(t.action, { kind: "backup" });
+        const next = advance(t.checkpoint, planOf(inBackup), { kind: "backedUp", name: "snap-2" }, T0);
+        assert.deepStrictEqual([next.checkpoint.backup, next.action], ["snap-2", { kind: "apply", weights: { blue: 90, green: 10 }, step: 0 }]);
+        const stepping = { ...inBackup, phase: "observing" as const, step: 0 };
+        assert.strictEqual(planOf(stepping).backup, false, "past the backup, a resume takes none");
+    });
     it("an operator revert after promotion brings the old color back (it was kept warm)", () => {
         const promoted = runWith(plan(), [ok()]).t.checkpoint;
         const t = operatorRevert(promoted.weights, promoted, "c2", T0);

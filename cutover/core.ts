@@ -394,14 +394,18 @@ export function revertTarget(current: TrafficWeights, cp: Checkpoint | undefined
     return cp ? cp.from : liveColor(current);
 }
 
-/** The plan a checkpoint was made under, with the gate to judge by from here on. */
+/**
+ * The plan a checkpoint was made under, with the gate to judge by from here on. A cutover stopped in
+ * its backup takes the backup again (it was asked for, and never finished); pretest and backup are
+ * otherwise behind it.
+ */
 export function planOf(cp: Checkpoint, gate: Partial<GateSpec> = {}): CutoverPlan {
     const g: GateSpec = { ...DEFAULT_GATE, ...stripUndefined(gate) };
     const problem = checkGate(g);
     if (problem) {
         throw new CutoverError(problem);
     }
-    return { from: cp.from, to: cp.to, steps: cp.steps, gate: g, pretest: false, backup: false, pauseAt: cp.pauseAt ?? [] };
+    return { from: cp.from, to: cp.to, steps: cp.steps, gate: g, pretest: false, backup: cp.phase === "backup", pauseAt: cp.pauseAt ?? [] };
 }
 
 /**

@@ -62,6 +62,17 @@ async function open(target: StackTarget, store: AutomationStackStore): Promise<{
 }
 
 /**
+ * What a backup cut short left half-made (a kill inside it) is removed before `resume` takes the
+ * backup again or `revert` undoes the cutover; each removal is said.
+ */
+async function discardPartialBackups(target: StackTarget, port: CutoverPort): Promise<void> {
+    const notice = target.onNotice ?? target.onOutput ?? ((s: string) => process.stderr.write(s));
+    for (const name of (await port.discardPartialBackups?.()) ?? []) {
+        notice(`switchyard: removed the half-made snapshot ${name}, left by a backup that was cut short\n`);
+    }
+}
+
+/**
  * The checkpoint to go on from: an unfinished intent's (the action was cut short: resume redoes it,
  * revert undoes it), else the last one recorded.
  */
@@ -109,6 +120,7 @@ export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, 
     validateRequest(target, { gate });
     return withLock(target, opts, async (store) => {
         const { state, port } = await open(target, store);
+        await discardPartialBackups(target, port);
         const cp = effectiveCheckpoint(state);
         if (!cp || FINAL_PHASES.includes(cp.phase)) {
             throw new UserError(`stack "${target.stackName}" has no unfinished cutover to resume${cp ? ` (the last one, ${cp.id}, ${cp.phase})` : ""}`);
@@ -123,6 +135,7 @@ export async function revert(target: StackTarget, opts: DriveOptions & PairOptio
     validateRequest(target);
     return withLock(target, opts, async (store) => {
         const { state, port } = await open(target, store);
+        await discardPartialBackups(target, port);
         const now = (opts.now ?? (() => new Date()))();
         const first = operatorRevert(state.weights, effectiveCheckpoint(state), newId(now), now.toISOString(), opts.reason);
         return drive(port, planOf(first.checkpoint), first, opts);

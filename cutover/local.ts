@@ -3,6 +3,7 @@
  * for the backup, and the stack (config + `up`) for every change of weights.
  */
 import * as path from "path";
+import { discardStalePartials } from "../components/local/ops/clone";
 import { readWeights, serverStats, setIdle, setWeights } from "../components/local/ops/haproxy";
 import { isAlive } from "../components/local/ops/proc";
 import { idleColor } from "../components/types";
@@ -20,6 +21,7 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
     private readonly testUrl: string;
     private readonly appPorts?: Partial<Record<Color, number>>;
     private readonly appPids?: Partial<Record<Color, number>>;
+    private readonly snapshotRoot?: string;
 
     /**
      * @param store the stack's weights and checkpoint
@@ -41,6 +43,7 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
         this.testUrl = outputs.testUrl;
         this.appPorts = outputs.appPorts as Partial<Record<Color, number>> | undefined;
         this.appPids = byColor(outputs.appPids);
+        this.snapshotRoot = typeof outputs.snapshotRoot === "string" ? outputs.snapshotRoot : undefined;
     }
 
     /** The stack's `up`, with a state backend that cannot be written named as such. */
@@ -108,6 +111,11 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
 
     async backup(): Promise<string> {
         return (await snapshotStack(this.target, { name: `${this.target.stackName}-pre-cutover-${utcStamp()}`, pair: this.pair })).name;
+    }
+
+    /** Half-made snapshots whose maker is gone (a backup killed half-way), and any server still running in one. */
+    async discardPartialBackups(): Promise<string[]> {
+        return typeof this.snapshotRoot === "string" ? discardStalePartials(this.snapshotRoot) : [];
     }
 }
 

@@ -205,4 +205,10 @@ export interface CutoverPort {
     pretest(color: Color): Promise<Sample>;
     /** Takes a backup snapshot of the database and waits for it; returns its name. */
     backup(): Promise<string>;
+    /**
+     * Removes what a backup cut short (a kill inside it) left half-made; returns the names removed.
+     * `resume` and `revert` call it first. Optional: a platform whose backups cannot be left half-made
+     * has nothing to remove.
+     */
+    discardPartialBackups?(): Promise<string[]>;
 }

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { Client } from "pg";
-import { assertPortFree, freePort, run } from "./proc";
+import { assertPortFree, freePort, isAlive, run } from "./proc";
 import { chownToPg, destroyServer, PgServer, pgBinDir, startServer, stopServer } from "./postgres";
 
 export type CloneMethod = "reflink" | "copy";
@@ -101,15 +101,52 @@ function dirSize(p: string): number {
 /** Entries of a data directory a backup leaves out (the server recreates them). */
 const SKIPPED = new Set(["pg_wal", "postmaster.pid", "postmaster.opts", "pg_replslot", "pg_stat_tmp"]);
 
-/** Takes a snapshot of a running server without stopping it. Refuses an existing name. */
+/** The file in a snapshot (half-made or whole) naming the pid of the process that made it. */
+const MAKER = "maker.pid";
+const PARTIAL = ".partial";
+
+/**
+ * Removes the half-made snapshots under a root whose maker is gone (a process killed while it took a
+ * backup): a server still running in one (the seal's, which pg_ctl detaches from the killed process
+ * group) is stopped first. A half-made snapshot whose maker still runs is left alone. Returns the
+ * names of the snapshots removed.
+ */
+export async function discardStalePartials(snapshotRoot: string): Promise<string[]> {
+  if (!fs.existsSync(snapshotRoot)) return [];
+  const removed: string[] = [];
+  for (const entry of fs.readdirSync(snapshotRoot).filter((n) => n.endsWith(PARTIAL))) {
+    const dir = path.join(snapshotRoot, entry);
+    let maker = 0;
+    try {
+      maker = Number(fs.readFileSync(path.join(dir, MAKER), "utf8").trim());
+    } catch {
+      /* cut short before its maker was written: nobody makes it */
+    }
+    if (maker > 0 && isAlive(maker)) continue;
+    await stopServer(path.join(dir, "data")).catch(() => undefined);
+    spawnSync("chmod", ["-R", "u+w", dir]); // it may have been made read-only just before the kill
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed.push(entry.slice(0, -PARTIAL.length));
+  }
+  return removed;
+}
+
+/**
+ * Takes a snapshot of a running server without stopping it. Refuses an existing name. The copy is
+ * made in `<name>.partial` and renamed when whole; half-made ones left by a killed maker are removed
+ * first.
+ */
 export async function takeSnapshot(opts: { dataDir: string; port: number; snapshotDir: string; name: string }): Promise<SnapshotMeta> {
   if (fs.existsSync(opts.snapshotDir)) {
     throw new Error(`snapshot ${opts.name} already exists at ${opts.snapshotDir}: choose another name`);
   }
+  await discardStalePartials(path.dirname(opts.snapshotDir));
   const started = Date.now();
-  const partial = `${opts.snapshotDir}.partial`;
+  const partial = `${opts.snapshotDir}${PARTIAL}`;
   fs.rmSync(partial, { recursive: true, force: true });
-  fs.mkdirSync(path.join(partial, "data"), { recursive: true });
+  fs.mkdirSync(partial, { recursive: true });
+  fs.writeFileSync(path.join(partial, MAKER), `${process.pid}\n`);
+  fs.mkdirSync(path.join(partial, "data"));
   let method = cloneMethodFor(partial);
   const client = new Client({ host: "127.0.0.1", port: opts.port, user: "postgres", database: "postgres", connectionTimeoutMillis: 10_000 });
   try {
