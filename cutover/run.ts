@@ -48,7 +48,16 @@ async function perform(port: CutoverPort, action: Action, cp: Checkpoint, signal
             // Intent first, then the router (at once, read back), then the stack's config and `up`. An
             // `up` is never interrupted half-way: an abort is seen once it has finished.
             const reverting = action.kind === "revert";
-            await intent(action.kind, action.weights);
+            try {
+                await intent(action.kind, action.weights);
+            } catch (e) {
+                // A revert goes on without its intent (a full or read-only disk under the backend):
+                // taking traffic off the new color matters more than the record, and the router's
+                // read-back says where traffic stands. The failure to record surfaces below.
+                if (!reverting) {
+                    throw e;
+                }
+            }
             let direct: string | undefined;
             if (port.applyNow) {
                 try {
