@@ -120,6 +120,8 @@ describe("policies: policy config files", () => {
                 require("./index");
             } finally {
                 server.serve = realServe;
+                // Leave no loaded pack behind: another suite loads it afresh to capture what it serves.
+                delete require.cache[require.resolve("./index")];
             }
         });
 
