@@ -207,10 +207,12 @@ describe("kill suite: SIGKILL of a cutover's whole process group at random insta
         }
     }
 
-    function notices(c: Cli): void {
-        staleLocksCleared += (c.err.match(/cleared a stale engine lock/g) ?? []).length;
-        pendingCleared += (c.err.match(/cleared an operation left pending/g) ?? []).length;
+    /** Counts what a command said it cleared: stale engine locks, operations left pending. */
+    function count(text: string): void {
+        staleLocksCleared += (text.match(/cleared a stale engine lock/g) ?? []).length;
+        pendingCleared += (text.match(/cleared an operation left pending/g) ?? []).length;
     }
+    const notices = (c: Cli) => count(c.err);
 
     async function statusJson(): Promise<cut.CutoverStatus> {
         const c = cli(["status", STACK, "--json"]);
@@ -273,6 +275,39 @@ describe("kill suite: SIGKILL of a cutover's whole process group at random insta
         const partial = fs.existsSync(snapshotRoot()) ? fs.readdirSync(snapshotRoot()).filter((n) => n.endsWith(".partial")) : [];
         assert.deepStrictEqual(partial, [], `${what}: half-made snapshots are left: ${partial.join(", ")}`);
         return s;
+    }
+
+    /**
+     * The recovery after a kill, with no manual step: `resume` or `revert`, as the seed picks, when a
+     * cutover is unfinished, else `revert`; then the checks. Whether one is unfinished is asked of
+     * `status` (askStatus), or read from the backend's records without touching the stack, so that
+     * `resume` and `revert` meet a stale engine lock and pending operations themselves.
+     */
+    async function recover(what: string, askStatus: boolean): Promise<{ cmd: string; code: number | null; phase: string; status: cut.CutoverStatus }> {
+        const unfinished = askStatus
+            ? await withEnv(env(), async () => {
+                  const onNotice = (t: string) => {
+                      engineLog += t;
+                      count(t);
+                  };
+                  const s = await cut.status({ stackName: STACK, project: root, onOutput: () => undefined, onNotice });
+                  return s.intent !== undefined || (s.checkpoint !== undefined && !cut.FINAL_PHASES.includes(s.checkpoint.phase));
+              })
+            : unfinishedInRecords();
+        const cmd = unfinished && rng.chance(0.5) ? "resume" : "revert";
+        const r = cli([cmd, STACK, "--json", ...(cmd === "resume" ? GATE_FLAGS : [])]);
+        const code = await finish(r);
+        notices(r);
+        what = `${what} then ${cmd}`;
+        const complaints = r.err.split("\n").filter((l) => /lock|engine|pulumi cancel/i.test(l) && !/switchyard: cleared (a stale engine lock|an operation left pending)/.test(l));
+        assert.deepStrictEqual(complaints, [], `${what}: a lock or engine error:\n${r.err}`);
+        assert.ok(
+            code === 0 || (code === 1 && /cutover reverted: (gate failed|no verdict)/.test(r.err)),
+            `${what}: exit ${code}, not 0 (nor 1 with a gate's verdict):\n${r.out}${r.err}`,
+        );
+        const last = r.events.at(-1);
+        assert.ok(last?.type === "done", `${what}: the ${cmd} printed no end:\n${r.out}`);
+        return { cmd, code, phase: last.phase, status: await assertConsistent(what) };
     }
 
     before(async function () {
@@ -434,34 +469,18 @@ describe("kill suite: SIGKILL of a cutover's whole process group at random insta
             const expected = expectedLanding(aim);
             const row = rowOf(aim, landed, boundary);
 
-            // The recovery, with no manual step: resume or revert, as the seed picks, when a cutover is
-            // unfinished (asked of `status` on even kills; read from the records on odd ones, so that
-            // resume and revert meet a stale engine lock themselves), else revert.
-            const unfinished =
-                i % 2 === 0
-                    ? await withEnv(env(), async () => {
-                          const s = await cut.status({ stackName: STACK, project: root, onOutput: () => undefined, onNotice: (t) => (engineLog += t) });
-                          return s.intent !== undefined || (s.checkpoint !== undefined && !cut.FINAL_PHASES.includes(s.checkpoint.phase));
-                      })
-                    : unfinishedInRecords();
-            const cmd = unfinished && rng.chance(0.5) ? "resume" : "revert";
-            const r = cli([cmd, STACK, "--json", ...(cmd === "resume" ? GATE_FLAGS : [])]);
-            const code = await finish(r);
-            notices(r);
-            const what = `kill ${i + 1}/${aims.length} (${aim}, ${trigger} +${delay} ms, landed ${landed}) then ${cmd}`;
-            const last = r.events.at(-1);
-            const complaints = r.err.split("\n").filter((l) => /lock|engine|pulumi cancel/i.test(l) && !/switchyard: cleared (a stale engine lock|an operation left pending)/.test(l));
-            assert.deepStrictEqual(complaints, [], `${what}: a lock or engine error:\n${r.err}`);
-            assert.ok(
-                code === 0 || (code === 1 && /cutover reverted: (gate failed|no verdict)/.test(r.err)),
-                `${what}: exit ${code}, not 0 (nor 1 with a gate's verdict):\n${r.out}${r.err}`,
-            );
-            assert.ok(last?.type === "done", `${what}: the ${cmd} printed no end:\n${r.out}`);
-            const s = await assertConsistent(what);
+            const what = `kill ${i + 1}/${aims.length} (${aim}, ${trigger} +${delay} ms, landed ${landed})`;
+            let ending: Awaited<ReturnType<typeof recover>>;
+            try {
+                ending = await recover(what, i % 2 === 0);
+            } catch (e) {
+                records.push({ row, consistent: false, line: `${what}: ${(e as Error).message.split("\n")[0]}` });
+                throw e;
+            }
+            const w = ending.status.weightsServed;
             const line =
                 `kill ${String(i + 1).padStart(2)}/${aims.length} ${aim.padEnd(11)} ${`${trigger} +${delay} ms`.padEnd(20)} landed ${landed.padEnd(8)}` +
-                `${expected && expected !== landed ? " (aimed elsewhere)" : ""} → ${cmd} exit ${code} (${last.type === "done" ? last.phase : "?"}) → consistent, ` +
-                `${s.weightsServed.blue}/${s.weightsServed.green}`;
+                `${expected && expected !== landed ? " (aimed elsewhere)" : ""} → ${ending.cmd} exit ${ending.code} (${ending.phase}) → consistent, ${w.blue}/${w.green}`;
             process.stdout.write(`    ${line}\n`);
             records.push({ row, consistent: true, line });
         }
