@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { UserError } from "./errors";
+import { checkFileName } from "./names";
 
 /** What Switchyard needs to know of a Pulumi project. */
 export interface Project {
@@ -122,15 +123,11 @@ function expandFileUrl(url: string, root: string): string {
     return path.isAbsolute(p) ? url : `file://${path.resolve(root, p)}`;
 }
 
-/** A stack name as the CLI accepts it: checked before it is joined into any path. */
-export const STACK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-
-/** Throws a UserError unless `name` is a plain stack name (no path, no `..`). */
+/** Throws a UserError unless `name` is a plain stack name (no path, no `..`): checked before it is joined into any path. */
 export function checkStackName(name: string): void {
-    if (!STACK_NAME.test(name) || name.includes("..")) {
-        throw new UserError(
-            `stack name ${JSON.stringify(name)} is not valid: use letters, digits, '-', '_' and '.' (not first), with no path`,
-        );
+    const problem = checkFileName("stack name", name);
+    if (problem) {
+        throw new UserError(problem);
     }
 }
 

@@ -5,6 +5,7 @@
 import * as path from "path";
 import { openStack, StackTarget, UserError } from "./run";
 import { findComponent } from "./pairs";
+import { parseSnapshotName } from "./names";
 import * as ops from "../components/local/ops";
 
 export interface StackSnapshotOptions {
@@ -21,10 +22,7 @@ export function utcStamp(d: Date = new Date()): string {
 
 /** Takes a snapshot of a local blue-green stack's database, without stopping it. */
 export async function snapshotStack(target: StackTarget, opts: StackSnapshotOptions = {}): Promise<ops.SnapshotMeta & { dir: string }> {
-    const name = opts.name ?? `${target.stackName}-${utcStamp()}`;
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || name.includes("..")) {
-        throw new UserError(`snapshot name "${name}" is not valid: use letters, digits, '-', '_' and '.' (not first)`);
-    }
+    const name = parseSnapshotName(opts.name ?? `${target.stackName}-${utcStamp()}`, "snapshot name");
     const pair = await findComponent(await openStack(target), "pair", target.stackName, opts.pair);
     const out = pair.outputs;
     if (pair.platform !== "local" || typeof out.snapshotRoot !== "string") {
