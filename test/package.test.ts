@@ -29,6 +29,8 @@ const ROOT = path.resolve(__dirname, "..");
 const NODE_PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}`;
 const PAIR = "dev";
 const SANDBOX = "dev-sandbox";
+/** Each stack's component, whose data folder is `.switchyard/data/<stack>/<component>` (the components' default). */
+const COMPONENT: Record<string, string> = { [PAIR]: "shop", [SANDBOX]: "shop-sandbox" };
 /** Ports the example's stack files claim (stacks/Pulumi.dev*.yaml). */
 const EXAMPLE_PORTS = { router: 23080, test: 23081, blue: 23001, green: 23002, database: 23432, sandboxApp: 23101, sandboxDatabase: 23433 };
 
@@ -383,7 +385,7 @@ describe("the package: packed from a clean copy of HEAD, installed into a copy o
             const r = must(await sw(["snapshot", PAIR]), `switchyard snapshot ${PAIR}`);
             timing(`snapshot ${PAIR}`, r.ms);
             assert.match(r.out, new RegExp(`snapshot ${PAIR}-\\d{8}T\\d{6}Z: `));
-            const snapshots = fs.readdirSync(path.join(shop, ".switchyard", "data", PAIR, "snapshots"));
+            const snapshots = fs.readdirSync(path.join(shop, ".switchyard", "data", PAIR, COMPONENT[PAIR], "snapshots"));
             assert.strictEqual(snapshots.length, 1, `one snapshot: ${snapshots.join(", ")}`);
             done.add("snapshot");
         });
@@ -454,7 +456,7 @@ describe("the package: packed from a clean copy of HEAD, installed into a copy o
                 assert.ok(await portFree(port), `port ${port} (${what}) is free again`);
             }
             for (const stack of [SANDBOX, PAIR]) {
-                assert.ok(!fs.existsSync(path.join(shop, ".switchyard", "data", stack)), `the data of ${stack} is gone`);
+                assert.ok(!fs.existsSync(path.join(shop, ".switchyard", "data", stack, COMPONENT[stack])), `the data of ${stack} is gone`);
             }
         });
     });

@@ -9,16 +9,12 @@
  *     (`switchyard snapshot dev`), running the candidate release on its own ports, with an expiry.
  * A stack is a sandbox when it names the pair it copies in `shop-infra:sandboxOf`.
  */
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { COLORS, type Color, type ColorArgs } from "switchyard";
 import { LocalBlueGreen, LocalSandbox } from "switchyard/local";
 
 const config = new pulumi.Config(); // this project's keys: shop-infra:*
-const stack = pulumi.getStack();
 
-/** Data of this stack (PostgreSQL, snapshots, HAProxy files, logs), where Switchyard's CLI keeps local stacks' data. */
-const dataDir = path.join(process.env.SWITCHYARD_HOME ?? path.join(__dirname, ".switchyard"), "data", stack);
 
 /** The order service, as each color and the sandbox run it. */
 const app = {
@@ -38,7 +34,6 @@ function pair() {
         database: { mode: "shared", name: "orders" },
         cutover: { steps: [25, 50, 100] },
         ports: config.requireObject("ports"),
-        dataDir,
     });
     return {
         url: shop.url,
@@ -59,7 +54,6 @@ function sandbox(production: string) {
         databaseName: "orders",
         ttlHours: config.requireNumber("ttlHours"),
         ports: config.requireObject("ports"),
-        dataDir,
     });
     return {
         url: copy.url,
