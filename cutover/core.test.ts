@@ -198,6 +198,11 @@ describe("cutover core: transitions", () => {
         assert.deepStrictEqual(t.action, { kind: "revert", weights: { blue: 100, green: 0 }, reason: "revert asked for by the operator" });
         const none = operatorRevert({ blue: 20, green: 80 }, undefined, "c3", T0);
         assert.deepStrictEqual(none.action.kind === "revert" && none.action.weights, { blue: 0, green: 100 });
+        // Marked as asked for, so that a resume finishing it after a kill ends as the revert would have.
+        const resumed = resume(t.checkpoint, planOf(t.checkpoint), T0);
+        const done = advance(resumed.checkpoint, planOf(t.checkpoint), { kind: "applied", served: { blue: 100, green: 0 } }, T0);
+        assert.deepStrictEqual([t.checkpoint.requested, done.checkpoint.phase, done.checkpoint.requested], ["revert", "reverted", "revert"]);
+        assert.strictEqual(runWith(plan(), [ok(100, 50)]).t.checkpoint.requested, undefined, "a revert after a failed gate was not asked for");
     });
     it("pauses after a passing gate at a pause weight; resume goes on to the next step and to the later pauses", () => {
         const p = plan({ steps: [10, 25, 50, 100], pauseAt: [25, 50] });

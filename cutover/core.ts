@@ -416,5 +416,5 @@ export function operatorRevert(current: TrafficWeights, cp: Checkpoint | undefin
     const back = revertTarget(current, cp);
     // With no cutover under way, step 0 stands for traffic on the other color now; -1 when it has none.
     const base = cp && !FINAL_PHASES.includes(cp.phase) ? cp : fresh(id, back, [100], current[otherColor(back)] > 0 ? 0 : -1, "stepping", current, now);
-    return revert({ ...base, updatedAt: now }, reason, now);
+    return revert({ ...base, requested: "revert", updatedAt: now }, reason, now);
 }

@@ -94,5 +94,7 @@ export async function runSession(target: StackTarget, o: SessionOptions, hoped: 
             warn(`switchyard: synthetic load: ${loadResult.total} requests, ${loadResult.failed} failed; served by ${JSON.stringify(loadResult.colors)}`);
         }
     }
-    return { checkpoint: final, ok: final.phase === hoped || final.phase === "paused", load: loadResult };
+    // A revert the operator asked for ends as asked when reverted, also when `resume` finished it.
+    const asked = final.phase === hoped || final.phase === "paused" || (final.phase === "reverted" && final.requested === "revert");
+    return { checkpoint: final, ok: asked, load: loadResult };
 }

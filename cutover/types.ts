@@ -137,6 +137,11 @@ export interface Checkpoint {
     readonly backup?: string;
     /** The plan's pauses, kept so a resumed cutover still stops at the later ones. */
     readonly pauseAt?: number[];
+    /**
+     * Set when the operator asked for this revert (`switchyard revert`): its end, reverted, is what
+     * was asked for, also when `resume` finishes a revert that was cut short.
+     */
+    readonly requested?: "revert";
 }
 
 /** What the driver must do next. */

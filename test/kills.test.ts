@@ -411,6 +411,8 @@ describe("kill suite: SIGKILL of a cutover's whole process group at random insta
                     return "inside the backup";
                 case "observe":
                     return "during an observation window";
+                case "ended":
+                    return "after the command's end";
                 default:
                     return landed;
             }
@@ -426,7 +428,7 @@ describe("kill suite: SIGKILL of a cutover's whole process group at random insta
                 await promote();
                 c = cli(["revert", STACK, "--json"]);
                 await c.event((e) => e.type === "revert");
-                delay = rng.int(0, 4000);
+                delay = rng.int(0, 3000);
                 trigger = "revert";
             } else if (aim === "gate-revert") {
                 c = startCutover(plan);
@@ -434,7 +436,7 @@ describe("kill suite: SIGKILL of a cutover's whole process group at random insta
                 await c.event((e) => e.type === "applied");
                 await setFaults(started.to, 0.3);
                 await c.event((e) => e.type === "revert");
-                delay = rng.int(0, 3500);
+                delay = rng.int(0, 3000);
                 trigger = "revert";
             } else if (aim === "backup") {
                 c = startCutover(plan);
