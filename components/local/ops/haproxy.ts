@@ -132,20 +132,37 @@ export function runtimeCommand(socketPath: string, cmd: string, timeoutMs = 5000
     });
     s.on("error", (e) => {
       clearTimeout(timer);
-      reject(unreachable(socketPath, e as NodeJS.ErrnoException) ?? e);
+      unreachable(socketPath, e as NodeJS.ErrnoException).then((named) => reject(named ?? e), () => reject(e));
     });
   });
 }
 
+const SOCKET_FAULTS: Record<string, string> = {
+  ECONNREFUSED: "refuses connections",
+  ENOENT: "is gone",
+  ECONNRESET: "reset the connection",
+  EPIPE: "closed the connection",
+};
+
 /**
  * A named error for an admin socket nobody answers on: HAProxy is not running (its socket refuses
- * connections, or is gone). Undefined for any other error.
+ * connections, is gone, or dropped the connection as HAProxy died). Undefined for any other error.
+ * After a dropped connection, a process killed a moment ago may still be exiting: it is given a
+ * second to go before it is judged.
  */
-function unreachable(socketPath: string, e: NodeJS.ErrnoException): Error | undefined {
-  if (e.code !== "ECONNREFUSED" && e.code !== "ENOENT") return undefined;
-  const st = routerStatus(path.dirname(socketPath));
-  const why = `its admin socket ${socketPath} ${e.code === "ENOENT" ? "is gone" : "refuses connections"} (${e.code})`;
-  const pid = st.pid ?? recordedPid(path.dirname(socketPath));
+async function unreachable(socketPath: string, e: NodeJS.ErrnoException): Promise<Error | undefined> {
+  const fault = e.code ? SOCKET_FAULTS[e.code] : undefined;
+  if (!fault) return undefined;
+  const dir = path.dirname(socketPath);
+  let st = routerStatus(dir);
+  // A connection dropped mid-command: HAProxy may be exiting (never the case while it starts).
+  const dropped = e.code === "ECONNRESET" || e.code === "EPIPE";
+  for (let i = 0; i < 20 && dropped && st.running; i++) {
+    await sleep(50);
+    st = routerStatus(dir);
+  }
+  const why = `its admin socket ${socketPath} ${fault} (${e.code})`;
+  const pid = st.pid ?? recordedPid(dir);
   const err = new Error(
     st.running ? `the router (HAProxy, pid ${st.pid}) runs, but ${why}` : `the router (HAProxy${pid ? `, pid ${pid}` : ""}) is not running: ${why}`,
   ) as NodeJS.ErrnoException;
