@@ -13,8 +13,9 @@
  * Throughout, HAProxy's weights are read ten times a second: every sample must be a split it may
  * serve; and no request through it may fail except those the test makes the new color fail.
  *
- * The randomness is seeded and the seed printed; `KILL_SEED=<n>` replays a run. Slow (about ten
- * minutes): it starts real processes, so run it alone, e.g. under `flock`.
+ * The randomness is seeded and the seed printed; `KILL_SEED=<n>` replays a run's schedule, delays
+ * and choices (as far as the processes' timing lets: a kill may land a little earlier or later).
+ * Slow (about ten minutes): it starts real processes, so run it alone (`bash bench/kills.sh [seed]`).
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -428,7 +429,7 @@ describe("kill suite: SIGKILL of a cutover's whole process group at random insta
                 await promote();
                 c = cli(["revert", STACK, "--json"]);
                 await c.event((e) => e.type === "revert");
-                delay = rng.int(0, 3000);
+                delay = rng.int(0, 2500);
                 trigger = "revert";
             } else if (aim === "gate-revert") {
                 c = startCutover(plan);
@@ -436,7 +437,7 @@ describe("kill suite: SIGKILL of a cutover's whole process group at random insta
                 await c.event((e) => e.type === "applied");
                 await setFaults(started.to, 0.3);
                 await c.event((e) => e.type === "revert");
-                delay = rng.int(0, 3000);
+                delay = rng.int(0, 2500);
                 trigger = "revert";
             } else if (aim === "backup") {
                 c = startCutover(plan);
