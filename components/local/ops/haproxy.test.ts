@@ -5,8 +5,9 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { applyConfig, readWeights, renderConfig, routerStatus, RouterSpec, runtimeCommand, serverHealth, setIdle, setWeights, startRouter, stopRouter } from "./haproxy";
-import { assertPortFree, freePort, isAlive } from "./proc";
+import { applyConfig, MIN_CHECK_TIMEOUT_MS, readWeights, renderConfig, routerStatus, RouterSpec, runtimeCommand, serverHealth, setIdle, setWeights, startRouter, stopRouter, weightOrder } from "./haproxy";
+import { assertPortFree, isAlive } from "./proc";
+import { freePort } from "../../../test/support/ports";
 
 type Color = "blue" | "green";
 
@@ -53,6 +54,19 @@ describe("haproxy renderConfig (pure)", () => {
     assert.match(cfg, /retries 3/);
     assert.match(cfg, /option redispatch/);
   });
+  it("gives a health check at least 2 s, and never less than its interval, to answer", () => {
+    assert.strictEqual(MIN_CHECK_TIMEOUT_MS, 2000);
+    assert.match(renderConfig(baseSpec({ checkIntervalMs: 200 })), /\n\s+timeout check 2000ms\n[^]*default-server inter 200 rise 2 fall 3/);
+    assert.match(renderConfig(baseSpec({ checkIntervalMs: 1000 })), /timeout check 2000ms/);
+    assert.match(renderConfig(baseSpec({ checkIntervalMs: 5000 })), /timeout check 5000ms[^]*default-server inter 5000 /);
+  });
+  it("sets the color whose weight rises first, then the one that falls (weightOrder)", () => {
+    assert.deepStrictEqual(weightOrder({ blue: 100, green: 0 }, { blue: 75, green: 25 }), ["green", "blue"]);
+    assert.deepStrictEqual(weightOrder({ blue: 75, green: 25 }, { blue: 50, green: 50 }), ["green", "blue"]);
+    assert.deepStrictEqual(weightOrder({ blue: 0, green: 100 }, { blue: 100, green: 0 }), ["blue", "green"]);
+    assert.deepStrictEqual(weightOrder({ blue: 10, green: 90 }, { blue: 30, green: 70 }), ["blue", "green"]);
+    assert.deepStrictEqual(weightOrder({ blue: 0, green: 0 }, { blue: 0, green: 100 }), ["green", "blue"]);
+  });
   it("uses weight 0 as is (no traffic) and is deterministic", () => {
     const spec = baseSpec({ servers: [{ color: "blue", port: 1, weight: 100 }, { color: "green", port: 2, weight: 0 }] });
     assert.match(renderConfig(spec), /server green 127\.0\.0\.1:2 weight 0 check/);
@@ -84,6 +98,32 @@ function get(port: number): Promise<{ status: number; body: string }> {
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", reject);
   });
+}
+
+/** Like count(), through a keep-alive agent (faster for thousands of requests). */
+async function countVia(agent: http.Agent, port: number, n: number, concurrency: number): Promise<{ blue: number; green: number; failed: number }> {
+  const c = { blue: 0, green: 0, failed: 0 };
+  let left = n;
+  const one = () => new Promise<string>((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/", agent, timeout: 5000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve(res.statusCode === 200 ? body : `HTTP ${res.statusCode}`));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+  });
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (left > 0) {
+      left--;
+      const body = await one().catch(() => "error");
+      if (body === "blue" || body === "green") c[body]++;
+      else c.failed++;
+    }
+  }));
+  return c;
 }
 
 async function count(port: number, n: number, concurrency = 10): Promise<{ blue: number; green: number; failed: number }> {
@@ -176,21 +216,64 @@ describe("haproxy router (real process)", function () {
         }
       }
     }));
+    // Each phase lasts a number of answered requests, not a time: a busy machine only slows it down.
+    const answered = () => c.blue + c.green + c.failed;
+    const waitAnswered = async (n: number) => {
+      const target = answered() + n;
+      const deadline = Date.now() + 30_000;
+      while (answered() < target) {
+        if (Date.now() > deadline) throw new Error(`only ${answered()} of ${target} requests answered within 30 s`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
     const steps: Record<Color, number>[] = [{ blue: 50, green: 50 }, { blue: 10, green: 90 }, { blue: 0, green: 100 }];
-    for (const w of steps) {
-      await new Promise((r) => setTimeout(r, 700));
-      await setWeights(socketPath, w);
-      phases.push(await readWeights(socketPath));
+    try {
+      for (const w of steps) {
+        await waitAnswered(150);
+        await setWeights(socketPath, w);
+        phases.push(await readWeights(socketPath));
+      }
+      // Under the last weights only green answers: blue at most finishes the 8 requests in flight.
+      const atEnd = { ...c };
+      await waitAnswered(150);
+      stop = true;
+      await load;
+      assert.strictEqual(c.failed, 0, `failed requests: ${c.failed} of ${answered()}`);
+      assert.deepStrictEqual(phases, steps);
+      assert.ok(c.green - atEnd.green >= 150 - 8 && c.blue - atEnd.blue <= 8, `after weight 0: blue ${c.blue - atEnd.blue}, green ${c.green - atEnd.green}`);
+    } finally {
+      stop = true;
+      await load;
     }
-    // Under the last weights only green answers.
-    const atEnd = { ...c };
-    await new Promise((r) => setTimeout(r, 700));
-    stop = true;
-    await load;
-    assert.strictEqual(c.failed, 0, `failed requests: ${c.failed} of ${c.blue + c.green + c.failed}`);
-    assert.deepStrictEqual(phases, steps);
-    assert.ok(c.blue + c.green > 200, `only ${c.blue + c.green} requests ran`);
-    assert.ok(c.green - atEnd.green > 0 && c.blue - atEnd.blue <= 8, `blue after weight 0: ${c.blue - atEnd.blue}`);
+  });
+
+  it("serves new weights at once, with no burst to one color: 50/50 right after 100/0 → 75/25 → 50/50 with no traffic between", async () => {
+    // HAProxy's roundrobin keeps weights over a round of about 16 requests per unit of weight (1,600
+    // here); a change lands somewhere inside one. Set in the wrong order, it left one color out until
+    // the round ended: 19 of 200 at "50/50" after exactly 1,600 requests at 100/0. Each amount below
+    // puts the change at another place in the round.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const send = (n: number) => countVia(agent, spec.port, n, 8);
+    try {
+      const splits: string[] = [];
+      let worst = 0;
+      for (const n of [0, 1, 3, 50, 377, 800, 1234, 1599, 1600, 1601, 2500]) {
+        await setWeights(socketPath, { blue: 100, green: 0 });
+        await send(n);
+        await setWeights(socketPath, { blue: 75, green: 25 });
+        await setWeights(socketPath, { blue: 50, green: 50 });
+        const c = await send(200);
+        assert.strictEqual(c.failed, 0);
+        splits.push(`${n}: ${c.blue}/${c.green}`);
+        worst = Math.max(worst, Math.abs(c.green - 100));
+        await setWeights(socketPath, { blue: 0, green: 100 });
+        await send(37);
+      }
+      assert.ok(worst <= 10, `blue/green of the 200 requests at 50/50, after n requests at 100/0: ${splits.join(", ")}`);
+    } finally {
+      agent.destroy();
+      await setWeights(socketPath, { blue: 0, green: 100 }); // as the case before left it
+    }
   });
 
   it("the test frontend reaches only the idle color, and follows setIdle", async () => {

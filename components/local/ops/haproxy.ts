@@ -185,9 +185,22 @@ async function expectEmpty(socketPath: string, cmd: string): Promise<void> {
   if (r !== "") throw new Error(`HAProxy refused "${cmd}": ${r}`);
 }
 
+/**
+ * The order to set new weights in: the color whose weight rises first, then the one that falls. Pure.
+ *
+ * Raising first keeps the backend's total weight at or above both the old and the new total in
+ * between: it never drops to zero, and it matters to HAProxy's roundrobin, which places a server
+ * whose weight changes inside the current round against the total at that instant. Lowering one
+ * color first (100/0 to 75/25 starting with blue) shrinks the total for a moment, which pushes that
+ * color out to the next round; the other color then takes every request until the round (about 16
+ * requests per unit of total weight) ends: at "50/50", green answered 181 of the next 200.
+ */
+export function weightOrder(from: Record<Color, number>, to: Record<Color, number>): Color[] {
+  return to.blue - from.blue >= to.green - from.green ? ["blue", "green"] : ["green", "blue"];
+}
+
 export async function setWeights(socketPath: string, w: Record<Color, number>): Promise<void> {
-  // Raise first, then lower: the sum never drops to zero in between.
-  const order: Color[] = w.blue >= w.green ? ["blue", "green"] : ["green", "blue"];
+  const order = weightOrder(await readWeights(socketPath), w);
   for (const c of order) await expectEmpty(socketPath, `set server app/${c} weight ${w[c]}`);
 }
 
