@@ -8,9 +8,9 @@ import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as path from "path";
 import { cacheDir } from "../../stack/env";
+import { freePort } from "./ports";
 
 export const MOTO_VERSION = "5.2.5";
 
@@ -19,18 +19,8 @@ export function motoServerPath(): string {
     return path.join(cacheDir(), `moto-${MOTO_VERSION}`, "bin", "moto_server");
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.unref();
-        srv.on("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
+/** A free TCP port on 127.0.0.1, outside the kernel's ephemeral range (see ./ports). */
+export { freePort };
 
 /** True while a process (or, with a negative id, a process group) exists. */
 export function alive(pid: number): boolean {

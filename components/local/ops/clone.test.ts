@@ -6,7 +6,8 @@ import * as os from "os";
 import * as path from "path";
 import { cloneMethodFor, deleteSnapshot, latestSnapshot, listSnapshots, readSnapshot, restoreSnapshot, takeSnapshot } from "./clone";
 import { destroyServer, initServer, psql } from "./postgres";
-import { assertPortFree, freePort, isAlive } from "./proc";
+import { assertPortFree, isAlive } from "./proc";
+import { freePort } from "../../../test/support/ports";
 
 describe("clone", function () {
   this.timeout(120_000);

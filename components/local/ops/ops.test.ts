@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import * as ops from ".";
+import { freePort } from "../../../test/support/ports";
 
 describe("local ops", function () {
     this.timeout(120_000);
@@ -46,7 +47,7 @@ describe("local ops", function () {
         let port: number;
         let src: string;
         before(async () => {
-            port = await ops.freePort();
+            port = await freePort();
             src = path.join(dir, "prod", "pg");
             await ops.initServer({ dataDir: src, port, databases: ["shop"] });
             await ops.psql(port, "shop", "CREATE TABLE t (id serial PRIMARY KEY, v text); INSERT INTO t (v) SELECT 'row' || g FROM generate_series(1, 1000) g");
@@ -98,7 +99,7 @@ describe("local ops", function () {
             assert.strictEqual(fs.statSync(path.join(snapDir, "data", "PG_VERSION")).mode & 0o222, 0, "snapshot files are read-only");
             assert.strictEqual(fs.statSync(snapDir).mode & 0o222, 0, "no file can be added to a snapshot");
 
-            const rport = await ops.freePort();
+            const rport = await freePort();
             const restored = await ops.restoreSnapshot({ snapshotDir: snapDir, dataDir: path.join(dir, "sandbox", "pg"), port: rport });
             try {
                 const n = Number(await ops.psql(rport, "shop", "SELECT count(*) FROM t"));
@@ -120,7 +121,7 @@ describe("local ops", function () {
 
         it("a snapshot that does not exist is named in the error", async () => {
             await assert.rejects(
-                ops.restoreSnapshot({ snapshotDir: path.join(dir, "snaps", "nope"), dataDir: path.join(dir, "x", "pg"), port: await ops.freePort() }),
+                ops.restoreSnapshot({ snapshotDir: path.join(dir, "snaps", "nope"), dataDir: path.join(dir, "x", "pg"), port: await freePort() }),
                 /snapshot .*nope does not exist/,
             );
             assert.ok(!fs.existsSync(path.join(dir, "x", "pg")));

@@ -5,7 +5,8 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { databaseUrl, destroyServer, initServer, pgBinDir, pgOsUser, psql, serverStatus, startServer, stopServer } from "./postgres";
-import { assertPortFree, freePort, isAlive } from "./proc";
+import { assertPortFree, isAlive } from "./proc";
+import { freePort } from "../../../test/support/ports";
 
 describe("postgres", function () {
   this.timeout(120_000);

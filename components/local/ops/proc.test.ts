@@ -6,7 +6,8 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { assertPortFree, freePort, isAlive, startApp, startDetached, stopProcessGroup, waitForHttp } from "./proc";
+import { assertPortFree, isAlive, startApp, startDetached, stopProcessGroup, waitForHttp } from "./proc";
+import { freePort } from "../../../test/support/ports";
 
 function portFreeNow(port: number): Promise<boolean> {
   return assertPortFree(port).then(() => true, () => false);
@@ -38,9 +39,8 @@ describe("proc", function () {
     try {
       await assert.rejects(assertPortFree(port), new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use`));
     } finally {
-      srv.close();
+      await new Promise((r) => srv.close(r)); // the port is free once close has called back
     }
-    await new Promise((r) => setTimeout(r, 50));
     await assertPortFree(port);
   });
 
@@ -114,8 +114,7 @@ describe("proc", function () {
       (e: Error) => /app sickapp failed its health check on http:\/\/127\.0\.0\.1:\d+\/healthz/.test(e.message) && /unhealthy-marker/.test(e.message),
     );
     assert.ok(Date.now() - started < 15_000);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.ok(await portFreeNow(port), "the unhealthy app no longer listens");
+    assert.ok(await portFreeNow(port), "the unhealthy app no longer listens (startApp waited for its group to be gone)");
   });
 
   it("startApp succeeds for a healthy app, which stopProcessGroup then ends", async () => {
@@ -127,8 +126,7 @@ describe("proc", function () {
     await waitForHttp(`http://127.0.0.1:${port}/`, { timeoutMs: 1000 });
     await stopProcessGroup(p.pid);
     assert.ok(!isAlive(p.pid));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok(await portFreeNow(port));
+    assert.ok(await portFreeNow(port), "free once stopProcessGroup has returned");
   });
 
   it("waitForHttp fails at once when the watched pid dies", async () => {
