@@ -14,8 +14,10 @@ import { localPairConfig, localSandboxConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
 import { load, LoadResult, portOpen, countColors } from "./support/http";
 import { isAlive } from "../components/local/ops/proc";
+import { portBlock } from "./support/ports";
 
-const BASE = 19200 + (process.pid % 50) * 10; // keep clear of the demo's ports and of parallel runs
+/** First of 17 ports (pair, sandbox, bad stacks) from the test allocator: outside the ephemeral range, locked against parallel runs. */
+let BASE = 0;
 
 function pairConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
     return localPairConfig(BASE, over);
@@ -40,6 +42,7 @@ describe("local platform (real PostgreSQL, app processes, HAProxy)", function ()
     let pairOut: Record<string, { value: unknown }>;
 
     before(async () => {
+        BASE = await portBlock(17);
         proj = tempProject({});
         home = path.join(proj.root, "home");
         writeStack("pair", pairConfig());
@@ -230,8 +233,13 @@ describe("local platform (real PostgreSQL, app processes, HAProxy)", function ()
 });
 
 
-async function waitGone(pid: number): Promise<void> {
-    for (let i = 0; i < 100 && isAlive(pid); i++) {
+/** Waits until a killed process is gone (a busy machine can take a while); fails if it never goes. */
+async function waitGone(pid: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (isAlive(pid)) {
+        if (Date.now() > deadline) {
+            throw new Error(`process ${pid} is still alive ${timeoutMs} ms after SIGKILL`);
+        }
         await new Promise((r) => setTimeout(r, 50));
     }
 }
