@@ -342,11 +342,15 @@ describe("cutover aws: a whole cutover driven against moto", function () {
         assert.deepStrictEqual(timeline, [
             "started",
             "step",
-            "store.apply 50/50 (listener was 100/0)",
+            // The intent first, then the listener (ModifyListener), then the stack: the listener
+            // already serves the step when the stack's up runs.
+            "store.intent apply",
+            "store.apply 50/50 (listener was 50/50)",
             "applied 50/50",
             "sample",
             "verdict",
             "revert",
+            "store.intent revert",
             // applyNow: traffic back on blue in moto before the stack is touched.
             "applied 100/0",
             "store.apply 100/0 (listener was 100/0)",
