@@ -5,7 +5,8 @@
  * @example
  * const cp = await cutover({ stackName: "local" }, { steps: [10, 50, 100] }, { onEvent: console.log });
  */
-import { StackTarget, UserError } from "../stack/run";
+import { projectEnv, projectOf, StackTarget, UserError } from "../stack/run";
+import { checkStateStorage } from "../stack/storage";
 import { CutoverError, formatWeights, makePlan, operatorRevert, planOf, PlanRequest, resume as resumeCore, sameSplit, start } from "./core";
 import { utcStamp } from "../stack/snapshot";
 import { drive, DriveOptions } from "./run";
@@ -48,6 +49,8 @@ const newId = (now: Date) => `cutover-${utcStamp(now)}`;
 /** Runs fn holding the stack's cutover lock (beside its records in the backend). */
 async function withLock<T>(target: StackTarget, o: PairOption, fn: (store: AutomationStackStore) => Promise<T>): Promise<T> {
     const store = new AutomationStackStore(target, o.pair);
+    // The lock and the records live beside the state: a full or read-only disk is named before any write.
+    checkStateStorage(projectEnv(projectOf(target)).PULUMI_BACKEND_URL);
     const release = lockCutover(store.dir, target.stackName);
     try {
         return await fn(store);

@@ -18,6 +18,7 @@ import { UserError } from "../stack/errors";
 import { findComponent } from "../stack/pairs";
 import { openStack, projectEnv, projectOf, StackTarget } from "../stack/run";
 import { RecordStore, recordsDir } from "../stack/records";
+import { checkStateStorage } from "../stack/storage";
 import { Checkpoint, TrafficWeights } from "./types";
 
 /** An action the cutover is about to take, recorded before it changes anything. */
@@ -122,6 +123,7 @@ export class AutomationStackStore implements StackStore {
 
     async apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void> {
         const stack = await this.open();
+        checkStateStorage(projectEnv(projectOf(this.target)).PULUMI_BACKEND_URL);
         await this.setWeights(stack, weights);
         let log = "";
         try {

@@ -23,6 +23,7 @@ import { inlineProgram } from "./program";
 import { findProject, knownStacks as projectStacks, loadProject, Project, stackConfigFile as projectStackFile } from "./project";
 import { clearPendingOperations, clearStaleLocks, fileBackendDir } from "./recover";
 import { defaultPolicyPack } from "./policyPack";
+import { checkStateStorage } from "./storage";
 
 export { UserError, defaultPolicyPack };
 
@@ -137,6 +138,8 @@ export async function openStack(target: StackTarget): Promise<Stack> {
     }
     projectStackFile(project, target.stackName);
     const envVars = projectEnv(project);
+    // A full or read-only disk under a file backend would leave a state file cut short: refuse first.
+    checkStateStorage(envVars.PULUMI_BACKEND_URL);
     const notice = target.onNotice ?? target.onOutput ?? ((s: string) => process.stderr.write(s));
     const backendDir = fileBackendDir(envVars.PULUMI_BACKEND_URL);
     if (backendDir) {

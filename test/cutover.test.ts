@@ -16,8 +16,10 @@ import { readWeights, serverHealth, serverStats } from "../components/local/ops/
 import { localPairConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
 import { countColors, load, LoadResult } from "./support/http";
+import { portBlock } from "./support/ports";
 
-const BASE = 19700 + (process.pid % 50) * 10; // clear of the demo's ports and of the other suites
+/** First of the pair's 5 ports, from the test allocator: outside the ephemeral range, locked against parallel runs. */
+let BASE = 0;
 
 function pairConfig(): Record<string, unknown> {
     return localPairConfig(BASE, { "switchyard:traffic": { blue: 100, green: 0 }, "switchyard:cutover": { steps: [25, 50, 100] } });
@@ -53,6 +55,7 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
     }
 
     before(async () => {
+        BASE = await portBlock(5);
         proj = tempProject({ pair: YAML.stringify({ config: pairConfig() }) });
         home = path.join(proj.root, "home");
         out = (await inEnv(() => run.up(target()))).outputs;
@@ -223,9 +226,10 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
             const paused = await inEnv(() => cut.cutover(target(), { gate, pretest: false, backup: false, pauseAt: [50] }));
             assert.strictEqual(paused.phase, "paused");
             assert.deepStrictEqual(await readWeights(socket()), { blue: 50, green: 50 });
-            // Both servers must be up in HAProxy before the split can be judged; say so if one is not.
+            // Both servers must be fully up in HAProxy before the split can be judged ("UP 1/3" is a server
+            // failing its checks, about to leave the rotation); say so if one is not.
             let health = await serverHealth(socket());
-            for (let i = 0; i < 50 && !(health.blue.status.startsWith("UP") && health.green.status.startsWith("UP")); i++) {
+            for (let i = 0; i < 50 && !(health.blue.status === "UP" && health.green.status === "UP"); i++) {
                 await new Promise((r) => setTimeout(r, 200));
                 health = await serverHealth(socket());
             }
