@@ -164,9 +164,9 @@ const STORAGE_CAUSES: readonly [RegExp, string][] = [
 ];
 
 /**
- * Names a failed stack write whose cause is the storage under the state backend: a full disk, a
- * read-only one, or a quota. Pure: from the error's text and the backend's location; undefined when
- * the cause is something else.
+ * Names a failed stack write whose cause is storage: a full disk, a read-only one, or a quota, under
+ * the state backend (or, when the file named lies outside it, that file). Pure: from the error's text
+ * and the backend's location; undefined when the cause is something else.
  *
  * @example
  * storageFault("write /s/.pulumi/stacks/p/pair.json: no space left on device", "file:///s")
@@ -178,5 +178,9 @@ export function storageFault(message: string, backend: string): string | undefin
         return undefined;
     }
     const file = /(\/[^\s:'"]+):\s*(?:no space left on device|read-only file system|disk quota exceeded)/i.exec(message)?.[1];
+    const dir = /^file:\/\/(\/.*?)\/*$/.exec(backend)?.[1];
+    if (file && dir && !file.startsWith(`${dir}/`)) {
+        return `cannot write ${file}: ${hit[1]}`;
+    }
     return `the stack's state backend ${backend} cannot be written: ${hit[1]}${file ? ` (writing ${file})` : ""}`;
 }

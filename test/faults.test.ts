@@ -421,6 +421,11 @@ describe("storageFault: a failed stack write named by the storage that caused it
         );
         assert.match(storageFault("open /x/state/.pulumi/locks/a.json: read-only file system", at) ?? "", /read-only file system \(EROFS\)/);
         assert.strictEqual(storageFault("connect ECONNREFUSED 127.0.0.1:5432", at), undefined);
+        assert.strictEqual(
+            storageFault("open /proj/stacks/Pulumi.pair.yaml: read-only file system", at),
+            "cannot write /proj/stacks/Pulumi.pair.yaml: read-only file system (EROFS)",
+            "a file outside the backend is named, not the backend",
+        );
     });
 });
 
