@@ -81,6 +81,9 @@ export class RecordStore {
 
     remove(name: string): void {
         const file = path.join(this.dir, `${name}.json`);
+        if (!fs.existsSync(file)) {
+            return; // nothing recorded yet (a stack that never ran a cutover): nothing to remove
+        }
         try {
             fs.rmSync(file, { force: true });
             syncDir(this.dir);
