@@ -27,6 +27,7 @@ import { isAlive } from "../components/local/ops/proc";
 import { localPairConfig, localSandboxConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
 import { countColors, load, LoadResult, portOpen } from "./support/http";
+import { processesIn } from "./support/procs";
 
 // Ports of this file only: 22000..22799, outside the kernel's ephemeral range (32768..60999).
 const BASE = 22000 + (process.pid % 40) * 20;
@@ -62,20 +63,6 @@ async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms = 
     }
 }
 
-/** Pids of processes whose working directory is under dir (PostgreSQL's processes work in their data directory). */
-function processesIn(dir: string): number[] {
-    const pids: number[] = [];
-    for (const ent of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(ent)) continue;
-        try {
-            const cwd = fs.readlinkSync(`/proc/${ent}/cwd`).replace(/ \(deleted\)$/, "");
-            if (cwd === dir || cwd.startsWith(`${dir}/`)) pids.push(Number(ent));
-        } catch {
-            /* gone, or not ours to read */
-        }
-    }
-    return pids;
-}
 
 /**
  * One project with its own backend and SWITCHYARD_HOME, and a local pair `pair` on ports from base:

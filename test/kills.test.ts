@@ -30,6 +30,7 @@ import { get } from "./support/http";
 import { localPairConfig } from "./support/stacks";
 import { withEnv } from "./support/project";
 import { Aim, badSplit, changesIn, expectedLanding, KillRecord, Landing, landing, rngOf, schedule, seeded, tally } from "./support/kills";
+import { processesIn } from "./support/procs";
 
 const ROOT = path.resolve(__dirname, "..");
 const BIN = path.join(ROOT, "bin", "switchyard");
@@ -74,20 +75,6 @@ function groupMembers(pgid: number): string[] {
     return out;
 }
 
-/** Pids of processes whose working directory is under dir (PostgreSQL works in its data directory). */
-function processesIn(dir: string): number[] {
-    const pids: number[] = [];
-    for (const ent of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(ent)) continue;
-        try {
-            const cwd = fs.readlinkSync(`/proc/${ent}/cwd`).replace(/ \(deleted\)$/, "");
-            if (cwd === dir || cwd.startsWith(`${dir}/`)) pids.push(Number(ent));
-        } catch {
-            /* gone, or not ours to read */
-        }
-    }
-    return pids;
-}
 
 describe("kill suite: SIGKILL of a cutover's whole process group at random instants (real engine, HAProxy, load)", function () {
     this.timeout(30 * 60_000);
