@@ -68,10 +68,36 @@ export function clearStaleLocks(backendDir: string, project: string, stack: stri
                 : `stack "${stack}" is locked by an engine on host ${l.hostname} (pid ${l.pid}): wait for it, or, if that host's process is gone, delete ${l.file}`,
         );
     }
+    clearLockTempFiles(backendDir, project, stack);
     return stale.map((l) => {
         fs.rmSync(l.file, { force: true });
         return `cleared a stale engine lock on stack "${stack}" left by pid ${l.pid || "?"} (no longer running on this host${l.timestamp ? `; taken ${l.timestamp}` : ""})`;
     });
+}
+
+/**
+ * Removes the half-written copies (`<id>.json.<n>.tmp`) that the file backend leaves beside a lock
+ * when it is killed while writing one. They hold no lock; the ones younger than `minAgeMs` are left,
+ * since an engine starting right now may still be renaming its own.
+ */
+export function clearLockTempFiles(backendDir: string, project: string, stack: string, minAgeMs = 10_000, now = Date.now()): string[] {
+    const dir = path.join(backendDir, ".pulumi", "locks", "organization", project, stack);
+    if (!fs.existsSync(dir)) {
+        return [];
+    }
+    const removed: string[] = [];
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".tmp"))) {
+        const file = path.join(dir, f);
+        try {
+            if (now - fs.statSync(file).mtimeMs >= minAgeMs) {
+                fs.rmSync(file, { force: true });
+                removed.push(file);
+            }
+        } catch {
+            // Gone already: nothing to clear.
+        }
+    }
+    return removed;
 }
 
 interface PendingOperation {

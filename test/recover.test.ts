@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawn, spawnSync } from "child_process";
-import { judgeLocks } from "../stack/recover";
+import { clearLockTempFiles, judgeLocks } from "../stack/recover";
 import { cli, userProject } from "./support/userProject";
 
 describe("stale engine locks and pending operations", function () {
@@ -34,6 +34,25 @@ describe("stale engine locks and pending operations", function () {
         const r = judgeLocks(locks, host, (pid) => pid === 11);
         assert.deepStrictEqual(r.stale.map((l) => l.file), ["a", "d"]);
         assert.deepStrictEqual(r.held.map((l) => l.file), ["b", "c"]);
+    });
+
+    it("half-written lock copies (.tmp) older than the margin are removed; a fresh one and real locks stay", () => {
+        const backend = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-locktmp-"));
+        try {
+            const dir = path.join(backend, ".pulumi", "locks", "organization", "proj", "dev");
+            fs.mkdirSync(dir, { recursive: true });
+            const old = path.join(dir, "a1.json.123456.tmp");
+            const fresh = path.join(dir, "b2.json.654321.tmp");
+            const lock = path.join(dir, "c3.json");
+            for (const f of [old, fresh, lock]) fs.writeFileSync(f, "{");
+            const past = new Date(Date.now() - 60_000);
+            fs.utimesSync(old, past, past);
+            assert.deepStrictEqual(clearLockTempFiles(backend, "proj", "dev"), [old]);
+            assert.deepStrictEqual(fs.readdirSync(dir).sort(), ["b2.json.654321.tmp", "c3.json"]);
+            assert.deepStrictEqual(clearLockTempFiles(backend, "proj", "none-such"), []);
+        } finally {
+            fs.rmSync(backend, { recursive: true, force: true });
+        }
     });
 
     it("a lock left by a dead engine is cleared, with a message naming its pid, and the operation runs", () => {
