@@ -7,9 +7,11 @@ import { CutoverEvent } from "./types";
 
 const time = (at: string) => at.slice(11, 19);
 
-/** One event as an operator line. */
-export function formatEvent(e: CutoverEvent): string {
+/** One event as an operator line; undefined for the ticks of a window (`progress`), which scripts and charts read. */
+export function formatEvent(e: CutoverEvent): string | undefined {
     switch (e.type) {
+        case "progress":
+            return undefined;
         case "started":
             return `${time(e.at)} cutover ${e.from} → ${e.to} in steps ${e.steps.join(", ")}`;
         case "resumed":
@@ -25,6 +27,7 @@ export function formatEvent(e: CutoverEvent): string {
         case "sample":
             return `${time(e.at)} ${e.sample.color}: ${e.sample.requests} requests, ${e.sample.errors} errors` +
                 (e.sample.latencyMs !== undefined ? `, ${Math.round(e.sample.latencyMs)} ms mean` : "") +
+                (e.sample.percentileMs !== undefined ? `, p${e.sample.percentile ?? "?"} ${Math.round(e.sample.percentileMs)} ms` : "") +
                 `, ${e.sample.healthy ? "healthy" : "UNHEALTHY"} (${(e.sample.windowMs / 1000).toFixed(1)} s window)`;
         case "verdict":
             return `${time(e.at)} gate at step ${e.step}: ${e.verdict.outcome === "fail" ? "HALT" : e.verdict.outcome} (${e.verdict.reasons.join("; ")})`;

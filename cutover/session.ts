@@ -58,7 +58,13 @@ export async function runSession(target: StackTarget, o: SessionOptions, hoped: 
     const write = o.write ?? ((l: string) => void process.stdout.write(l + "\n"));
     const warn = o.warn ?? ((l: string) => void process.stderr.write(l + "\n"));
     const listeners: Listener[] = [
-        { onEvent: (e: CutoverEvent) => write(o.json ? jsonLine(e) : formatEvent(e)), close: async () => undefined },
+        {
+            onEvent: (e: CutoverEvent) => {
+                const line = o.json ? jsonLine(e) : formatEvent(e);
+                if (line !== undefined) write(line);
+            },
+            close: async () => undefined,
+        },
         ...(o.webhook ? [webhook(o.webhook, { stack: target.stackName, onError: (m) => warn(`switchyard: ${m}`) })] : []),
         ...(o.report ? [report(o.report, target.stackName)] : []),
         ...(o.listeners ?? []),

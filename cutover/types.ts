@@ -19,10 +19,28 @@ export interface GateSpec {
      */
     readonly minSuccessRate: number;
     /**
-     * Highest mean response time in milliseconds over one window.
+     * Highest response time in milliseconds at the gate's percentile (`latencyPercentile`) over one
+     * window: with the defaults, 99% of the new color's requests must be answered within 500 ms.
      * @default 500
      */
     readonly maxLatencyMs: number;
+    /**
+     * The percentile of response times held to `maxLatencyMs`, from 50 to 99.9 (95 and 99 are usual).
+     * @default 99
+     */
+    readonly latencyPercentile: number;
+    /**
+     * The chance, at most, that one step's sequential test fails a color that in truth meets the
+     * gate (its false-alarm rate, valid however often the counters are read). Lower waits for more
+     * evidence before an early failure; a pass always needs the full window.
+     * @default 0.001
+     */
+    readonly falseAlarmRate: number;
+    /**
+     * How often the counters are read while a window is observed, in milliseconds.
+     * @default 250
+     */
+    readonly tickMs: number;
     /**
      * Fewest requests the new color must serve in a window for the window to count. Below it the
      * window is inconclusive. 0 judges windows with no traffic on health checks alone.
@@ -55,6 +73,9 @@ export interface GateSpec {
 export const DEFAULT_GATE: GateSpec = {
     minSuccessRate: 0.99,
     maxLatencyMs: 500,
+    latencyPercentile: 99,
+    falseAlarmRate: 0.001,
+    tickMs: 250,
     minRequests: 20,
     intervalMs: 5000,
     failureLimit: 1,
@@ -71,6 +92,14 @@ export interface Sample {
     readonly errors: number;
     /** Mean response time in the window, when the platform knows it. */
     readonly latencyMs?: number;
+    /** Requests whose response time was measured (all of them, or a share of them). */
+    readonly timed?: number;
+    /** Of the timed requests, those slower than the gate's `maxLatencyMs`. */
+    readonly slow?: number;
+    /** The gate's percentile of the timed requests' response times, in milliseconds. */
+    readonly percentileMs?: number;
+    /** Which percentile `percentileMs` is (99 for p99). */
+    readonly percentile?: number;
     /** Whether the platform's own health check sees the color as up. */
     readonly healthy: boolean;
     /** The window's length in milliseconds. */
@@ -85,6 +114,8 @@ export interface Verdict {
     /** Success rate in the window (0..1), when there were requests. */
     readonly successRate?: number;
     readonly reasons: string[];
+    /** A failure declared before the window's end, on conclusive evidence (the sequential test). */
+    readonly early?: boolean;
 }
 
 /** A validated plan: from which color to which, through which weights of the new color. */
@@ -172,6 +203,8 @@ export type CutoverEvent =
     | { readonly type: "step"; readonly at: string; readonly step: number; readonly of: number; readonly weights: TrafficWeights }
     | { readonly type: "applied"; readonly at: string; readonly served: TrafficWeights }
     | { readonly type: "sample"; readonly at: string; readonly sample: Sample }
+    /** The window so far, at each read of the counters (every `tickMs`): what a live chart plots. */
+    | { readonly type: "progress"; readonly at: string; readonly step: number; readonly sample: Sample }
     | { readonly type: "verdict"; readonly at: string; readonly step: number; readonly verdict: Verdict }
     | { readonly type: "revert"; readonly at: string; readonly reason: string; readonly weights: TrafficWeights }
     | { readonly type: "paused"; readonly at: string; readonly step: number; readonly weights: TrafficWeights }
