@@ -1,12 +1,34 @@
 /**
- * Real HTTP traffic, bounded in count and time: the steady load that runs through a cutover in the
- * demo and the tests (and that a gate needs when real traffic is thin, like Flagger's load tester).
+ * Real HTTP traffic from autocannon, bounded in count or time: the steady load that runs through a
+ * cutover (`switchyard cutover --load`), the demo, the benches and the tests, and the color count
+ * that tells which color answered (like Flagger's load tester, for a stack with no real traffic yet).
+ *
+ * autocannon sends the requests (closed loop: each connection sends its next request when the last is
+ * answered; or at a fixed rate). Which color answered comes from its per-response hook: the `x-color`
+ * header the example apps send, else the `color` of a JSON body.
+ *
+ * A **failed request** here is one a user would have seen fail: a non-2xx answer, a connection
+ * refused or reset with a request on it, a connection closed before its answer, or a timeout.
+ * autocannon counts these apart (non2xx; errors, which also count every refused reconnect with no
+ * request on it; and not at all, a connection closed under a request), so the counts below come from
+ * each connection's own events instead.
+ *
+ * @example
+ * const r = await runLoad("http://127.0.0.1:8080/", { connections: 8, durationMs: 5000 });
+ * console.log(formatLoad(r)); // 41,203 requests (8,240/s), 0 failed; p50 0.9 ms, p99 2.1 ms; served by {"blue":41203}
+ *
+ * const bg = startLoad(url, { connections: 4, durationMs: 600_000, rate: 1000 });
+ * await cutover(...);
+ * const l = await bg.stop();
  */
 import * as http from "http";
+import { EventEmitter } from "events";
+import autocannon from "autocannon";
+import * as hdr from "hdr-histogram-js";
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-/** One GET; resolves with status and body text. */
+/** One GET; resolves with status and body text. For single requests; load goes through autocannon. */
 export function get(url: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
         const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
@@ -20,67 +42,270 @@ export function get(url: string, timeoutMs = 5000): Promise<{ status: number; bo
     });
 }
 
-/** Sends n requests with the given concurrency and counts the `color` each answer names. */
-export async function countColors(url: string, n: number, concurrency: number): Promise<{ colors: Record<string, number>; failed: number }> {
-    const colors: Record<string, number> = {};
-    let failed = 0;
-    let next = 0;
-    const worker = async () => {
-        while (next < n) {
-            next++;
-            try {
-                const r = await get(url);
-                if (r.status !== 200) {
-                    failed++;
-                    continue;
-                }
-                const c = (JSON.parse(r.body) as { color?: string }).color ?? "?";
-                colors[c] = (colors[c] ?? 0) + 1;
-            } catch {
-                failed++;
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    return { colors, failed };
+/** One answer, as the per-response hook saw it. */
+export interface Answer {
+    /** HTTP status. */
+    readonly status: number;
+    /** The color that answered (`x-color` header, else the JSON body's `color`), when it says. */
+    readonly color?: string;
+    /** When it arrived, on `performance.now()`'s clock. */
+    readonly at: number;
+}
+
+export interface LoadOptions {
+    /** Concurrent connections, each sending its next request when the last is answered. @default 4 */
+    readonly connections?: number;
+    /** How long to send, unless `amount` is given or `stop()` comes first. @default 10_000 */
+    readonly durationMs?: number;
+    /** Send this many requests, then stop (`durationMs` is ignored). Connections are capped at it. */
+    readonly amount?: number;
+    /**
+     * Requests per second over all connections (autocannon's `overallRate`: each connection sends
+     * its share of a second's requests back to back, then waits for the next second).
+     * @default unlimited (closed loop)
+     */
+    readonly rate?: number;
+    /** A request unanswered this long fails as a timeout; at least 1000 (autocannon's unit is seconds). @default 5000 */
+    readonly timeoutMs?: number;
+    /** After a connection is refused or reset, wait this long before connecting again (a client backing off, not a spin). @default 10 */
+    readonly reconnectDelayMs?: number;
+    /** Called on every answer (any status), e.g. to time the last answer from a color. */
+    readonly onAnswer?: (a: Answer) => void;
+}
+
+/** Latency of the answered requests, in milliseconds (microsecond resolution). */
+export interface Latency {
+    readonly p50: number;
+    readonly p99: number;
+    readonly mean: number;
+    readonly max: number;
 }
 
 export interface LoadResult {
-    total: number;
-    failed: number;
-    errors: string[];
-    colors: Record<string, number>;
+    /** Requests that were answered or failed (those in flight when the load stopped are not counted). */
+    readonly total: number;
+    /** Non-2xx answers, connections refused, reset or closed under a request, and timeouts. */
+    readonly failed: number;
+    /** Answers with a status outside 2xx. */
+    readonly non2xx: number;
+    /** Requests lost with their connection: refused, reset, or closed before the answer. */
+    readonly connectionFailures: number;
+    /** Requests unanswered after `timeoutMs`. */
+    readonly timeouts: number;
+    /** The first few failures, described (e.g. "HTTP 500 from green", "ECONNREFUSED", "timeout after 5000 ms"). */
+    readonly errors: string[];
+    /** 2xx answers by the color that sent them ("?" when an answer names none). */
+    readonly colors: Record<string, number>;
+    /** Non-2xx answers by the color that sent them ("?" when an answer names none, e.g. HAProxy's own 503). */
+    readonly failedColors: Record<string, number>;
+    /** Latency of every answer, whatever its status. */
+    readonly latency: Latency;
+    /** Answers per second over the run. */
+    readonly rps: number;
+    /** How long the load ran. */
+    readonly durationMs: number;
+}
+
+/** Load running in the background. */
+export interface RunningLoad {
+    /** Settles with the counts when the load ends by itself (its duration or amount) or is stopped. */
+    readonly done: Promise<LoadResult>;
+    /** Stops sending (within about 50 ms) and resolves with the counts. Idempotent. */
+    stop(): Promise<LoadResult>;
+}
+
+/** How often autocannon looks whether it should stop: the delay of `stop()` and of the end of an `amount`. */
+const SAMPLE_MS = 50;
+/** Failure descriptions kept in a result. */
+const MAX_ERRORS = 20;
+
+/** The color an answer names: its `x-color` header, else the JSON body's `color`. Pure. */
+export function colorOf(headers: Record<string, unknown> | undefined, body: string | undefined): string | undefined {
+    const h = headers?.["x-color"] ?? headers?.["X-Color"];
+    if (typeof h === "string" && h) return h;
+    if (body && body.charCodeAt(0) === 123 /* { */) {
+        try {
+            const c = (JSON.parse(body) as { color?: unknown }).color;
+            return typeof c === "string" ? c : undefined;
+        } catch {
+            return undefined;
+        }
+    }
+    return undefined;
+}
+
+/** autocannon's client, with the internals the connection accounting relies on (autocannon 9.0.0, pinned). */
+interface ClientInternals extends EventEmitter {
+    destroyed: boolean;
+    _connect(): void;
+    pipelinedRequests: { size(): number; clear(): void };
 }
 
 /**
- * Steady load until stopWhen() is true or durationMs passes (whichever first). With `pauseMs`, each
- * worker waits that long between requests, so the load leaves room for the engine on a small machine.
+ * Starts load on `url` in the background.
+ *
+ * @example
+ * const bg = startLoad(url, { connections: 4, durationMs: 24 * 3600_000, rate: 2000 });
+ * // ... the cutover ...
+ * const r = await bg.stop();
  */
-export async function load(url: string, o: { concurrency: number; durationMs: number; stopWhen: () => boolean; pauseMs?: number }): Promise<LoadResult> {
-    const res: LoadResult = { total: 0, failed: 0, errors: [], colors: {} };
-    const end = Date.now() + o.durationMs;
-    const worker = async () => {
-        while (!o.stopWhen() && Date.now() < end) {
-            res.total++;
-            try {
-                const r = await get(url);
-                if (r.status !== 200) {
-                    res.failed++;
-                    res.errors.push(`HTTP ${r.status}`);
-                } else {
-                    const c = (JSON.parse(r.body) as { color?: string }).color ?? "?";
-                    res.colors[c] = (res.colors[c] ?? 0) + 1;
-                }
-            } catch (e) {
-                res.failed++;
-                res.errors.push((e as Error).message);
-            }
-            if (o.pauseMs) {
-                await new Promise((r) => setTimeout(r, o.pauseMs));
-            }
-        }
+export function startLoad(url: string, o: LoadOptions = {}): RunningLoad {
+    const amount = o.amount;
+    if (amount !== undefined && !(Number.isInteger(amount) && amount >= 0)) {
+        throw new Error(`amount must be a whole number of requests, not ${amount}`);
+    }
+    const connections = Math.max(1, Math.min(o.connections ?? 4, amount || Infinity));
+    const timeoutMs = Math.max(1000, o.timeoutMs ?? 5000);
+    const reconnectDelayMs = o.reconnectDelayMs ?? 10;
+    const started = performance.now();
+
+    const colors: Record<string, number> = {};
+    const failedColors: Record<string, number> = {};
+    const errors: string[] = [];
+    let answered = 0;
+    let non2xx = 0;
+    let connectionFailures = 0;
+    let timeouts = 0;
+    // Microseconds; grows as needed.
+    const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, autoResize: true });
+    const note = (what: string) => void (errors.length < MAX_ERRORS && errors.push(what));
+
+    const result = (): LoadResult => {
+        const durationMs = performance.now() - started;
+        const ms = (us: number) => Math.round(us) / 1000;
+        return {
+            total: answered + connectionFailures + timeouts,
+            failed: non2xx + connectionFailures + timeouts,
+            non2xx,
+            connectionFailures,
+            timeouts,
+            errors: [...errors],
+            colors: { ...colors },
+            failedColors: { ...failedColors },
+            latency: latency.totalCount
+                ? { p50: ms(latency.getValueAtPercentile(50)), p99: ms(latency.getValueAtPercentile(99)), mean: ms(latency.mean), max: ms(latency.maxValue) }
+                : { p50: 0, p99: 0, mean: 0, max: 0 },
+            rps: durationMs > 0 ? (answered * 1000) / durationMs : 0,
+            durationMs,
+        };
     };
-    await Promise.all(Array.from({ length: o.concurrency }, worker));
-    return res;
+
+    if (amount === 0) {
+        const r = result();
+        return { done: Promise.resolve(r), stop: async () => r };
+    }
+
+    // Per connection: a request still queued when autocannon reconnects was lost with the old
+    // connection (refused, reset, or closed before the answer), whatever autocannon counted; a
+    // refused or reset connection is retried after a short delay instead of in a tight loop.
+    const setupClient = (client: autocannon.Client) => {
+        const c = client as unknown as ClientInternals;
+        const connect = c._connect.bind(c);
+        let cause: string | undefined;
+        c.on("connError", (e: NodeJS.ErrnoException) => void (cause = e.code ?? e.message));
+        c.on("timeout", () => {
+            timeouts++;
+            note(`timeout after ${timeoutMs} ms`);
+        });
+        c.on("response", (_status: number, _bytes: number, responseTime: number) => latency.recordValue(Math.max(1, Math.round(responseTime * 1000))));
+        c._connect = () => {
+            const lost = c.pipelinedRequests.size();
+            if (lost > 0) {
+                connectionFailures += lost;
+                note(cause ?? "connection closed before the answer");
+            }
+            c.pipelinedRequests.clear();
+            const refused = cause !== undefined;
+            cause = undefined;
+            if (refused && reconnectDelayMs > 0) {
+                setTimeout(() => void (c.destroyed || connect()), reconnectDelayMs);
+            } else {
+                connect();
+            }
+        };
+    };
+
+    const onResponse = (status: number, body: string, _context: object, headers: Record<string, unknown>) => {
+        answered++;
+        const color = colorOf(headers, body);
+        if (status >= 200 && status < 300) {
+            const k = color ?? "?";
+            colors[k] = (colors[k] ?? 0) + 1;
+        } else {
+            non2xx++;
+            const k = color ?? "?";
+            failedColors[k] = (failedColors[k] ?? 0) + 1;
+            note(`HTTP ${status}${color ? ` from ${color}` : ""}`);
+        }
+        o.onAnswer?.({ status, color, at: performance.now() });
+    };
+
+    let resolveDone!: (r: LoadResult) => void;
+    let rejectDone!: (e: Error) => void;
+    const done = new Promise<LoadResult>((resolve, reject) => ((resolveDone = resolve), (rejectDone = reject)));
+    const instance = autocannon(
+        {
+            url,
+            connections,
+            ...(amount ? { amount } : { duration: (o.durationMs ?? 10_000) / 1000 }),
+            ...(o.rate ? { overallRate: o.rate } : {}),
+            timeout: timeoutMs / 1000,
+            sampleInt: SAMPLE_MS,
+            setupClient,
+            requests: [{ method: "GET", onResponse: onResponse as autocannon.Request["onResponse"] }],
+        },
+        (err: Error | null) => (err ? rejectDone(err) : resolveDone(result())),
+    );
+    return {
+        done,
+        stop: () => {
+            instance.stop();
+            return done;
+        },
+    };
 }
 
+/** Load for a duration (or an amount), then the counts. */
+export function runLoad(url: string, o: LoadOptions = {}): Promise<LoadResult> {
+    return startLoad(url, o).done;
+}
+
+/**
+ * Sends n requests over `concurrency` connections and counts the color each answer names (2xx
+ * answers in `colors`; every other outcome in `failed`).
+ *
+ * @example
+ * const { colors, failed } = await countColors(url, 1000, 8); // { colors: { blue: 801, green: 199 }, failed: 0 }
+ */
+export function countColors(url: string, n: number, concurrency: number): Promise<LoadResult> {
+    return runLoad(url, { amount: n, connections: concurrency });
+}
+
+/**
+ * Steady load until `stopWhen()` is true or `durationMs` passes, whichever first (`stopWhen` is
+ * looked at every 25 ms). With `pauseMs`, each connection sends at most 1000/pauseMs requests per
+ * second, so the load leaves room for the engine on a small machine.
+ */
+export async function load(url: string, o: { concurrency: number; durationMs: number; stopWhen: () => boolean; pauseMs?: number }): Promise<LoadResult> {
+    const bg = startLoad(url, {
+        connections: o.concurrency,
+        durationMs: o.durationMs,
+        ...(o.pauseMs ? { rate: o.concurrency * Math.max(1, Math.floor(1000 / o.pauseMs)) } : {}),
+    });
+    let ended = false;
+    void bg.done.finally(() => (ended = true));
+    while (!ended && !o.stopWhen()) {
+        await new Promise((r) => setTimeout(r, 25));
+    }
+    return bg.stop();
+}
+
+/** One line for a load's counts. Pure. */
+export function formatLoad(r: LoadResult): string {
+    const n = (x: number) => Math.round(x).toLocaleString("en-US");
+    const failures = r.failed ? ` (${[r.non2xx && `${n(r.non2xx)} non-2xx`, r.connectionFailures && `${n(r.connectionFailures)} connection`, r.timeouts && `${n(r.timeouts)} timeouts`].filter(Boolean).join(", ")})` : "";
+    return (
+        `${n(r.total)} requests (${n(r.rps)}/s), ${n(r.failed)} failed${failures}; ` +
+        `p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms; served by ${JSON.stringify(r.colors)}`
+    );
+}

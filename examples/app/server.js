@@ -4,6 +4,7 @@
 //
 // Env: PORT, DATABASE_URL, COLOR, VERSION, FAIL_RATE (0..1), LATENCY_MS, MIGRATE_ON_START=1.
 // GET /            {color, version}
+// Every answer names the color in an x-color header too, so load generators count colors without parsing bodies.
 // GET /healthz     200 when the database answers, else 503
 // GET /items       rows of table items;   POST /items {name}
 // GET|POST /admin/faults {failRate, latencyMs, faultHealth}
@@ -24,7 +25,7 @@ const faults = { failRate: Number(process.env.FAIL_RATE || 0), latencyMs: Number
 
 function send(res, status, body) {
     const text = JSON.stringify(body);
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "x-color": color });
     res.end(text);
 }
 

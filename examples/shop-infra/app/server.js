@@ -7,6 +7,7 @@
 //   COLOR         blue or green;  VERSION  the release this color runs
 //
 //   GET  /          which color and release answered: {"service":"shop-orders","color":…,"release":…}
+//   (every answer names its color in an x-color header too, for load generators that count colors)
 //   GET  /healthz   200 once the database answers, 503 otherwise (Switchyard and HAProxy probe it)
 //   GET  /orders    every order, oldest first
 //   POST /orders    {"sku": "…", "quantity": n} → 201 and the stored order
@@ -51,7 +52,7 @@ async function ensureSchema() {
 
 function reply(res, status, value) {
     const body = Buffer.from(JSON.stringify(value));
-    res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": body.length });
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": body.length, "x-color": env.color });
     res.end(body);
 }
 
