@@ -20,6 +20,7 @@ import {
     TrafficWeights,
     Verdict,
 } from "./types";
+import { breachEvidence } from "./sequential";
 
 /** A plan or gate the user asked for cannot be carried out; the message says why and what to do. */
 export class CutoverError extends Error {
@@ -65,12 +66,21 @@ export function checkGate(g: GateSpec): string | undefined {
     if (!(g.maxLatencyMs > 0)) {
         return `maximum latency is ${g.maxLatencyMs} ms: give a positive number of milliseconds`;
     }
+    if (!(g.latencyPercentile >= 50 && g.latencyPercentile <= 99.9)) {
+        return `latency percentile is ${g.latencyPercentile}: give a percentile from 50 to 99.9 (95 or 99 are usual)`;
+    }
+    if (!(g.falseAlarmRate > 0 && g.falseAlarmRate <= 0.1)) {
+        return `false-alarm rate is ${g.falseAlarmRate}: give a chance above 0 and at most 0.1 (0.001 is one window in a thousand)`;
+    }
     for (const k of ["minRequests", "intervalMs", "failureLimit", "inconclusiveLimit", "windowsPerStep"] as const) {
         const v = g[k];
         const floor = k === "minRequests" ? 0 : 1;
         if (!Number.isInteger(v) || v < floor) {
             return `gate ${k} is ${v}: it must be an integer of at least ${floor}`;
         }
+    }
+    if (!Number.isInteger(g.tickMs) || g.tickMs < 10 || g.tickMs > g.intervalMs) {
+        return `gate tickMs is ${g.tickMs}: it must be an integer of at least 10 ms and at most the window (${g.intervalMs} ms)`;
     }
     return undefined;
 }
@@ -150,18 +160,67 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
     return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** The gate's verdict on one sample. */
-export function judge(s: Sample, g: GateSpec): Verdict {
+/**
+ * A failure the evidence already proves, before the window's end: the color is unhealthy, or the
+ * sequential test (`sequential.ts`) finds its errors, or its requests slower than the ceiling,
+ * conclusively above the gate's limit. The false-alarm rate is split between the two tests, so a
+ * color that meets the gate is failed early in at most `falseAlarmRate` of its windows. Undefined
+ * while the evidence is not conclusive: the window goes on.
+ */
+export function earlyFailure(s: Sample, g: GateSpec): Verdict | undefined {
     const reasons: string[] = [];
     if (!s.healthy) {
         reasons.push(`${s.color} fails its health check`);
     }
+    const alpha = g.falseAlarmRate / 2;
+    const successRate = s.requests > 0 ? (s.requests - s.errors) / s.requests : undefined;
+    if (breachEvidence(s.errors, s.requests, 1 - g.minSuccessRate, alpha).conclusive) {
+        reasons.push(
+            `success rate ${pct(successRate as number)} < ${pct(g.minSuccessRate)} (${s.errors} of ${s.requests} requests failed; ` +
+                `conclusive by the sequential test, false alarms ≤ ${fmtShare(alpha)} of windows)`,
+        );
+    }
+    if (s.timed !== undefined && s.slow !== undefined && breachEvidence(s.slow, s.timed, 1 - g.latencyPercentile / 100, alpha).conclusive) {
+        reasons.push(
+            `p${g.latencyPercentile} latency > ${g.maxLatencyMs} ms (${s.slow} of ${s.timed} timed requests slower; ` +
+                `conclusive by the sequential test, false alarms ≤ ${fmtShare(alpha)} of windows)`,
+        );
+    }
+    if (reasons.length === 0) {
+        return undefined;
+    }
+    return { outcome: "fail", successRate, reasons, ...(s.windowMs < g.intervalMs ? { early: true } : {}) };
+}
+
+/**
+ * Whether a window being read at every tick ends now: on a failure the evidence proves, or once it
+ * has run its full length. Pure; the driver's loop and the simulations share it.
+ */
+export function windowEnds(s: Sample, g: GateSpec, elapsedMs: number): boolean {
+    return earlyFailure(s, g) !== undefined || elapsedMs >= g.intervalMs;
+}
+
+/**
+ * The gate's verdict on a window: a failure the evidence proves (`earlyFailure`); then, over the
+ * whole window, the success rate and the latency percentile (the mean where the platform measures no
+ * percentile) against the gate; then too few requests to judge (inconclusive); else a pass.
+ */
+export function judge(s: Sample, g: GateSpec): Verdict {
+    const proven = earlyFailure(s, g);
+    if (proven) {
+        return proven;
+    }
+    const reasons: string[] = [];
     const successRate = s.requests > 0 ? (s.requests - s.errors) / s.requests : undefined;
     if (successRate !== undefined && successRate < g.minSuccessRate) {
         reasons.push(`success rate ${pct(successRate)} < ${pct(g.minSuccessRate)} (${s.errors} of ${s.requests} requests failed)`);
     }
-    if (s.latencyMs !== undefined && s.requests > 0 && s.latencyMs > g.maxLatencyMs) {
-        reasons.push(`mean latency ${Math.round(s.latencyMs)} ms > ${g.maxLatencyMs} ms`);
+    if (s.percentileMs !== undefined && (s.timed ?? 0) > 0) {
+        if (s.percentileMs > g.maxLatencyMs) {
+            reasons.push(`p${s.percentile ?? g.latencyPercentile} latency ${Math.round(s.percentileMs)} ms > ${g.maxLatencyMs} ms (${s.slow ?? "?"} of ${s.timed} timed requests slower)`);
+        }
+    } else if (s.latencyMs !== undefined && s.requests > 0 && s.latencyMs > g.maxLatencyMs) {
+        reasons.push(`mean latency ${Math.round(s.latencyMs)} ms > ${g.maxLatencyMs} ms (the platform measures no percentile)`);
     }
     if (reasons.length > 0) {
         return { outcome: "fail", successRate, reasons };
@@ -174,11 +233,16 @@ export function judge(s: Sample, g: GateSpec): Verdict {
         };
     }
     const ok = [successRate === undefined ? "healthy, no requests" : `success rate ${pct(successRate)} over ${s.requests} requests`];
+    if (s.percentileMs !== undefined && (s.timed ?? 0) > 0) {
+        ok.push(`p${s.percentile ?? g.latencyPercentile} latency ${Math.round(s.percentileMs)} ms`);
+    }
     if (s.latencyMs !== undefined && s.requests > 0) {
         ok.push(`mean latency ${Math.round(s.latencyMs)} ms`);
     }
     return { outcome: "pass", successRate, reasons: ok };
 }
+
+const fmtShare = (x: number) => `${+(x * 100).toPrecision(3)}%`;
 
 const pct = (x: number) => `${(Math.floor(x * 10000) / 100).toFixed(2)}%`;
 

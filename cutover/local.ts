@@ -4,7 +4,7 @@
  */
 import * as path from "path";
 import { discardStalePartials } from "../components/local/ops/clone";
-import { readWeights, serverStats, setIdle, setWeights } from "../components/local/ops/haproxy";
+import { readWeights, serverStats, setIdle, setWeights, streamGateLog, watchColor } from "../components/local/ops/haproxy";
 import { isAlive } from "../components/local/ops/proc";
 import { idleColor } from "../components/types";
 import { snapshotStack, utcStamp } from "../stack/snapshot";
@@ -13,7 +13,10 @@ import { switchyardHome } from "../stack/env";
 import { probe } from "./probe";
 import { pause } from "./run";
 import { StackBackedPort, StackStore } from "./stackState";
-import { Checkpoint, Color, CutoverPort, Sample, TrafficWeights } from "./types";
+import { Checkpoint, Color, CutoverPort, GateSpec, Sample, TrafficWeights, Watch } from "./types";
+
+/** Timed answers per second the gate's log aims at: enough for a p99, cheap for HAProxy and for us. */
+export const TIMED_PER_SECOND = 2000;
 
 export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
     readonly platform = "local";
@@ -86,14 +89,7 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
         const port = this.appPorts?.[color];
         const [probed] = await Promise.all([port ? probeSpread(`http://127.0.0.1:${port}/`, windowMs, 5, signal) : Promise.resolve(undefined), pause(windowMs, signal)]);
         const after = (await serverStats(this.adminSocket))[color];
-        const pid = this.appPids?.[color];
-        if (pid !== undefined && !isAlive(pid)) {
-            // A crash, not a slow or failing color: revert at once, and say so.
-            throw new Error(
-                `${color}'s app (pid ${pid}) is not running: it exited during the cutover ` +
-                    `(HAProxy reports app/${color} ${after.status}${after.checkStatus ? `, check ${after.checkStatus}` : ""})`,
-            );
-        }
+        this.checkAlive(color, after);
         const requests = Math.max(0, after.requests - before.requests);
         return {
             color,
@@ -103,6 +99,79 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
             healthy: after.status.startsWith("UP"),
             windowMs,
         };
+    }
+
+    /**
+     * A window read at every tick. Requests and errors: HAProxy's per-server counters since the window
+     * opened (exact). Response times: the color's answers in HAProxy's gate log (a ring in memory, no
+     * file or port), a share of them chosen so that about TIMED_PER_SECOND are timed: the percentile,
+     * the mean and the count slower than the ceiling come from those. A router without the gate log
+     * (started by an older version) gives the mean of its `rtime` and no percentile.
+     */
+    async watch(color: Color, gate: GateSpec): Promise<Watch> {
+        const socket = this.adminSocket;
+        const before = (await serverStats(socket))[color];
+        const t0 = performance.now();
+        const times: number[] = [];
+        let slow = 0;
+        let sum = 0;
+        let log: { close: () => void } | undefined;
+        let permille = 1000;
+        try {
+            log = await streamGateLog(socket, (a) => {
+                if (a.server !== color || a.totalMs < 0) return;
+                times.push(a.totalMs);
+                sum += a.totalMs;
+                if (a.totalMs > gate.maxLatencyMs) slow++;
+            });
+            await watchColor(socket, color, permille);
+        } catch {
+            log?.close();
+            log = undefined;
+        }
+        return {
+            read: async () => {
+                const now = (await serverStats(socket))[color];
+                const windowMs = performance.now() - t0;
+                this.checkAlive(color, now);
+                const requests = Math.max(0, now.requests - before.requests);
+                if (log && windowMs > 0) {
+                    const perSecond = (requests * 1000) / windowMs;
+                    const want = perSecond > 0 ? Math.max(10, Math.min(1000, Math.round((1000 * TIMED_PER_SECOND) / perSecond))) : 1000;
+                    if (Math.abs(want - permille) > permille / 4) {
+                        permille = want;
+                        await watchColor(socket, color, permille).catch(() => undefined);
+                    }
+                }
+                const timed = times.length;
+                return {
+                    color,
+                    requests,
+                    errors: Math.max(0, now.errors - before.errors),
+                    latencyMs: log ? (timed > 0 ? sum / timed : undefined) : requests > 0 ? now.rtimeMs : undefined,
+                    ...(log ? { timed, slow, percentile: gate.latencyPercentile, ...(timed > 0 ? { percentileMs: percentileOf(times, gate.latencyPercentile) } : {}) } : {}),
+                    healthy: now.status.startsWith("UP"),
+                    windowMs: Math.round(windowMs),
+                };
+            },
+            close: async () => {
+                if (log) {
+                    log.close();
+                    await watchColor(socket, undefined).catch(() => undefined);
+                }
+            },
+        };
+    }
+
+    /** A crash, not a slow or failing color: revert at once, and say so. */
+    private checkAlive(color: Color, st: { status: string; checkStatus?: string }): void {
+        const pid = this.appPids?.[color];
+        if (pid !== undefined && !isAlive(pid)) {
+            throw new Error(
+                `${color}'s app (pid ${pid}) is not running: it exited during the cutover ` +
+                    `(HAProxy reports app/${color} ${st.status}${st.checkStatus ? `, check ${st.checkStatus}` : ""})`,
+            );
+        }
     }
 
     pretest(color: Color): Promise<Sample> {
@@ -117,6 +186,15 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
     async discardPartialBackups(): Promise<string[]> {
         return typeof this.snapshotRoot === "string" ? discardStalePartials(this.snapshotRoot) : [];
     }
+}
+
+/**
+ * The nearest-rank percentile of values (sorted in a copy). Pure.
+ * @example percentileOf([5, 1, 3, 2, 4], 50) // 3
+ */
+export function percentileOf(values: readonly number[], p: number): number {
+    const sorted = Float64Array.from(values).sort();
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 /** Mean time of `count` GETs spread over the window (a request's time counts even when it fails). */

@@ -3,8 +3,8 @@
  * the cutover is promoted, reverted or failed. The only side effects are the port's; the only output
  * is the event stream.
  */
-import { advance, Transition } from "./core";
-import { Action, Checkpoint, CutoverEvent, CutoverPlan, CutoverPort, Input, TrafficWeights } from "./types";
+import { advance, earlyFailure, Transition, windowEnds } from "./core";
+import { Action, Checkpoint, Color, CutoverEvent, CutoverPlan, CutoverPort, Input, Sample, TrafficWeights } from "./types";
 
 export interface DriveOptions {
     /** Receives every event, in order. */
@@ -34,50 +34,101 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
     });
 }
 
-async function perform(port: CutoverPort, action: Action, cp: Checkpoint, signal: AbortSignal | undefined, emit: (e: CutoverEvent) => void, now: () => string): Promise<Input> {
+/**
+ * A stack `up` running in the background while the step it records is already observed: the step's
+ * weights went to the router first. At most one runs at a time; the next step, a pass and the end of
+ * the cutover wait for it, so the state never lags the router by more than one step.
+ */
+interface Pending {
+    readonly done: Promise<void>;
+    error?: Error;
+}
+
+/** What one run of the driver carries between actions. */
+interface Context {
+    readonly port: CutoverPort;
+    readonly plan: CutoverPlan;
+    readonly signal?: AbortSignal;
+    readonly emit: (e: CutoverEvent) => void;
+    readonly now: () => string;
+    pending?: Pending;
+}
+
+function background(work: Promise<void>): Pending {
+    const p: { done: Promise<void>; error?: Error } = { done: Promise.resolve() };
+    p.done = work.then(
+        () => undefined,
+        (e: Error) => {
+            p.error = e;
+        },
+    );
+    return p;
+}
+
+/** Waits for the step's `up` in the background, if any; throws its error. */
+async function settle(ctx: Context): Promise<void> {
+    const p = ctx.pending;
+    if (!p) return;
+    await p.done;
+    ctx.pending = undefined;
+    if (p.error) throw p.error;
+}
+
+async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<Input> {
+    const { port, signal, emit, now } = ctx;
     const intent = (kind: "apply" | "revert" | "backup", weights?: TrafficWeights) =>
         port.recordIntent({ id: cp.id, action: kind, weights, checkpoint: cp, at: now() });
     switch (action.kind) {
         case "pretest":
             return { kind: "pretested", sample: await port.pretest(action.color) };
         case "backup":
+            await settle(ctx);
             await intent("backup");
             return { kind: "backedUp", name: await port.backup() };
-        case "revert":
         case "apply": {
-            // Intent first, then the router (at once, read back), then the stack's config and `up`. An
-            // `up` is never interrupted half-way: an abort is seen once it has finished.
-            const reverting = action.kind === "revert";
+            // The previous step's state first (state lags by one step at most), then the intent, then
+            // the router (at once, read back), and the window opens while the stack's `up` records
+            // the step in the background.
+            await settle(ctx);
+            await intent("apply", action.weights);
+            if (!port.applyNow) {
+                await port.apply(action.weights, cp);
+                return { kind: "applied", served: await port.servedWeights() };
+            }
+            await port.applyNow(action.weights);
+            const served = await port.servedWeights();
+            ctx.pending = background(port.apply(action.weights, cp));
+            return { kind: "applied", served };
+        }
+        case "revert": {
+            // Intent, router at once, then the stack. A step's `up` still running is waited for after
+            // the router has moved (the engine runs one update at a time); its failure does not
+            // matter, since the revert's own `up` sets the weights. An `up` is never interrupted
+            // half-way: an abort is seen once it has finished.
             try {
-                await intent(action.kind, action.weights);
-            } catch (e) {
+                await intent("revert", action.weights);
+            } catch {
                 // A revert goes on without its intent (a full or read-only disk under the backend):
                 // taking traffic off the new color matters more than the record, and the router's
                 // read-back says where traffic stands. The failure to record surfaces below.
-                if (!reverting) {
-                    throw e;
-                }
             }
             let direct: string | undefined;
             if (port.applyNow) {
                 try {
                     await port.applyNow(action.weights);
-                    if (reverting) {
-                        emit({ type: "applied", at: now(), served: await port.servedWeights() });
-                    }
+                    emit({ type: "applied", at: now(), served: await port.servedWeights() });
                 } catch (e) {
-                    if (!reverting) {
-                        throw e;
-                    }
                     // The router cannot be reached (a dead HAProxy): the stack's `up` sets the weights
                     // instead, and starts a router it finds stopped.
                     direct = (e as Error).message;
                 }
             }
+            await ctx.pending?.done;
+            ctx.pending = undefined;
             try {
                 await port.apply(action.weights, cp);
             } catch (e) {
-                if (reverting && port.applyNow) {
+                if (port.applyNow) {
                     throw Object.assign(
                         new Error(
                             direct === undefined
@@ -92,9 +143,44 @@ async function perform(port: CutoverPort, action: Action, cp: Checkpoint, signal
             return { kind: "applied", served: await port.servedWeights() };
         }
         case "observe":
-            return { kind: "sampled", sample: await port.sample(action.color, action.windowMs, signal) };
+            return { kind: "sampled", sample: await observe(ctx, action.color, cp) };
         case "done":
             throw new Error("nothing to perform after done");
+    }
+}
+
+/**
+ * One window on the new color. With a port that can be read at every tick, the window ends early on
+ * a failure the evidence proves (`earlyFailure`), or on a failed `up` of the step; a window that runs
+ * its full length waits for the step's `up` before its sample is judged. Without one, a whole window
+ * is measured at once.
+ */
+async function observe(ctx: Context, color: Color, cp: Checkpoint): Promise<Sample> {
+    const { port, plan, signal } = ctx;
+    const gate = plan.gate;
+    if (!port.watch) {
+        const sample = await port.sample(color, gate.intervalMs, signal);
+        await settle(ctx);
+        return sample;
+    }
+    const w = await port.watch(color, gate);
+    try {
+        const t0 = performance.now();
+        for (;;) {
+            await pause(Math.max(1, Math.min(gate.tickMs, gate.intervalMs - (performance.now() - t0))), signal);
+            if (ctx.pending?.error) {
+                await settle(ctx);
+            }
+            const s = await w.read();
+            ctx.emit({ type: "progress", at: ctx.now(), step: cp.step + 1, sample: s });
+            if (windowEnds(s, gate, performance.now() - t0)) {
+                // A failure is judged at once; a full window waits for its step's state first.
+                if (!earlyFailure(s, gate)) await settle(ctx);
+                return s;
+            }
+        }
+    } finally {
+        await w.close().catch(() => undefined);
     }
 }
 
@@ -118,6 +204,7 @@ export async function drive(port: CutoverPort, plan: CutoverPlan, first: Transit
                 /* the cutover goes on; the listener misses this event */
             }
         });
+    const ctx: Context = { port, plan, signal: opts.signal, emit: (e) => emit([e]), now };
     let t = first;
     emit(t.events);
     while (t.action.kind !== "done") {
@@ -127,7 +214,7 @@ export async function drive(port: CutoverPort, plan: CutoverPlan, first: Transit
             input = { kind: "abort", reason: abortReason(signal) };
         } else {
             try {
-                input = await perform(port, t.action, t.checkpoint, signal, (e) => emit([e]), now);
+                input = await perform(ctx, t.action, t.checkpoint);
             } catch (e) {
                 input =
                     signal?.aborted && t.checkpoint.phase !== "reverting"
@@ -138,6 +225,8 @@ export async function drive(port: CutoverPort, plan: CutoverPlan, first: Transit
         t = advance(t.checkpoint, plan, input, now());
         emit(t.events);
     }
+    // A step's `up` still running (a pause, or a failure before the first step's state caught up).
+    await ctx.pending?.done;
     try {
         await port.record(t.checkpoint);
     } catch (e) {

@@ -20,6 +20,7 @@ import { openStack, projectEnv, projectOf, StackTarget } from "../stack/run";
 import { RecordStore, recordsDir } from "../stack/records";
 import { checkStateStorage } from "../stack/storage";
 import { Checkpoint, TrafficWeights } from "./types";
+import { sameWeights } from "./core";
 
 /** An action the cutover is about to take, recorded before it changes anything. */
 export interface Intent {
@@ -59,7 +60,10 @@ export interface StackStore {
     readState(): Promise<StackState>;
     /** Records, durably, the action about to be taken. */
     recordIntent(intent: Intent): Promise<void>;
-    /** Weights into the stack's config, `up`, then the checkpoint recorded and the intent cleared. */
+    /**
+     * Weights into the stack's config, `up`, then the checkpoint recorded and the intent cleared (when
+     * it is this action's: a later action's intent stays).
+     */
     apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void>;
     /** Records a checkpoint (and clears the intent), with no change of weights. */
     record(checkpoint: Checkpoint): Promise<void>;
@@ -87,7 +91,8 @@ export class AutomationStackStore implements StackStore {
     }
 
     private async open(): Promise<Stack> {
-        this.stack ??= await openStack(this.target);
+        // The cutover's engine runs niced: its `up` never takes CPU from the traffic it moves.
+        this.stack ??= await openStack({ ...this.target, niced: true });
         return this.stack;
     }
 
@@ -131,7 +136,13 @@ export class AutomationStackStore implements StackStore {
         } catch (e) {
             throw new Error(`up of stack "${this.target.stackName}" failed: ${(e as Error).message}${log ? `\n${log.slice(-2000)}` : ""}`);
         }
-        await this.record(checkpoint);
+        this.records.write(CHECKPOINT, checkpoint);
+        // The intent is cleared only if it is this action's: a revert may have recorded its own while
+        // this step's `up` ran in the background, and that one must outlive it.
+        const intent = this.records.read<Intent>(INTENT);
+        if (intent === undefined || (intent.id === checkpoint.id && intent.weights !== undefined && sameWeights(intent.weights, weights))) {
+            this.records.remove(INTENT);
+        }
     }
 
     async record(checkpoint: Checkpoint): Promise<void> {

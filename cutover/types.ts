@@ -210,6 +210,14 @@ export type CutoverEvent =
     | { readonly type: "paused"; readonly at: string; readonly step: number; readonly weights: TrafficWeights }
     | { readonly type: "done"; readonly at: string; readonly phase: Phase; readonly weights: TrafficWeights; readonly reason?: string };
 
+/** A window being observed on one color, read at every tick. */
+export interface Watch {
+    /** The color's live traffic since the window opened; `windowMs` is the time since then. */
+    read(): Promise<Sample>;
+    /** Ends the window (and any logging it turned on). */
+    close(): Promise<void>;
+}
+
 /**
  * The one port a platform implements. The cutover never knows which platform it drives.
  * - local: HAProxy's runtime API and stats, PostgreSQL snapshots;
@@ -239,6 +247,12 @@ export interface CutoverPort {
     servedWeights(): Promise<TrafficWeights>;
     /** Measures one color's live traffic over a window. */
     sample(color: Color, windowMs: number, signal?: AbortSignal): Promise<Sample>;
+    /**
+     * Opens a window on one color's live traffic, read at every tick of the gate (HAProxy's counters
+     * and request log, locally), so a clear breach is caught within a tick or two. Optional: without
+     * it, `sample` measures whole windows.
+     */
+    watch?(color: Color, gate: GateSpec): Promise<Watch>;
     /** Probes a color through the test listener, before it gets live traffic. */
     pretest(color: Color): Promise<Sample>;
     /** Takes a backup snapshot of the database and waits for it; returns its name. */

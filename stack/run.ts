@@ -24,6 +24,7 @@ import { findProject, knownStacks as projectStacks, loadProject, Project, stackC
 import { clearPendingOperations, clearStaleLocks, fileBackendDir } from "./recover";
 import { defaultPolicyPack } from "./policyPack";
 import { checkStateStorage } from "./storage";
+import { nicedPulumiCommand } from "./nice";
 
 export { UserError, defaultPolicyPack };
 
@@ -43,6 +44,11 @@ export interface StackTarget {
     readonly onOutput?: (text: string) => void;
     /** Where notices go: a stale lock or pending operations cleared. @default onOutput */
     readonly onNotice?: (text: string) => void;
+    /**
+     * Run the engine at a lower CPU priority (`nice`), as a cutover does (`stack/nice.ts`).
+     * @default false
+     */
+    readonly niced?: boolean;
 }
 
 /** The project a target names. */
@@ -148,12 +154,13 @@ export async function openStack(target: StackTarget): Promise<Stack> {
         }
     }
     const holder: { error?: UserError } = {};
+    const pulumiCommand = target.niced ? await nicedPulumiCommand() : undefined;
     const stack =
         target.program === undefined && languageHostDir() !== undefined
-            ? await LocalWorkspace.createOrSelectStack({ stackName: target.stackName, workDir: project.root }, { envVars })
+            ? await LocalWorkspace.createOrSelectStack({ stackName: target.stackName, workDir: project.root }, { envVars, pulumiCommand })
             : await LocalWorkspace.createOrSelectStack(
                   { stackName: target.stackName, projectName: project.name, program: watched(target.program ?? programOf(project), holder) },
-                  { workDir: project.root, envVars },
+                  { workDir: project.root, envVars, pulumiCommand },
               );
     refusals.set(stack, holder);
     for (const m of await clearPendingOperations(stack)) {

@@ -7,7 +7,8 @@
 // Every answer names the color in an x-color header too, so load generators count colors without parsing bodies.
 // GET /healthz     200 when the database answers, else 503
 // GET /items       rows of table items;   POST /items {name}
-// GET|POST /admin/faults {failRate, latencyMs, faultHealth}
+// GET|POST /admin/faults {failRate, latencyMs, slowShare, slowMs, faultHealth}
+//   slowShare (0..1) of requests take slowMs longer: a tail (p99) that the mean hardly shows.
 "use strict";
 const http = require("http");
 const { Pool } = require("pg");
@@ -21,7 +22,7 @@ if (!process.env.DATABASE_URL) {
     process.exit(2);
 }
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 5 });
-const faults = { failRate: Number(process.env.FAIL_RATE || 0), latencyMs: Number(process.env.LATENCY_MS || 0), faultHealth: false };
+const faults = { failRate: Number(process.env.FAIL_RATE || 0), latencyMs: Number(process.env.LATENCY_MS || 0), slowShare: 0, slowMs: 0, faultHealth: false };
 
 function send(res, status, body) {
     const text = JSON.stringify(body);
@@ -50,6 +51,8 @@ async function handle(req, res) {
             const b = await readJson(req);
             if (b.failRate !== undefined) faults.failRate = Number(b.failRate);
             if (b.latencyMs !== undefined) faults.latencyMs = Number(b.latencyMs);
+            if (b.slowShare !== undefined) faults.slowShare = Number(b.slowShare);
+            if (b.slowMs !== undefined) faults.slowMs = Number(b.slowMs);
             if (b.faultHealth !== undefined) faults.faultHealth = Boolean(b.faultHealth);
         }
         return send(res, 200, faults);
@@ -57,6 +60,7 @@ async function handle(req, res) {
     const isHealth = url.pathname === "/healthz";
     if (!isHealth || faults.faultHealth) {
         if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+        if (faults.slowShare > 0 && Math.random() < faults.slowShare) await new Promise((r) => setTimeout(r, faults.slowMs));
         if (faults.failRate > 0 && Math.random() < faults.failRate) return send(res, 500, { error: "injected failure", color, version });
     }
     if (isHealth) {

@@ -21,6 +21,11 @@ export const configPathOf = (dir: string) => path.join(dir, "haproxy.cfg");
 export const socketPathOf = (dir: string) => path.join(dir, "admin.sock");
 const pidPathOf = (dir: string) => path.join(dir, "haproxy.pid");
 
+/** The in-memory ring HAProxy logs the watched color's requests into (`show events`). */
+export const GATE_RING = "switchyard-gate";
+const WATCH_VAR = "proc.switchyard_watch";
+const SHARE_VAR = "proc.switchyard_permille";
+
 /** Shortest time a health check may take before it counts as failed. */
 export const MIN_CHECK_TIMEOUT_MS = 2000;
 
@@ -39,6 +44,12 @@ export function renderConfig(spec: RouterSpec): string {
     `  stats socket ${socketPathOf(spec.dir)} mode 600 level admin expose-fd listeners`,
     "  maxconn 4096",
     "",
+    "# The gate's request log: the color a cutover watches, while it watches (see `backend app`).",
+    `ring ${GATE_RING}`,
+    "  format raw",
+    "  maxlen 128",
+    "  size 4194304",
+    "",
     "defaults",
     "  mode http",
     "  timeout connect 2s",
@@ -51,6 +62,8 @@ export function renderConfig(spec: RouterSpec): string {
     "",
     "frontend app",
     `  bind 127.0.0.1:${spec.port}`,
+    `  log ring@${GATE_RING} local0`,
+    `  log-format "%s %ST %Ta"`,
     "  default_backend app",
     "",
     "frontend test",
@@ -60,6 +73,8 @@ export function renderConfig(spec: RouterSpec): string {
     "backend app",
     "  balance roundrobin",
     `  option httpchk GET ${spec.healthPath}`,
+    "  # Logged: only answers of the watched color, a share of them per mille; nothing when none is watched.",
+    `  http-response set-log-level silent unless { srv_name,strcmp(${WATCH_VAR}) eq 0 } { rand(1000),sub(${SHARE_VAR}) lt 0 }`,
     ...spec.servers.map((s) => server(s)),
     "",
     "# Always the idle color: for tests before any live traffic reaches it.",
@@ -202,6 +217,61 @@ export function weightOrder(from: Record<Color, number>, to: Record<Color, numbe
 export async function setWeights(socketPath: string, w: Record<Color, number>): Promise<void> {
   const order = weightOrder(await readWeights(socketPath), w);
   for (const c of order) await expectEmpty(socketPath, `set server app/${c} weight ${w[c]}`);
+}
+
+/**
+ * Starts or stops logging one color's answers into the gate's ring: `permille` of them, at random
+ * (1000: all). `undefined` stops. Set at runtime (HAProxy's experimental `set var`), no reload.
+ */
+export async function watchColor(socketPath: string, color: Color | undefined, permille = 1000): Promise<void> {
+  const share = Math.max(0, Math.min(1000, Math.round(permille)));
+  const cmd = `experimental-mode on; set var ${WATCH_VAR} str(${color ?? "none"}); set var ${SHARE_VAR} int(${share})`;
+  const r = (await runtimeCommand(socketPath, cmd)).trim();
+  if (r !== "") throw new Error(`HAProxy refused "${cmd}": ${r}`);
+}
+
+/** One answer in the gate's ring: the server (color), the HTTP status and the total time in ms. */
+export interface LoggedAnswer {
+  server: string;
+  status: number;
+  totalMs: number;
+}
+
+/** Parses one line of the gate's ring (`%s %ST %Ta`). Pure; undefined for anything else. */
+export function parseGateLine(line: string): LoggedAnswer | undefined {
+  const m = /^(\S+) (-?\d+) (-?\d+)$/.exec(line.trim());
+  return m ? { server: m[1], status: Number(m[2]), totalMs: Number(m[3]) } : undefined;
+}
+
+/**
+ * Streams the gate's ring: each new answer logged from now on (`show events <ring> -w -n`) to
+ * `onAnswer`. Rejects when the router has no such ring (a router started by an older version).
+ * `close()` ends the stream.
+ */
+export async function streamGateLog(socketPath: string, onAnswer: (a: LoggedAnswer) => void): Promise<{ close: () => void }> {
+  const sinks = await runtimeCommand(socketPath, "show events");
+  if (!new RegExp(`^\\s*${GATE_RING}\\s*:`, "m").test(sinks)) {
+    throw new Error(`HAProxy at ${socketPath} has no gate log (ring ${GATE_RING}): it was started by an older version; its next restart adds it`);
+  }
+  return new Promise((resolve, reject) => {
+    const s = net.connect(socketPath);
+    let buf = "";
+    s.setEncoding("utf8");
+    s.on("connect", () => {
+      s.write(`show events ${GATE_RING} -w -n\n`);
+      resolve({ close: () => s.destroy() });
+    });
+    s.on("data", (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const a = parseGateLine(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+        if (a) onAnswer(a);
+      }
+    });
+    s.on("error", (e) => reject(e));
+  });
 }
 
 export async function setIdle(socketPath: string, idle: Color): Promise<void> {

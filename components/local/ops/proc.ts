@@ -4,9 +4,26 @@ import { spawn, execFile } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as http from "http";
+import * as os from "os";
 import * as path from "path";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * A cutover runs its engine niced (`stack/nice.ts`), and the provider that runs these modules with
+ * it. The services it starts (router, apps, PostgreSQL) must not inherit that priority: where it may
+ * (as root), this process puts itself back at normal priority as the modules load. Returns the
+ * niceness it runs at afterwards.
+ */
+export function restoreNormalPriority(): number {
+  try {
+    if (os.getPriority() > 0) os.setPriority(0);
+  } catch {
+    /* not permitted (not root): services started during a cutover's `up` keep its niceness */
+  }
+  return os.getPriority();
+}
+restoreNormalPriority();
 
 /** Throws "port N on HOST is in use …" when something already listens there. */
 export async function assertPortFree(port: number, host = "127.0.0.1"): Promise<void> {
