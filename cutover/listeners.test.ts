@@ -15,6 +15,20 @@ const events: CutoverEvent[] = [
     { type: "done", at, phase: "promoted", weights: { blue: 0, green: 100 } },
 ];
 
+/** A window observed tick by tick: its progress events, then its sample and verdict. */
+function streamedWindow(ticks: number): CutoverEvent[] {
+    const sample = (n: number) => ({ color: "green" as const, requests: 25 * n, errors: 0, latencyMs: 8, percentileMs: 20, percentile: 99, timed: 25 * n, slow: 0, healthy: true, windowMs: 250 * n });
+    return [
+        { type: "started", at, from: "blue", to: "green", steps: [100] },
+        { type: "step", at, step: 1, of: 1, weights: { blue: 0, green: 100 } },
+        { type: "applied", at, served: { blue: 0, green: 100 } },
+        ...Array.from({ length: ticks }, (_, i): CutoverEvent => ({ type: "progress", at, step: 1, sample: sample(i + 1) })),
+        { type: "sample", at, sample: sample(ticks) },
+        { type: "verdict", at, step: 1, verdict: { outcome: "pass", successRate: 1, reasons: ["ok"] } },
+        { type: "done", at, phase: "promoted", weights: { blue: 0, green: 100 } },
+    ];
+}
+
 describe("cutover listeners", () => {
     let server: http.Server;
     let url: string;
@@ -48,6 +62,18 @@ describe("cutover listeners", () => {
         assert.deepStrictEqual(errors, []);
     });
 
+    it("a webhook is not sent a window's progress ticks (four a second), but every other event, in order", async () => {
+        const stream = streamedWindow(20);
+        const errors: string[] = [];
+        const w = webhook(url, { stack: "local", onError: (m) => errors.push(m) });
+        stream.forEach(w.onEvent);
+        await w.close();
+        const types = (received as { event: CutoverEvent }[]).map((r) => r.event.type);
+        assert.deepStrictEqual(types, ["started", "step", "applied", "sample", "verdict", "done"]);
+        assert.deepStrictEqual(received, stream.filter((e) => e.type !== "progress").map((event) => ({ stack: "local", event })));
+        assert.deepStrictEqual(errors, []);
+    });
+
     it("a failing webhook is reported once, never thrown, and the rest is still sent", async () => {
         status = 500;
         const errors: string[] = [];
@@ -77,5 +103,25 @@ describe("cutover listeners", () => {
         await r.close(final);
         assert.deepStrictEqual(JSON.parse(fs.readFileSync(file, "utf8")), { stack: "local", events, final });
         fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    });
+
+    it("a .json report keeps the progress ticks; a .html report is a page with the chart", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-report-"));
+        const stream = streamedWindow(4);
+        for (const name of ["r.json", "r.html"]) {
+            const r = report(path.join(dir, name), "local");
+            stream.forEach(r.onEvent);
+            await r.close();
+        }
+        assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(dir, "r.json"), "utf8")).events, stream);
+        const html = fs.readFileSync(path.join(dir, "r.html"), "utf8");
+        assert.match(html, /^<!doctype html>/);
+        assert.match(html, /class="mark-line role-mark weights_marks"/);
+        assert.match(html, /class="mark-line role-mark requests_marks"/);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("a report file named neither .html nor .json is refused before any event", () => {
+        assert.throws(() => report("/tmp/cutover.txt", "local"), /the report file \/tmp\/cutover\.txt: its extension \.txt is neither \.html nor \.json; name a \.html file/);
     });
 });

@@ -328,12 +328,35 @@ export const FS_PROBE: FileProbe = {
     },
 };
 
+/** What a report file holds, by its name's extension: a page with the chart, or the raw events. */
+export type ReportFormat = "html" | "json";
+
 /**
- * Parses the report path: a file (new, or one this process may overwrite) in a folder that exists and
- * is writable; never a folder. Returns the absolute path (relative to `cwd`).
+ * The report format a file name asks for: `.html` (a page with the chart) or `.json` (the raw
+ * events), in any case; undefined for any other name.
+ * @example reportFormat("out/cutover.html") // "html"
+ */
+export function reportFormat(file: string): ReportFormat | undefined {
+    const ext = path.extname(file).toLowerCase();
+    return ext === ".html" ? "html" : ext === ".json" ? "json" : undefined;
+}
+
+/** Why a report file's name is refused (its extension), with the fix; undefined when it is a .html or .json file. */
+export function checkReportFormat(file: string): string | undefined {
+    if (reportFormat(file) !== undefined) return undefined;
+    const ext = path.extname(file);
+    return (
+        `${ext ? `its extension ${ext} is` : "it has no extension, which is"} neither .html nor .json; ` +
+        `name a .html file for the page with the chart (e.g. ./cutover-report.html) or a .json file for the raw events (e.g. ./cutover-report.json)`
+    );
+}
+
+/**
+ * Parses the report path: a `.html` or `.json` file (new, or one this process may overwrite) in a
+ * folder that exists and is writable; never a folder. Returns the absolute path (relative to `cwd`).
  */
 export function parseReportPath(text: string, flag = "--report", probe: FileProbe = FS_PROBE, cwd = process.cwd()): string {
-    const fix = "give a file in a folder that exists and that you may write in, e.g. ./cutover-report.json";
+    const fix = "give a file in a folder that exists and that you may write in, e.g. ./cutover-report.html";
     if (text === "" || text.includes("\0")) {
         throw refuse(flag, text, `${text === "" ? "it is empty" : "it holds a NUL character"}; ${fix}`);
     }
@@ -343,7 +366,11 @@ export function parseReportPath(text: string, flag = "--report", probe: FileProb
     const file = path.resolve(cwd, text);
     const kind = probe.kind(file);
     if (kind === "dir") {
-        throw refuse(flag, text, `${file} is a folder; name a file in it, e.g. ${path.join(file, "cutover-report.json")}`);
+        throw refuse(flag, text, `${file} is a folder; name a file in it, e.g. ${path.join(file, "cutover-report.html")}`);
+    }
+    const format = checkReportFormat(file);
+    if (format) {
+        throw refuse(flag, text, `${file}: ${format}`);
     }
     const dir = path.dirname(file);
     const dirKind = probe.kind(dir);

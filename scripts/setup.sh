@@ -4,7 +4,7 @@
 #   - the system part, scripts/setup-system.sh (also what `switchyard setup` runs for a user): the
 #     Pulumi CLI at the SDK's release (a compatible `pulumi` on PATH, else one built from the Go module
 #     proxy and cached per version outside the clone), PostgreSQL and HAProxy from Debian's packages,
-#     and for this repository's tests and benches strace and xfsprogs;
+#     and for this repository's tests and benches strace, xfsprogs and chromium;
 #   - the moto server (AWS API stand-in for tests) from PyPI, in a virtualenv in the tool cache.
 # Only the package registries are contacted.
 set -euo pipefail
@@ -40,8 +40,9 @@ esac
 
 # --- the system part, shared with an installed package's `switchyard setup` ----------------------
 # The Pulumi CLI, PostgreSQL and HAProxy; plus what only this repository's tests and benches use:
-# strace (the network test traces the engine) and xfsprogs (the clone bench makes an XFS image).
-bash scripts/setup-system.sh --pulumi-version "$pulumi_version" --also strace:strace --also mkfs.xfs:xfsprogs
+# strace (the network test traces the engine), xfsprogs (the clone bench makes an XFS image) and
+# chromium (the report's test opens the page in a headless browser).
+bash scripts/setup-system.sh --pulumi-version "$pulumi_version" --also strace:strace --also mkfs.xfs:xfsprogs --also chromium:chromium
 
 # --- moto server (AWS API stand-in for tests) -------------------------------------------------------
 moto_venv="$cache/moto-5.2.5"
