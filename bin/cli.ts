@@ -313,6 +313,7 @@ interface GateFlags {
     interval?: number;
     minSuccess?: number;
     maxLatency?: number;
+    latencyPercentile?: number;
     minRequests?: number;
     failureLimit?: number;
     windows?: number;
@@ -324,7 +325,8 @@ function addGateOptions(c: Command): void {
     const flag = (flags: string, name: opt.NumberFlag, purpose: string) => new Option(flags, opt.flagHelp(name, purpose)).argParser(opt.numberParser(name));
     c.addOption(flag("--interval <seconds>", "--interval", "length of one observation window (default 5; 60 on AWS)"))
         .addOption(flag("--min-success <percent>", "--min-success", "lowest success rate of the new color per window (default 99)"))
-        .addOption(flag("--max-latency <ms>", "--max-latency", "highest mean latency per window (default 500)"))
+        .addOption(flag("--max-latency <ms>", "--max-latency", "highest latency at the gate's percentile per window (default 500)"))
+        .addOption(flag("--latency-percentile <p>", "--latency-percentile", "the percentile held to --max-latency (default 99; the mean where the platform measures no percentile)"))
         .addOption(flag("--min-requests <n>", "--min-requests", "fewest requests for a window to count (default 20; 0 judges on health alone)"))
         .addOption(flag("--failure-limit <n>", "--failure-limit", "failed windows at one step before the revert (default 1)"))
         .addOption(flag("--windows <n>", "--windows", "passing windows needed at each step (default 1)"))
@@ -348,7 +350,7 @@ function addOutputOptions(c: Command): void {
             ),
         )
         .addOption(
-            new Option("--report <file>", "write every event and the final checkpoint to this JSON file at the end (its folder must exist and be writable)").argParser((v) =>
+            new Option("--report <file>", "write a report at the end: a .html file is a self-contained page with a timeline chart and the verdicts, a .json file every event and the final checkpoint (its folder must exist and be writable)").argParser((v) =>
                 opt.parseReportPath(v),
             ),
         );
@@ -359,6 +361,7 @@ function gateOf(o: GateFlags): Partial<cut.GateSpec> {
         intervalMs: o.interval === undefined ? undefined : Math.round(o.interval * 1000),
         minSuccessRate: o.minSuccess === undefined ? undefined : o.minSuccess / 100,
         maxLatencyMs: o.maxLatency,
+        latencyPercentile: o.latencyPercentile,
         minRequests: o.minRequests,
         failureLimit: o.failureLimit,
         windowsPerStep: o.windows,

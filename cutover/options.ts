@@ -83,6 +83,16 @@ export const NUMBER_FLAGS = {
         gate: { key: "minSuccessRate", unit: "a share: 0.99 is 99%", convert: (p: number) => p / 100 },
     },
     "--max-latency": { unit: "milliseconds", integer: true, min: 1, max: 600_000, example: "500", gate: { key: "maxLatencyMs", unit: "milliseconds", convert: (v: number) => v } },
+    "--latency-percentile": {
+        unit: "percentile",
+        integer: false,
+        decimals: 1,
+        noun: "a percentile",
+        min: 50,
+        max: 99.9,
+        example: "99 or 95",
+        gate: { key: "latencyPercentile", unit: "percentile", convert: (v: number) => v },
+    },
     "--min-requests": { unit: "requests", integer: true, min: 0, max: 1_000_000, example: "20", gate: { key: "minRequests", unit: "requests", convert: (v: number) => v } },
     "--failure-limit": { unit: "windows", integer: true, min: 1, max: 100, example: "1", gate: { key: "failureLimit", unit: "windows", convert: (v: number) => v } },
     "--windows": { unit: "windows", integer: true, min: 1, max: 100, example: "1", gate: { key: "windowsPerStep", unit: "windows", convert: (v: number) => v } },
@@ -97,6 +107,8 @@ export type NumberFlag = keyof typeof NUMBER_FLAGS;
 /** Gate settings with no flag of their own (library callers only). */
 const GATE_ONLY_RULES: Partial<Record<keyof GateSpec, { integer: boolean; min: number; max: number; unit: string }>> = {
     inconclusiveLimit: { integer: true, min: 1, max: 100, unit: "windows" },
+    falseAlarmRate: { integer: false, min: 1e-9, max: 0.1, unit: "a chance per window: 0.001 is one in a thousand" },
+    tickMs: { integer: true, min: 10, max: 60_000, unit: "milliseconds" },
 };
 
 const fmtNumber = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 3 });
@@ -370,7 +382,7 @@ export function parseReportPath(text: string, flag = "--report", probe: FileProb
     }
     const format = checkReportFormat(file);
     if (format) {
-        throw refuse(flag, text, `${file}: ${format}`);
+        throw refuse(flag, text, file === text ? format : `${file}: ${format}`);
     }
     const dir = path.dirname(file);
     const dirKind = probe.kind(dir);
