@@ -406,11 +406,13 @@ describe("cutover report", () => {
                     () => parseReportPath(file),
                     (e: Error) =>
                         e instanceof UserError &&
-                        e.message.startsWith(`--report is ${JSON.stringify(file)}: ${file}: `) &&
+                        e.message.startsWith(`--report is ${JSON.stringify(file)}: ${name === "r" ? "it has no extension" : "its extension ."}`) &&
                         e.message.includes("neither .html nor .json") &&
                         e.message.includes("name a .html file for the page with the chart (e.g. ./cutover-report.html) or a .json file for the raw events"),
                 );
             }
+            // A relative name is shown resolved, so the message names the file that would have been written.
+            assert.throws(() => parseReportPath("r.txt", "--report", undefined, dir), (e: Error) => e.message.startsWith(`--report is "r.txt": ${path.join(dir, "r.txt")}: its extension .txt is neither`));
             assert.throws(() => report(path.join(dir, "r.txt"), "local"), (e: Error) => e instanceof UserError && /the report file .*r\.txt: its extension \.txt is neither \.html nor \.json/.test(e.message));
         });
 
