@@ -165,6 +165,8 @@ export function timeline(input: ReportInput): Timeline {
     /** A cumulative sample of the current window, at time t. */
     const observe = (t: number, s: Sample) => {
         if (to && s.color !== to) return;
+        // The window's `sample` repeats its last tick: nothing new to draw.
+        if (last && s.windowMs === last.sample.windowMs && s.requests === last.sample.requests && s.errors === last.sample.errors) return;
         if (last && (s.requests < last.sample.requests || s.windowMs < last.sample.windowMs)) {
             window++;
             last = undefined;
@@ -325,9 +327,11 @@ export function chartSpec(tl: Timeline, size: ChartSize = {}): TopLevelSpec {
     /** A series as a line (broken between windows) and its points (a window sampled once is a point). */
     const line = (name: string, values: readonly SeriesPoint[], series: string, yTitle: string, legendTitle: string, domain: string[], range: string[]) => {
         const data = { values: values.filter((p) => p.series === series) };
+        // Room above the panel's highest value, so a line at its top is not drawn on the frame.
+        const top = values.reduce((m, p) => Math.max(m, p.value), 0);
         const encoding = {
             x: x(null),
-            y: { field: "value", type: "quantitative" as const, title: yTitle, axis: { tickCount: 4 } },
+            y: { field: "value", type: "quantitative" as const, title: yTitle, axis: { tickCount: 4 }, scale: top > 0 ? { domainMax: top * 1.12, nice: true } : {} },
             color: { datum: series, type: "nominal" as const, scale: { domain, range }, legend: { title: legendTitle, orient: "right" as const } },
         };
         return [
@@ -366,7 +370,7 @@ export function chartSpec(tl: Timeline, size: ChartSize = {}): TopLevelSpec {
                     mark: { type: "line", interpolate: "step-after", strokeWidth: 3 },
                     encoding: {
                         x: x(null),
-                        y: { field: "share", type: "quantitative", title: "share, %", scale: { domain: [0, 100] }, axis: { values: [0, 25, 50, 75, 100] } },
+                        y: { field: "share", type: "quantitative", title: "share, %", scale: { domain: [-4, 104], nice: false, zero: false }, axis: { values: [0, 25, 50, 75, 100] } },
                         color: {
                             field: "color",
                             type: "nominal",
