@@ -3,9 +3,14 @@
  * cutover (`switchyard cutover --load`), the demo, the benches and the tests, and the color count
  * that tells which color answered (like Flagger's load tester, for a stack with no real traffic yet).
  *
- * autocannon sends the requests (closed loop: each connection sends its next request when the last is
- * answered; or at a fixed rate). Which color answered comes from its per-response hook: the `x-color`
- * header the example apps send, else the `color` of a JSON body.
+ * autocannon sends the requests: in a closed loop (each connection sends its next request when the
+ * last is answered), or paced at a fixed rate. Which color answered comes from its per-response hook:
+ * the `x-color` header the example apps send, else the `color` of a JSON body.
+ *
+ * The rate is paced here, one request per connection every `connections / rate` seconds, connections
+ * staggered, rather than by autocannon's own `overallRate`, which sends each second's share at the
+ * start of the second and then waits: a fault in the other nine tenths of that second would meet no
+ * request, and a gate would see traffic in bursts.
  *
  * A **failed request** here is one a user would have seen fail: a non-2xx answer, a connection
  * refused or reset with a request on it, a connection closed before its answer, or a timeout.
@@ -50,6 +55,16 @@ export interface Answer {
     readonly color?: string;
     /** When it arrived, on `performance.now()`'s clock. */
     readonly at: number;
+    /** The body, as text. */
+    readonly body: string;
+}
+
+/** A request that failed with no answer. */
+export interface NoAnswer {
+    /** Why: the connection's error code (e.g. "ECONNREFUSED"), "connection closed before the answer", or "timeout after N ms". */
+    readonly reason: string;
+    /** When it was seen, on `performance.now()`'s clock. */
+    readonly at: number;
 }
 
 export interface LoadOptions {
@@ -60,8 +75,9 @@ export interface LoadOptions {
     /** Send this many requests, then stop (`durationMs` is ignored). Connections are capped at it. */
     readonly amount?: number;
     /**
-     * Requests per second over all connections (autocannon's `overallRate`: each connection sends
-     * its share of a second's requests back to back, then waits for the next second).
+     * At most this many requests per second over all connections, evenly paced: each connection sends
+     * one every `connections / rate` seconds (later when an answer is late; never in a burst to catch
+     * up). Connections are capped so that none waits longer than half `timeoutMs` between requests.
      * @default unlimited (closed loop)
      */
     readonly rate?: number;
@@ -71,6 +87,8 @@ export interface LoadOptions {
     readonly reconnectDelayMs?: number;
     /** Called on every answer (any status), e.g. to time the last answer from a color. */
     readonly onAnswer?: (a: Answer) => void;
+    /** Called on every request that failed with no answer (connection refused, reset or closed under it; timeout). */
+    readonly onNoAnswer?: (f: NoAnswer) => void;
 }
 
 /** Latency of the answered requests, in milliseconds (microsecond resolution). */
@@ -134,10 +152,11 @@ export function colorOf(headers: Record<string, unknown> | undefined, body: stri
     return undefined;
 }
 
-/** autocannon's client, with the internals the connection accounting relies on (autocannon 9.0.0, pinned). */
+/** autocannon's client, with the internals the connection accounting and pacing rely on (autocannon 9.0.0, pinned). */
 interface ClientInternals extends EventEmitter {
     destroyed: boolean;
     _connect(): void;
+    _doRequest(): void;
     pipelinedRequests: { size(): number; clear(): void };
 }
 
@@ -154,8 +173,15 @@ export function startLoad(url: string, o: LoadOptions = {}): RunningLoad {
     if (amount !== undefined && !(Number.isInteger(amount) && amount >= 0)) {
         throw new Error(`amount must be a whole number of requests, not ${amount}`);
     }
-    const connections = Math.max(1, Math.min(o.connections ?? 4, amount || Infinity));
     const timeoutMs = Math.max(1000, o.timeoutMs ?? 5000);
+    if (o.rate !== undefined && !(o.rate >= 2000 / timeoutMs)) {
+        throw new Error(`rate must be at least ${2000 / timeoutMs} requests per second with a ${timeoutMs} ms timeout, not ${o.rate}`);
+    }
+    // Paced, a connection must send again within half the timeout, or autocannon would time out an idle one.
+    const paceCap = o.rate ? Math.floor((o.rate * timeoutMs) / 2000) : Infinity;
+    const connections = Math.max(1, Math.min(o.connections ?? 4, amount || Infinity, paceCap));
+    const intervalMs = o.rate ? (1000 * connections) / o.rate : 0;
+    let clientIndex = 0;
     const reconnectDelayMs = o.reconnectDelayMs ?? 10;
     const started = performance.now();
 
@@ -195,9 +221,18 @@ export function startLoad(url: string, o: LoadOptions = {}): RunningLoad {
         return { done: Promise.resolve(r), stop: async () => r };
     }
 
+    const noAnswer = (reason: string, n = 1) => {
+        note(reason);
+        if (o.onNoAnswer) {
+            const at = performance.now();
+            for (let i = 0; i < n; i++) o.onNoAnswer({ reason, at });
+        }
+    };
+
     // Per connection: a request still queued when autocannon reconnects was lost with the old
     // connection (refused, reset, or closed before the answer), whatever autocannon counted; a
-    // refused or reset connection is retried after a short delay instead of in a tight loop.
+    // refused or reset connection is retried after a short delay instead of in a tight loop; with a
+    // rate, each request waits for its connection's next slot.
     const setupClient = (client: autocannon.Client) => {
         const c = client as unknown as ClientInternals;
         const connect = c._connect.bind(c);
@@ -205,14 +240,14 @@ export function startLoad(url: string, o: LoadOptions = {}): RunningLoad {
         c.on("connError", (e: NodeJS.ErrnoException) => void (cause = e.code ?? e.message));
         c.on("timeout", () => {
             timeouts++;
-            note(`timeout after ${timeoutMs} ms`);
+            noAnswer(`timeout after ${timeoutMs} ms`);
         });
         c.on("response", (_status: number, _bytes: number, responseTime: number) => latency.recordValue(Math.max(1, Math.round(responseTime * 1000))));
         c._connect = () => {
             const lost = c.pipelinedRequests.size();
             if (lost > 0) {
                 connectionFailures += lost;
-                note(cause ?? "connection closed before the answer");
+                noAnswer(cause ?? "connection closed before the answer", lost);
             }
             c.pipelinedRequests.clear();
             const refused = cause !== undefined;
@@ -223,6 +258,25 @@ export function startLoad(url: string, o: LoadOptions = {}): RunningLoad {
                 connect();
             }
         };
+        if (intervalMs > 0) {
+            const send = c._doRequest.bind(c);
+            let slot = performance.now() + (intervalMs * clientIndex++) / connections;
+            let waiting: NodeJS.Timeout | undefined;
+            c._doRequest = () => {
+                if (waiting) return; // the request already waiting for its slot goes then, on whatever connection is current
+                const now = performance.now();
+                if (now >= slot) {
+                    slot = Math.max(slot, now - intervalMs) + intervalMs;
+                    send();
+                    return;
+                }
+                waiting = setTimeout(() => {
+                    waiting = undefined;
+                    slot += intervalMs;
+                    if (!c.destroyed) send();
+                }, slot - now);
+            };
+        }
     };
 
     const onResponse = (status: number, body: string, _context: object, headers: Record<string, unknown>) => {
@@ -237,7 +291,7 @@ export function startLoad(url: string, o: LoadOptions = {}): RunningLoad {
             failedColors[k] = (failedColors[k] ?? 0) + 1;
             note(`HTTP ${status}${color ? ` from ${color}` : ""}`);
         }
-        o.onAnswer?.({ status, color, at: performance.now() });
+        o.onAnswer?.({ status, color, at: performance.now(), body });
     };
 
     let resolveDone!: (r: LoadResult) => void;
@@ -248,7 +302,6 @@ export function startLoad(url: string, o: LoadOptions = {}): RunningLoad {
             url,
             connections,
             ...(amount ? { amount } : { duration: (o.durationMs ?? 10_000) / 1000 }),
-            ...(o.rate ? { overallRate: o.rate } : {}),
             timeout: timeoutMs / 1000,
             sampleInt: SAMPLE_MS,
             setupClient,
