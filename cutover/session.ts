@@ -9,7 +9,7 @@
  */
 import { formatEvent, jsonLine } from "./display";
 import { Listener, report, webhook } from "./listeners";
-import { load, LoadResult } from "./traffic";
+import { formatLoad, LoadResult, RunningLoad, startLoad } from "./traffic";
 import { Checkpoint, CutoverEvent, Phase } from "./types";
 import { AutomationStackStore } from "./stackState";
 import { StackTarget, UserError } from "../stack/run";
@@ -21,7 +21,7 @@ export interface SessionOptions {
     readonly webhook?: string;
     /** Write every event and the final checkpoint to this file at the end. */
     readonly report?: string;
-    /** Synthetic clients through the pair's URL during the cutover. @default 0 (none) */
+    /** Synthetic clients through the pair's URL during the cutover (autocannon connections, each at most 500 requests a second). @default 0 (none) */
     readonly load?: number;
     /** The pair, when the stack has several. */
     readonly pair?: string;
@@ -78,14 +78,13 @@ export async function runSession(target: StackTarget, o: SessionOptions, hoped: 
     if (o.handleSigint !== false) {
         process.once("SIGINT", onSigint);
     }
-    let stopLoad = false;
-    let traffic: Promise<LoadResult> | undefined;
+    let traffic: RunningLoad | undefined;
     if (o.load) {
         const url = (await new AutomationStackStore(target, o.pair).readState()).outputs.url;
         if (typeof url !== "string") {
             throw new UserError(`the pair of stack "${target.stackName}" has no url to send synthetic traffic to: run \`switchyard up ${target.stackName}\` first`);
         }
-        traffic = load(url, { concurrency: o.load, durationMs: 24 * 3600_000, stopWhen: () => stopLoad, pauseMs: 2 });
+        traffic = startLoad(url, { connections: o.load, durationMs: 24 * 3600_000, rate: o.load * 500 });
     }
     let final: Checkpoint | undefined;
     let loadResult: LoadResult | undefined;
@@ -93,11 +92,11 @@ export async function runSession(target: StackTarget, o: SessionOptions, hoped: 
         final = await fn({ onEvent: (e) => listeners.forEach((l) => l.onEvent(e)), signal: ctl.signal, pair: o.pair });
     } finally {
         process.removeListener("SIGINT", onSigint);
-        stopLoad = true;
+        const stopping = traffic?.stop();
         await Promise.all(listeners.map((l) => l.close(final)));
-        if (traffic) {
-            loadResult = await traffic;
-            warn(`switchyard: synthetic load: ${loadResult.total} requests, ${loadResult.failed} failed; served by ${JSON.stringify(loadResult.colors)}`);
+        if (stopping) {
+            loadResult = await stopping;
+            warn(`switchyard: synthetic load: ${formatLoad(loadResult)}`);
         }
     }
     // A revert the operator asked for ends as asked when reverted, also when `resume` finished it.

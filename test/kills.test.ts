@@ -26,7 +26,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as run from "../stack/run";
 import * as cut from "../cutover";
 import { readWeights } from "../components/local/ops/haproxy";
-import { get } from "./support/http";
+import { startLoad } from "./support/http";
 import { localPairConfig } from "./support/stacks";
 import { withEnv } from "./support/project";
 import { Aim, badSplit, changesIn, expectedLanding, KillRecord, Landing, landing, rngOf, schedule, seeded, tally } from "./support/kills";
@@ -319,24 +319,28 @@ describe("kill suite: SIGKILL of a cutover's whole process group at random insta
 
         // Steady load through the router, and HAProxy's weights read ten times a second, all suite long.
         const url = out.url as string;
-        const load = async () => {
-            while (!stopBackground) {
-                try {
-                    const r = await get(url, 10_000);
-                    if (r.status === 200) {
-                        const c = (JSON.parse(r.body) as { color?: string }).color ?? "?";
-                        traffic.colors[c] = (traffic.colors[c] ?? 0) + 1;
-                        traffic.ok++;
-                    } else if (r.status === 500 && r.body.includes("injected failure")) {
-                        traffic.injected++;
-                    } else {
-                        traffic.failed.push(`HTTP ${r.status} ${r.body.slice(0, 80)} at ${new Date().toISOString()}`);
-                    }
-                } catch (e) {
-                    traffic.failed.push(`${(e as Error).message} at ${new Date().toISOString()}`);
+        const stamp = () => new Date().toISOString();
+        const load = startLoad(url, {
+            connections: 2,
+            rate: 100,
+            durationMs: 3600_000,
+            timeoutMs: 10_000,
+            onAnswer: (a) => {
+                if (a.status === 200) {
+                    const c = a.color ?? "?";
+                    traffic.colors[c] = (traffic.colors[c] ?? 0) + 1;
+                    traffic.ok++;
+                } else if (a.status === 500 && a.body.includes("injected failure")) {
+                    traffic.injected++;
+                } else {
+                    traffic.failed.push(`HTTP ${a.status} ${a.body.slice(0, 80)} at ${stamp()}`);
                 }
-                await sleep(20);
-            }
+            },
+            onNoAnswer: (f) => void traffic.failed.push(`${f.reason} at ${stamp()}`),
+        });
+        const loadUntilStopped = async () => {
+            while (!stopBackground) await sleep(50);
+            await load.stop();
         };
         const poll = async () => {
             let next = Date.now();
@@ -350,7 +354,7 @@ describe("kill suite: SIGKILL of a cutover's whole process group at random insta
                 await sleep(Math.max(0, next - Date.now()));
             }
         };
-        background = Promise.all([load(), load(), poll()]);
+        background = Promise.all([loadUntilStopped(), poll()]);
     });
 
     after(async function () {

@@ -23,6 +23,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawn, spawnSync } from "child_process";
 import * as YAML from "yaml";
+import { LoadResult, RunningLoad, startLoad } from "./support/http";
 
 const ROOT = path.resolve(__dirname, "..");
 /** Node 22 (the one running this test) first on PATH, for npm, npx and the CLI's `#!/usr/bin/env node`. */
@@ -149,38 +150,9 @@ function request(url: string, method = "GET", body?: unknown): Promise<{ status:
     });
 }
 
-/** Steady load until stopped: every answer counted by color, every failure kept (the first ten in full). */
-function steadyLoad(url: string, workers: number, pauseMs: number) {
-    const tally = { total: 0, failed: 0, colors: {} as Record<string, number>, errors: [] as string[] };
-    let stop = false;
-    const worker = async () => {
-        while (!stop) {
-            tally.total++;
-            try {
-                const r = await request(url);
-                const color = (r.json as { color?: string } | undefined)?.color;
-                if (r.status !== 200 || !color) {
-                    tally.failed++;
-                    if (tally.errors.length < 10) tally.errors.push(`HTTP ${r.status} ${JSON.stringify(r.json)}`);
-                } else {
-                    tally.colors[color] = (tally.colors[color] ?? 0) + 1;
-                }
-            } catch (e) {
-                tally.failed++;
-                if (tally.errors.length < 10) tally.errors.push((e as Error).message);
-            }
-            await new Promise((r) => setTimeout(r, pauseMs));
-        }
-    };
-    const done = Promise.all(Array.from({ length: workers }, worker));
-    return {
-        tally,
-        stop: async () => {
-            stop = true;
-            await done;
-            return tally;
-        },
-    };
+/** Steady load until stopped (autocannon, each connection paced at one request per `pauseMs`): answers counted by color, failures described. */
+function steadyLoad(url: string, connections: number, pauseMs: number): RunningLoad {
+    return startLoad(url, { connections, durationMs: 900_000, rate: (connections * 1000) / pauseMs });
 }
 
 describe("the package: packed from a clean copy of HEAD, installed into a copy of examples/shop-infra", function () {
@@ -408,16 +380,17 @@ describe("the package: packed from a clean copy of HEAD, installed into a copy o
             need(this, "up");
             const load = steadyLoad(urls.url, 2, 20);
             let r: Ran;
+            let tally: LoadResult;
             try {
                 r = await sw(["cutover", PAIR, "--steps", "50,100", "--interval", "3", "--min-requests", "10"], 300_000);
             } finally {
-                await load.stop();
+                tally = await load.stop();
             }
             timing(`cutover ${PAIR}`, r.ms);
-            process.stdout.write(`      [load] ${load.tally.total} requests, ${load.tally.failed} failed, by color ${JSON.stringify(load.tally.colors)}\n`);
+            process.stdout.write(`      [load] ${tally.total} requests, ${tally.failed} failed, by color ${JSON.stringify(tally.colors)}\n`);
             must(r, `switchyard cutover ${PAIR}`);
-            assert.strictEqual(load.tally.failed, 0, `failed requests during the cutover: ${load.tally.errors.join("; ")}`);
-            assert.ok((load.tally.colors.green ?? 0) > 0 && (load.tally.colors.blue ?? 0) > 0, `both colors served during the cutover: ${JSON.stringify(load.tally.colors)}`);
+            assert.strictEqual(tally.failed, 0, `failed requests during the cutover: ${tally.errors.join("; ")}`);
+            assert.ok((tally.colors.green ?? 0) > 0 && (tally.colors.blue ?? 0) > 0, `both colors served during the cutover: ${JSON.stringify(tally.colors)}`);
             for (let i = 0; i < 20; i++) {
                 assert.strictEqual(((await request(urls.url)).json as { color: string }).color, "green", "after the cutover green serves everything");
             }
