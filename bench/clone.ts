@@ -2,13 +2,16 @@
  * Clone speed: snapshot → running sandbox server, on a reflink filesystem (a loop-mounted XFS image)
  * and on the ordinary filesystem, against a raw `cp -a` of the same data directory.
  *
- * Run: npm run bench:clone   (as root: it mounts and removes an XFS image). Appends to bench/RESULTS.md.
+ * Run: npm run bench:clone   (as root: it mounts and removes an XFS image). Reports its figures through
+ * bench/result.ts; run alone (BENCH_JSON unset) it also appends its own section to bench/RESULTS.md.
  * Env: BENCH_SCALES="68,340" (pgbench scale factors: 68 ≈ 1 GB, 340 ≈ 5 GB), BENCH_DIR (default /var/tmp).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import * as ops from "../components/local/ops";
+import { Figure, atMost, figure, measured, writeBenchResult } from "./result";
+import { reportFailure, withCleanup } from "./support";
 
 const scales = (process.env.BENCH_SCALES ?? "68,340").split(",").map(Number);
 const base = path.join(process.env.BENCH_DIR ?? "/var/tmp", `switchyard-bench-${process.pid}`);
@@ -44,6 +47,7 @@ function cleanup(): void {
 }
 
 async function main(): Promise<void> {
+    const started = new Date();
     if (process.getuid?.() !== 0) throw new Error("the bench mounts an XFS image: run it as root");
     const rows: string[] = [];
     fs.mkdirSync(xfs, { recursive: true });
@@ -92,20 +96,48 @@ async function main(): Promise<void> {
         );
     }
     const [a, b] = scales.map((s) => results[s]);
-    const lines = [
-        "",
-        `### Clone speed, ${new Date().toISOString().slice(0, 16)}Z`,
-        "",
+    const description = [
         "Command: `npm run bench:clone` (scales " + scales.join(", ") + "; page cache dropped before every timed step).",
         "Restore = snapshot directory → new data directory → server started → accepting connections. Snapshots are sealed",
         "when taken (WAL replayed once, clean shutdown, spent WAL dropped), so a restore is a copy plus a normal start.",
         "Raw `cp -a` = a copy of the production data directory (stopped, on the same filesystem).",
-        "",
+    ];
+    const table = [
         "| pgbench scale | data dir | snapshot (XFS reflink) | restore (XFS reflink) | restore (no reflink) | raw `cp -a` | no-reflink restore / cp |",
         "|---|---|---|---|---|---|---|",
         ...rows,
-        "",
     ];
+    const figures: Figure[] = scales.flatMap((scale) => {
+        const r = results[scale];
+        return [
+            figure(`data directory, scale ${scale}`, Number((r.size / 1e9).toFixed(2)), "GB"),
+            figure(`snapshot (XFS reflink), scale ${scale}`, Math.round(r.xfsSnap), "ms"),
+            measured(`restore (XFS reflink), scale ${scale}`, Math.round(r.xfsRestore), "ms", atMost(1000, "ms")),
+            figure(`restore (no reflink: ${extMethod}), scale ${scale}`, Math.round(r.plainRestore), "ms"),
+            figure(`raw cp -a, scale ${scale}`, Math.round(r.cp), "ms"),
+            measured(`no-reflink restore / raw cp -a, scale ${scale}`, Number((r.plainRestore / r.cp).toFixed(2)), "×", atMost(1.0, "×")),
+        ];
+    });
+    if (a && b) {
+        figures.push(measured(`reflink restore, scale ${scales[1]} / scale ${scales[0]}`, Number((b.xfsRestore / a.xfsRestore).toFixed(2)), "×", atMost(1.5, "×")));
+    }
+    writeBenchResult({
+        name: "clone",
+        title: "Clone speed",
+        command: process.env.BENCH_SCALES ? `BENCH_SCALES=${scales.join(",")} npm run bench:clone` : "npm run bench:clone",
+        startedAt: started.toISOString(),
+        durationMs: Date.now() - started.getTime(),
+        figures,
+        notes: [
+            `pgbench scales ${scales.join(", ")}; the page cache dropped before every timed step.`,
+            "Restore = snapshot directory → new data directory → server started → accepting connections.",
+            "Snapshots are sealed when taken (WAL replayed once, clean shutdown, spent WAL dropped), so a restore is a copy plus a normal start.",
+            "Raw `cp -a` = a copy of the production data directory (stopped, on the same filesystem).",
+        ],
+        markdown: table.join("\n"),
+    });
+    if (process.env.BENCH_JSON) return; // npm run bench writes the section
+    const lines = ["", `### Clone speed, ${new Date().toISOString().slice(0, 16)}Z`, "", ...description, "", ...table, ""];
     if (a && b) {
         const ratio = b.xfsRestore / a.xfsRestore;
         lines.push(
@@ -118,9 +150,4 @@ async function main(): Promise<void> {
     console.log(lines.join("\n"));
 }
 
-main()
-    .catch((e) => {
-        console.error(`bench: ${(e as Error).message}`);
-        process.exitCode = 1;
-    })
-    .finally(cleanup);
+withCleanup(main, cleanup).catch(reportFailure);

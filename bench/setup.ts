@@ -17,7 +17,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Figure, figure, measured, below, writeBenchResult } from "./result";
-import { Line, freshClone, headCommit, removeTree, reportFailure, runShown, withCleanup } from "./support";
+import { Line, freshClone, headCommit, removeTree, reportFailure, runShown, shellEnv, withCleanup } from "./support";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -63,19 +63,6 @@ export function phasesOf(lines: readonly Line[]): SetupPhases {
         motoS: span(/^setup: installing moto/, /^setup: ready in/),
         readyS: ready ? Number(ready[1]) : undefined,
     };
-}
-
-/** The environment of a new shell: the runner's npm variables and this clone's node_modules off PATH. */
-function shellEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) {
-        if (!/^npm_/i.test(k) && k !== "BENCH_JSON" && k !== "INIT_CWD") env[k] = v;
-    }
-    env.PATH = (process.env.PATH ?? "")
-        .split(path.delimiter)
-        .filter((d) => !d.includes(`${path.sep}node_modules${path.sep}`) && !d.endsWith(`${path.sep}node_modules`))
-        .join(path.delimiter);
-    return { ...env, ...extra };
 }
 
 async function main(): Promise<void> {

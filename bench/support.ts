@@ -3,6 +3,7 @@
  * the committed HEAD, and clean-up that also runs when the runner stops a bench (SIGTERM).
  */
 import * as fs from "fs";
+import * as path from "path";
 import * as readline from "readline";
 import { spawn, spawnSync } from "child_process";
 
@@ -62,6 +63,22 @@ export function headCommit(root: string): string {
 export function freshClone(root: string, commit: string, dir: string): void {
     sh("git", ["clone", "--quiet", "--no-checkout", root, dir]);
     sh("git", ["-C", dir, "checkout", "--quiet", "--detach", commit]);
+}
+
+/**
+ * The environment of a new shell in a fresh clone: without the variables `npm run` adds (npm_*,
+ * node_modules/.bin on PATH) or BENCH_JSON, plus `extra`.
+ */
+export function shellEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) {
+        if (!/^npm_/i.test(k) && k !== "BENCH_JSON" && k !== "INIT_CWD") env[k] = v;
+    }
+    env.PATH = (process.env.PATH ?? "")
+        .split(path.delimiter)
+        .filter((d) => !d.split(path.sep).includes("node_modules"))
+        .join(path.delimiter);
+    return { ...env, ...extra };
 }
 
 /** Removes a folder, read-only parts too (Go's module cache is read-only). */

@@ -11,6 +11,7 @@ import { atLeast, atMost, below, BenchResult, equals, figure, figuresTable, form
 import { BenchOutcome, gapsOf, renderSection } from "../bench/section";
 import { parseLimits, selectBenches } from "../bench/run";
 import { parseCases, phasesOf } from "../bench/setup";
+import { killFigures, parseKillOutput, phaseTable } from "../bench/kills";
 import type { Machine } from "../bench/machine";
 
 const machine: Machine = {
@@ -157,5 +158,63 @@ describe("set-up bench", () => {
         ];
         assert.deepStrictEqual(phasesOf(lines), { npmCiS: 40, cliBuildS: 240, motoS: 30, readyS: 311 });
         assert.deepStrictEqual(phasesOf([{ atMs: 0, text: "setup: ready in 2 s" }]), { npmCiS: undefined, cliBuildS: undefined, motoS: undefined, readyS: 2 });
+    });
+});
+
+describe("kill-suite bench", () => {
+    const output = [
+        "    kill suite seed: 1749146200 (replay with KILL_SEED=1749146200)",
+        "  kill suite (SIGKILL at random instants)",
+        "    kill  1/3 backup      pretest +512 ms      landed backup   → resume exit 0 (promoted) → consistent, 0/100",
+        "    kill  2/3 step-up     step 1 +200 ms       landed step-up  → revert exit 0 (reverted) → consistent, 100/0",
+        "    kill  3/3 gate-revert revert +10 ms        landed revert   → resume exit 1 (reverted) → consistent, 100/0",
+        "    stale engine locks cleared: 2; pending operations cleared: 0",
+        "    ✔ after every kill, resume or revert leaves the stack consistent, and the cutover runs again (500000ms)",
+        "    120 weight samples over 12 s",
+        "    ✔ HAProxy served a valid split at every sample of the 10 Hz poll, throughout",
+        "    load: 900 answered ({\"blue\":600,\"green\":300}), 7 injected failures, 0 other failures",
+        "    ✔ no request through HAProxy failed but those the test made the new color fail",
+        "",
+        "    kill suite seed 1749146200: per-phase counts",
+        "    | phase killed in | kills | consistent endings |",
+        "    |---|---|---|",
+        "    | inside a revert (gate failed) | 1 | 1 |",
+        "    | inside a step's `up` | 1 | 1 |",
+        "    | inside the backup | 1 | 1 |",
+        "    | **all** | **3** | **3** |",
+        "",
+        "  3 passing (10m)",
+        "3 passed, 0 failed",
+    ].join("\n");
+
+    it("reads the seed, the per-phase table, recoveries, samples and load from the suite's lines", () => {
+        const s = parseKillOutput(output);
+        assert.deepStrictEqual(
+            { ...s, rows: s.rows.length },
+            {
+                seed: 1749146200, rows: 3, kills: 3, consistent: 3, recoveries: { resume: 2, revert: 1 }, staleLocks: 2, pendingCleared: 0,
+                samples: 120, sampleSeconds: 12, badSamples: 0, answered: 900, injected: 7, otherFailures: 0, passed: 3, failed: 0,
+            },
+        );
+        assert.deepStrictEqual(s.rows[1], { phase: "inside a step's `up`", kills: 1, consistent: 1 });
+        assert.match(phaseTable(s) ?? "", /\| \*\*all\*\* \| \*\*3\*\* \| \*\*3\*\* \|$/);
+    });
+
+    it("figures: every ending consistent, no bad sample, no other failure; at least 20 kills", () => {
+        const f = killFigures(parseKillOutput(output), 600);
+        const by = (m: string) => f.find((x) => x.measure.startsWith(m));
+        assert.deepStrictEqual(by("consistent endings"), { measure: "consistent endings", value: 3, unit: "", goal: "= 3 (every kill)", met: true });
+        assert.strictEqual(by("kills")?.met, false);
+        assert.strictEqual(by("weight samples that were not")?.met, true);
+        assert.strictEqual(by("other failed requests")?.met, true);
+        assert.strictEqual(by("the suite's wall time")?.value, 600);
+    });
+
+    it("a suite that failed part-way: the bad samples it names, and no table", () => {
+        const s = parseKillOutput("    kill suite seed: 7 (replay with KILL_SEED=7)\n  AssertionError: 4 bad samples\n0 passed, 2 failed\n");
+        assert.strictEqual(s.badSamples, 4);
+        assert.strictEqual(s.kills, undefined);
+        assert.strictEqual(phaseTable(s), undefined);
+        assert.deepStrictEqual(killFigures(s, 60).filter((x) => x.met === false).map((x) => x.measure), ["weight samples that were not a valid split", "tests of the suite failed"]);
     });
 });
