@@ -110,7 +110,7 @@ export interface LoadResult {
     readonly connectionFailures: number;
     /** Requests unanswered after `timeoutMs`. */
     readonly timeouts: number;
-    /** The first few failures, described (e.g. "HTTP 500 from green", "ECONNREFUSED", "timeout after 5000 ms"). */
+    /** The first few kinds of failure, each once, in the order seen (e.g. "HTTP 500 from green", "ECONNREFUSED", "timeout after 5000 ms"). */
     readonly errors: string[];
     /** 2xx answers by the color that sent them ("?" when an answer names none). */
     readonly colors: Record<string, number>;
@@ -134,7 +134,7 @@ export interface RunningLoad {
 
 /** How often autocannon looks whether it should stop: the delay of `stop()` and of the end of an `amount`. */
 const SAMPLE_MS = 50;
-/** Failure descriptions kept in a result. */
+/** Kinds of failure kept in a result. */
 const MAX_ERRORS = 20;
 
 /** The color an answer names: its `x-color` header, else the JSON body's `color`. Pure. */
@@ -194,7 +194,7 @@ export function startLoad(url: string, o: LoadOptions = {}): RunningLoad {
     let timeouts = 0;
     // Microseconds; grows as needed.
     const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, autoResize: true });
-    const note = (what: string) => void (errors.length < MAX_ERRORS && errors.push(what));
+    const note = (what: string) => void (errors.length < MAX_ERRORS && !errors.includes(what) && errors.push(what));
 
     const result = (): LoadResult => {
         const durationMs = performance.now() - started;
