@@ -12,6 +12,7 @@ import { BenchOutcome, gapsOf, renderSection } from "../bench/section";
 import { parseLimits, selectBenches } from "../bench/run";
 import { parseCases, phasesOf } from "../bench/setup";
 import { killFigures, parseKillOutput, phaseTable } from "../bench/kills";
+import { listeningPorts, parseDemoOutput, parsePackageOutput, stackPorts } from "../bench/demo";
 import type { Machine } from "../bench/machine";
 
 const machine: Machine = {
@@ -216,5 +217,33 @@ describe("kill-suite bench", () => {
         assert.strictEqual(s.kills, undefined);
         assert.strictEqual(phaseTable(s), undefined);
         assert.deepStrictEqual(killFigures(s, 60).filter((x) => x.met === false).map((x) => x.measure), ["weight samples that were not a valid split", "tests of the suite failed"]);
+    });
+});
+
+describe("demo bench", () => {
+    it("reads how each cutover ended and the promoting cutover's load", () => {
+        const out = [
+            "cutover 1 ended reverted: gate failed at step 1",
+            "load during the failing cutover: 900 requests, 31 failed; served by {}",
+            "load during the second cutover: 25747 requests, 0 failed; served by {\"blue\":1,\"green\":2}",
+            "cutover 2 ended promoted; 100 requests now served by {\"green\":100}",
+        ].join("\n");
+        assert.deepStrictEqual(parseDemoOutput(out), { cutovers: ["reverted", "promoted"], requests: 25747, failed: 0 });
+        assert.deepStrictEqual(parseDemoOutput("boom"), { cutovers: [], requests: undefined, failed: undefined });
+    });
+
+    it("reads the package test's load and tests", () => {
+        assert.deepStrictEqual(parsePackageOutput("      [load] 1509 requests, 0 failed, by color {}\n12 passed, 0 failed\n"), { requests: 1509, failed: 0, passed: 12, testsFailed: 0 });
+    });
+
+    it("listening ports from /proc/net/tcp, and the ports a stack file claims", () => {
+        const tcp = [
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+            "   0: 0100007F:46A0 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0",
+            "   1: 0100007F:3C28 0100007F:D2E4 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 30 10 -1",
+        ].join("\n");
+        assert.deepStrictEqual([...listeningPorts(tcp)], [18080]);
+        assert.deepStrictEqual(stackPorts("config:\n  switchyard:local:\n    ports: {app: 18101, database: 15433}\n"), [18101, 15433]);
+        assert.deepStrictEqual(stackPorts("config:\n  switchyard:platform: aws\n"), []);
     });
 });
