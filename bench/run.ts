@@ -96,6 +96,25 @@ export function parseLimits(text: string): Record<string, number> {
     return out;
 }
 
+/**
+ * Whether a process above this one already holds `lock` through `flock <lock> …` (say the run was
+ * started as `flock /tmp/switchyard-e2e.lock npm run bench`): then taking it again per bench would
+ * wait forever.
+ */
+export function lockHeldAbove(lock: string, pid = process.ppid): boolean {
+    const want = path.resolve(lock);
+    for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+        try {
+            const argv = fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+            if (path.basename(argv[0]) === "flock" && argv.slice(1).some((a) => a && path.resolve(a) === want)) return true;
+            p = Number(fs.readFileSync(`/proc/${p}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[1]);
+        } catch {
+            return false;
+        }
+    }
+    return false;
+}
+
 const say = (s: string) => process.stdout.write(`bench: ${s}\n`);
 const clock = () => new Date().toISOString().slice(11, 19);
 
@@ -232,9 +251,10 @@ function main(argv: string[]): Promise<number> {
     program.parse(argv);
     const opts = program.opts<{ only?: string[]; limit: Record<string, number>; lock: string | false; lockWait: number; results: string; append: boolean }>();
     const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-bench-"));
+    const held = opts.lock !== false && lockHeldAbove(opts.lock);
     const o: RunOptions = {
         only: opts.only ?? selectBenches(undefined),
-        lock: opts.lock === false ? undefined : opts.lock,
+        lock: opts.lock === false || held ? undefined : opts.lock,
         lockWaitMinutes: opts.lockWait,
         limits: opts.limit,
         results: opts.append ? path.resolve(opts.results) : undefined,
@@ -253,6 +273,7 @@ function main(argv: string[]): Promise<number> {
     const machine = readMachine(ROOT);
     const command = ["npm run bench", ...(argv.length > 2 ? ["--", ...argv.slice(2)] : [])].join(" ");
     say(`${date}: ${o.only.join(", ")}; logs in ${logDir}`);
+    if (held) say(`${opts.lock} is already held by a process above this run: no lock taken per bench`);
     say(`machine: ${machine.cores} cores, ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB, ${machine.cpu}; ${machine.kernel}; Node ${machine.node}, HAProxy ${machine.haproxy}, PostgreSQL ${machine.postgres}, Pulumi ${machine.pulumi}; commit ${machine.commit}`);
     return runAll(o).then((outcomes) => {
         if (interrupted) return 130;
