@@ -179,10 +179,14 @@ async function runBench(spec: BenchSpec, o: RunOptions): Promise<BenchOutcome> {
             resolve([null, null]);
         });
         child.on("close", (code, sig) => resolve([code, sig]));
+        // A process that left the group but kept the output pipe open must not hold the run.
+        child.on("exit", (code, sig) => setTimeout(() => resolve([code, sig]), 10_000).unref());
     });
     clearTimeout(timer);
     clearTimeout(waitNotice);
     clearTimeout(graceTimer);
+    // A bench stopped at its limit has cleaned up and exited; whatever of its group outlived it goes now.
+    if (stopped || interrupted) killGroup(child.pid!, "SIGKILL");
     current = undefined;
     await new Promise<void>((r) => log.end(r));
     const durationMs = started !== undefined ? Date.now() - started : undefined;
