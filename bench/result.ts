@@ -10,7 +10,11 @@
  * writeBenchResult({
  *     name: "gates", title: "Streaming gates", command: "npm run bench:gates",
  *     startedAt: started.toISOString(), durationMs: Date.now() - started.getTime(),
- *     figures: [figure("error onset → verdict", 612, "ms", atMost(1000, "ms"))],
+ *     figures: [
+ *         measured("error onset → verdict", 612, "ms", atMost(1000, "ms")), // goal ≤ 1000 ms: met
+ *         figure("requests per second", 1012, "requests/s"),               // no goal: met null
+ *     ],
+ *     notes: ["2-core machine, run alone"],
  * });
  * ```
  */
@@ -58,7 +62,7 @@ export interface BenchResult {
 /**
  * A figure; pass a {@link Goal} (see {@link atMost}, {@link atLeast}, {@link equals}) when there is one.
  *
- * @example figure("restore (XFS reflink), scale 68", 202, "ms", atMost(1000, "ms"))
+ * @example figure("restore (XFS reflink), scale 68", 202, "ms", { goal: "≤ 1000 ms", met: true })
  */
 export function figure(measure: string, value: number | string, unit: string, goal?: Goal): Figure {
     return { measure, value, unit, goal: goal?.goal ?? null, met: goal ? goal.met : null };
