@@ -8,6 +8,7 @@ import * as path from "path";
 import { applyConfig, MIN_CHECK_TIMEOUT_MS, readWeights, renderConfig, routerStatus, RouterSpec, runtimeCommand, serverHealth, setIdle, setWeights, startRouter, stopRouter, weightOrder } from "./haproxy";
 import { assertPortFree, isAlive } from "./proc";
 import { freePort } from "../../../test/support/ports";
+import { countColors, startLoad } from "../../../cutover/traffic";
 
 type Color = "blue" | "green";
 
@@ -79,69 +80,18 @@ describe("haproxy renderConfig (pure)", () => {
 function colorServer(color: Color): Promise<{ server: http.Server; port: number }> {
   return new Promise((resolve) => {
     const server = http.createServer((req, res) => {
-      res.writeHead(200, { "content-type": "text/plain", connection: "close" });
+      res.writeHead(200, { "content-type": "text/plain", "x-color": color, connection: "close" });
       res.end(color);
     });
     server.listen(0, "127.0.0.1", () => resolve({ server, port: (server.address() as net.AddressInfo).port }));
   });
 }
 
-function get(port: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/", agent: false, timeout: 5000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-  });
-}
-
-/** Like count(), through a keep-alive agent (faster for thousands of requests). */
-async function countVia(agent: http.Agent, port: number, n: number, concurrency: number): Promise<{ blue: number; green: number; failed: number }> {
-  const c = { blue: 0, green: 0, failed: 0 };
-  let left = n;
-  const one = () => new Promise<string>((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/", agent, timeout: 5000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve(res.statusCode === 200 ? body : `HTTP ${res.statusCode}`));
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-  });
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (left > 0) {
-      left--;
-      const body = await one().catch(() => "error");
-      if (body === "blue" || body === "green") c[body]++;
-      else c.failed++;
-    }
-  }));
-  return c;
-}
-
+/** n requests through 127.0.0.1:port over `concurrency` connections (autocannon), counted by the color that answered. */
 async function count(port: number, n: number, concurrency = 10): Promise<{ blue: number; green: number; failed: number }> {
-  const c = { blue: 0, green: 0, failed: 0 };
-  let left = n;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (left > 0) {
-      left--;
-      try {
-        const r = await get(port);
-        if (r.status === 200 && (r.body === "blue" || r.body === "green")) c[r.body]++;
-        else c.failed++;
-      } catch {
-        c.failed++;
-      }
-    }
-  }));
-  return c;
+  const r = await countColors(`http://127.0.0.1:${port}/`, n, concurrency);
+  const other = Object.entries(r.colors).filter(([k]) => k !== "blue" && k !== "green").reduce((a, [, v]) => a + v, 0);
+  return { blue: r.colors.blue ?? 0, green: r.colors.green ?? 0, failed: r.failed + other };
 }
 
 describe("haproxy router (real process)", function () {
@@ -204,18 +154,11 @@ describe("haproxy router (real process)", function () {
   it("changes weights under steady load with zero failed requests", async () => {
     const c = { blue: 0, green: 0, failed: 0 };
     const phases: Record<Color, number>[] = [];
-    let stop = false;
-    const load = Promise.all(Array.from({ length: 8 }, async () => {
-      while (!stop) {
-        try {
-          const r = await get(spec.port);
-          if (r.status === 200 && (r.body === "blue" || r.body === "green")) c[r.body]++;
-          else c.failed++;
-        } catch {
-          c.failed++;
-        }
-      }
-    }));
+    const load = startLoad(`http://127.0.0.1:${spec.port}/`, {
+      connections: 8,
+      durationMs: 60_000,
+      onAnswer: (a) => void (a.status === 200 && (a.color === "blue" || a.color === "green") ? c[a.color]++ : c.failed++),
+    });
     // Each phase lasts a number of answered requests, not a time: a busy machine only slows it down.
     const answered = () => c.blue + c.green + c.failed;
     const waitAnswered = async (n: number) => {
@@ -236,14 +179,13 @@ describe("haproxy router (real process)", function () {
       // Under the last weights only green answers: blue at most finishes the 8 requests in flight.
       const atEnd = { ...c };
       await waitAnswered(150);
-      stop = true;
-      await load;
-      assert.strictEqual(c.failed, 0, `failed requests: ${c.failed} of ${answered()}`);
+      const l = await load.stop();
+      assert.strictEqual(l.failed, 0, `failed requests: ${l.failed} of ${l.total} (${l.errors.slice(0, 3).join(", ")})`);
+      assert.strictEqual(c.failed, 0, `answers naming no color: ${c.failed}`);
       assert.deepStrictEqual(phases, steps);
       assert.ok(c.green - atEnd.green >= 150 - 8 && c.blue - atEnd.blue <= 8, `after weight 0: blue ${c.blue - atEnd.blue}, green ${c.green - atEnd.green}`);
     } finally {
-      stop = true;
-      await load;
+      await load.stop();
     }
   });
 
@@ -252,8 +194,7 @@ describe("haproxy router (real process)", function () {
     // here); a change lands somewhere inside one. Set in the wrong order, it left one color out until
     // the round ended: 19 of 200 at "50/50" after exactly 1,600 requests at 100/0. Each amount below
     // puts the change at another place in the round.
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-    const send = (n: number) => countVia(agent, spec.port, n, 8);
+    const send = (n: number) => count(spec.port, n, 8);
     try {
       const splits: string[] = [];
       let worst = 0;
@@ -271,7 +212,6 @@ describe("haproxy router (real process)", function () {
       }
       assert.ok(worst <= 10, `blue/green of the 200 requests at 50/50, after n requests at 100/0: ${splits.join(", ")}`);
     } finally {
-      agent.destroy();
       await setWeights(socketPath, { blue: 0, green: 100 }); // as the case before left it
     }
   });
