@@ -68,7 +68,9 @@ export function figure(measure: string, value: number | string, unit: string, go
     return { measure, value, unit, goal: goal?.goal ?? null, met: goal ? goal.met : null };
 }
 
-const withUnit = (n: number, unit: string) => (unit ? `${n} ${unit}` : String(n));
+/** "612 ms", "0.89×", "12%", "3". */
+const joinUnit = (v: string, unit: string) => (!unit ? v : unit === "×" || unit === "%" ? `${v}${unit}` : `${v} ${unit}`);
+const withUnit = (n: number, unit: string) => joinUnit(String(n), unit);
 
 /** Goal `value ≤ limit`. @example atMost(1000, "ms")(612) */
 export function atMost(limit: number, unit = ""): (value: number) => Goal {
@@ -102,8 +104,7 @@ export function verdictText(met: boolean | null): string {
 
 /** A figure's value with its unit, numbers rounded to a sensible precision. */
 export function valueText(f: Pick<Figure, "value" | "unit">): string {
-    const v = typeof f.value === "number" ? formatNumber(f.value) : f.value;
-    return f.unit ? `${v} ${f.unit}` : v;
+    return joinUnit(typeof f.value === "number" ? formatNumber(f.value) : f.value, f.unit);
 }
 
 /** 1234.567 → "1235", 14.56 → "14.6", 0.8912 → "0.89", 0.00213 → "0.0021". */

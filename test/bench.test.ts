@@ -42,6 +42,7 @@ describe("bench protocol", () => {
         assert.deepStrictEqual(measured("a", 1000, "ms", atMost(1000, "ms")), { measure: "a", value: 1000, unit: "ms", goal: "≤ 1000 ms", met: true });
         assert.strictEqual(measured("a", 60, "s", below(60, "s")).met, false);
         assert.strictEqual(measured("a", 20, "", atLeast(20)).goal, "≥ 20");
+        assert.strictEqual(figuresTable([measured("ratio", 0.891, "×", atMost(1.5, "×"))]).split("\n")[2], "| ratio | 0.89× | ≤ 1.5× | met |");
         assert.deepStrictEqual(measured("a", 0, "", equals(0)), { measure: "a", value: 0, unit: "", goal: "= 0", met: true });
         assert.deepStrictEqual(figure("a", 3, "s"), { measure: "a", value: 3, unit: "s", goal: null, met: null });
     });
