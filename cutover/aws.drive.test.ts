@@ -326,7 +326,10 @@ describe("cutover aws: a whole cutover driven against moto", function () {
         const final = await drive(port, plan, first, { onEvent });
 
         assert.strictEqual(final.phase, "reverted", `reason: ${final.reason}; events: ${JSON.stringify(events)}`);
-        assert.strictEqual(final.reason, "gate failed at green 50%: success rate 85.00% < 99.00% (30 of 200 requests failed)");
+        assert.strictEqual(
+            final.reason,
+            "gate failed at green 50%: success rate 85.00% < 99.00% (30 of 200 requests failed; conclusive by the sequential test, false alarms ≤ 0.05% of windows)",
+        );
         assert.deepStrictEqual(final.weights, { blue: 100, green: 0 });
         assert.strictEqual(clock.calls, 1, "one window was observed");
 
@@ -342,11 +345,11 @@ describe("cutover aws: a whole cutover driven against moto", function () {
         assert.deepStrictEqual(timeline, [
             "started",
             "step",
-            // The intent first, then the listener (ModifyListener), then the stack: the listener
-            // already serves the step when the stack's up runs.
+            // The intent first, then the listener (ModifyListener), read back; the stack's up runs in
+            // the background while the window is observed: the listener already serves the step.
             "store.intent apply",
-            "store.apply 50/50 (listener was 50/50)",
             "applied 50/50",
+            "store.apply 50/50 (listener was 50/50)",
             "sample",
             "verdict",
             "revert",

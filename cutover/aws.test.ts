@@ -506,7 +506,7 @@ describe("cutover aws", () => {
                 const port = new AwsCutoverPort(storeFor({}), outputs({ testUrl, testListenerArn }), { ...clients(), pretestRequests: 8 });
                 const s = await port.pretest("green");
                 assert.strictEqual(s.errors, 2);
-                const v = judge(s, DEFAULT_GATE);
+                const v = judge(s, DEFAULT_GATE, { strict: true });
                 assert.strictEqual(v.outcome, "fail");
                 assert.match(v.reasons.join("; "), /success rate 75\.00% < 99\.00% \(2 of 8 requests failed\)/);
             });

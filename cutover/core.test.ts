@@ -83,7 +83,8 @@ describe("cutover core: plans", () => {
 describe("cutover core: gate verdicts", () => {
     const cases: [string, Sample, string, RegExp][] = [
         ["all good", ok(200, 1, 30), "pass", /success rate 99\.50% over 200 requests; mean latency 30 ms/],
-        ["too many errors", ok(100, 5), "fail", /success rate 95\.00% < 99\.00% \(5 of 100 requests failed\)/],
+        ["too many errors, conclusively", ok(100, 20), "fail", /success rate 80\.00% < 99\.00% \(20 of 100 requests failed; conclusive by the sequential test/],
+        ["too many errors, not conclusively: another window", ok(100, 5), "inconclusive", /success rate 95\.00% < 99\.00% \(5 of 100 requests failed\), not conclusively; another window decides/],
         ["too slow", ok(100, 0, 900), "fail", /mean latency 900 ms > 500 ms/],
         ["down", { ...ok(), healthy: false }, "fail", /green fails its health check/],
         ["too little traffic", ok(5), "inconclusive", /5 requests to green in the window, fewer than the 20 needed to judge/],

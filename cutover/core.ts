@@ -79,8 +79,8 @@ export function checkGate(g: GateSpec): string | undefined {
             return `gate ${k} is ${v}: it must be an integer of at least ${floor}`;
         }
     }
-    if (!Number.isInteger(g.tickMs) || g.tickMs < 10 || g.tickMs > g.intervalMs) {
-        return `gate tickMs is ${g.tickMs}: it must be an integer of at least 10 ms and at most the window (${g.intervalMs} ms)`;
+    if (!Number.isInteger(g.tickMs) || g.tickMs < 10) {
+        return `gate tickMs is ${g.tickMs}: it must be an integer of at least 10 ms (a window shorter than the tick is read once, at its end)`;
     }
     return undefined;
 }
@@ -203,27 +203,36 @@ export function windowEnds(s: Sample, g: GateSpec, elapsedMs: number): boolean {
 /**
  * The gate's verdict on a window: a failure the evidence proves (`earlyFailure`); then, over the
  * whole window, the success rate and the latency percentile (the mean where the platform measures no
- * percentile) against the gate; then too few requests to judge (inconclusive); else a pass.
+ * percentile) against the gate: below it without proof is inconclusive (another window decides, as
+ * with too few requests), or with `strict` (a pretest, before any live traffic) a failure; else a pass.
  */
-export function judge(s: Sample, g: GateSpec): Verdict {
+export function judge(s: Sample, g: GateSpec, o: { readonly strict?: boolean } = {}): Verdict {
     const proven = earlyFailure(s, g);
     if (proven) {
         return proven;
     }
-    const reasons: string[] = [];
+    const unproven: string[] = [];
     const successRate = s.requests > 0 ? (s.requests - s.errors) / s.requests : undefined;
     if (successRate !== undefined && successRate < g.minSuccessRate) {
-        reasons.push(`success rate ${pct(successRate)} < ${pct(g.minSuccessRate)} (${s.errors} of ${s.requests} requests failed)`);
+        unproven.push(`success rate ${pct(successRate)} < ${pct(g.minSuccessRate)} (${s.errors} of ${s.requests} requests failed)`);
     }
     if (s.percentileMs !== undefined && (s.timed ?? 0) > 0) {
         if (s.percentileMs > g.maxLatencyMs) {
-            reasons.push(`p${s.percentile ?? g.latencyPercentile} latency ${Math.round(s.percentileMs)} ms > ${g.maxLatencyMs} ms (${s.slow ?? "?"} of ${s.timed} timed requests slower)`);
+            unproven.push(`p${s.percentile ?? g.latencyPercentile} latency ${Math.round(s.percentileMs)} ms > ${g.maxLatencyMs} ms (${s.slow ?? "?"} of ${s.timed} timed requests slower)`);
         }
     } else if (s.latencyMs !== undefined && s.requests > 0 && s.latencyMs > g.maxLatencyMs) {
-        reasons.push(`mean latency ${Math.round(s.latencyMs)} ms > ${g.maxLatencyMs} ms (the platform measures no percentile)`);
+        // A mean alone (CloudWatch's TargetResponseTime) carries no evidence to wait for: it fails.
+        return { outcome: "fail", successRate, reasons: [`mean latency ${Math.round(s.latencyMs)} ms > ${g.maxLatencyMs} ms (the platform measures no percentile)`] };
     }
-    if (reasons.length > 0) {
-        return { outcome: "fail", successRate, reasons };
+    if (unproven.length > 0 && o.strict) {
+        // A pretest: a few probes before any live traffic, where any breach stops the cutover.
+        return { outcome: "fail", successRate, reasons: unproven };
+    }
+    if (unproven.length > 0) {
+        // Below the gate over the window, but not conclusively (the sequential test above would have
+        // said so): noise in a small sample is not a failure. Another window decides; a breach that
+        // is real soon becomes conclusive, and `inconclusiveLimit` such windows in a row revert.
+        return { outcome: "inconclusive", successRate, reasons: [...unproven.map((r) => `${r}, not conclusively`), "another window decides"] };
     }
     if (s.requests < g.minRequests) {
         return {
@@ -360,7 +369,7 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
     switch (cp.phase) {
         case "pretest": {
             if (input.kind !== "pretested") break;
-            const verdict = judge(input.sample, { ...plan.gate, minRequests: Math.min(plan.gate.minRequests, input.sample.requests || 1) });
+            const verdict = judge(input.sample, { ...plan.gate, minRequests: Math.min(plan.gate.minRequests, input.sample.requests || 1) }, { strict: true });
             const ev: CutoverEvent = { type: "pretest", at: now, color: cp.to, verdict };
             if (verdict.outcome !== "pass") {
                 const t = finish(at, "failed", now, `pretest of ${cp.to} through the test listener failed: ${verdict.reasons.join("; ")}`);

@@ -4,7 +4,7 @@
  */
 import * as path from "path";
 import { discardStalePartials } from "../components/local/ops/clone";
-import { readWeights, serverStats, setIdle, setWeights, streamGateLog, watchColor } from "../components/local/ops/haproxy";
+import { pinWeights, readWeights, serverStats, setIdle, setWeights, streamGateLog, watchColor } from "../components/local/ops/haproxy";
 import { isAlive } from "../components/local/ops/proc";
 import { idleColor } from "../components/types";
 import { snapshotStack, utcStamp } from "../stack/snapshot";
@@ -99,6 +99,11 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
             healthy: after.status.startsWith("UP"),
             windowMs,
         };
+    }
+
+    /** HAProxy keeps these weights while a step's `up` finishes (`pinWeights`). */
+    async hold(weights: TrafficWeights | undefined): Promise<void> {
+        await pinWeights(this.adminSocket, weights);
     }
 
     /**

@@ -123,8 +123,17 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
                     direct = (e as Error).message;
                 }
             }
-            await ctx.pending?.done;
-            ctx.pending = undefined;
+            if (ctx.pending) {
+                // The step's `up` would set the step's weights again when it reaches the router: the
+                // router is held at the revert's, and they are set once more after it.
+                const held = direct === undefined && port.hold ? await port.hold(action.weights).then(() => true, () => false) : false;
+                await ctx.pending.done;
+                ctx.pending = undefined;
+                if (direct === undefined && port.applyNow) {
+                    await port.applyNow(action.weights).catch(() => undefined);
+                }
+                if (held) await port.hold?.(undefined).catch(() => undefined);
+            }
             try {
                 await port.apply(action.weights, cp);
             } catch (e) {

@@ -241,6 +241,13 @@ export interface CutoverPort {
      * changes with `apply`.
      */
     applyNow?(weights: TrafficWeights): Promise<void>;
+    /**
+     * Holds the router at these weights against a stack `up` already running, which would set the
+     * weights of the step it records (a revert decided while a step's `up` runs in the background);
+     * undefined releases. Optional: without it, the revert's weights are set again once that `up`
+     * has finished.
+     */
+    hold?(weights: TrafficWeights | undefined): Promise<void>;
     /** Saves a checkpoint with the weights unchanged. */
     record(checkpoint: Checkpoint): Promise<void>;
     /** Reads back the weights the router or load balancer really serves. */

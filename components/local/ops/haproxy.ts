@@ -25,6 +25,7 @@ const pidPathOf = (dir: string) => path.join(dir, "haproxy.pid");
 export const GATE_RING = "switchyard-gate";
 const WATCH_VAR = "proc.switchyard_watch";
 const SHARE_VAR = "proc.switchyard_permille";
+const PIN_VAR = "proc.switchyard_pin";
 
 /** Shortest time a health check may take before it counts as failed. */
 export const MIN_CHECK_TIMEOUT_MS = 2000;
@@ -348,12 +349,37 @@ export async function serverHealth(socketPath: string): Promise<Record<Color, { 
   return { blue: { status: s.blue.status, checkStatus: s.blue.checkStatus }, green: { status: s.green.status, checkStatus: s.green.checkStatus } };
 }
 
+/**
+ * Holds the router at weights `w` on behalf of process `pid` (a cutover reverting while a step's
+ * `up` still runs, which would set the step's weights again): `applyConfig` leaves other weights
+ * unapplied while the holder lives. `undefined` releases. Kept in HAProxy's memory, so a restart or a
+ * dead holder ends it.
+ */
+export async function pinWeights(socketPath: string, w: Record<Color, number> | undefined, pid = process.pid): Promise<void> {
+  const value = w ? `${w.blue}:${w.green}:${pid}` : "none";
+  const cmd = `experimental-mode on; set var ${PIN_VAR} str(${value})`;
+  const r = (await runtimeCommand(socketPath, cmd)).trim();
+  if (r !== "") throw new Error(`HAProxy refused "${cmd}": ${r}`);
+}
+
+/** The hold `pinWeights` set, if any. Pure parse of `get var`'s answer. */
+export function parsePin(answer: string): { weights: Record<Color, number>; pid: number } | undefined {
+  const m = /value=<(\d+):(\d+):(\d+)>/.exec(answer);
+  return m ? { weights: { blue: Number(m[1]), green: Number(m[2]) }, pid: Number(m[3]) } : undefined;
+}
+
 /** Persists a new spec to the config file and applies weights and the idle color, with no reload. */
 export async function applyConfig(spec: RouterSpec): Promise<void> {
   fs.writeFileSync(configPathOf(spec.dir), renderConfig(spec));
+  const socket = socketPathOf(spec.dir);
   const w = Object.fromEntries(spec.servers.map((s) => [s.color, s.weight])) as Record<Color, number>;
-  await setWeights(socketPathOf(spec.dir), w);
-  await setIdle(socketPathOf(spec.dir), spec.idle);
+  const pin = parsePin(await runtimeCommand(socket, `get var ${PIN_VAR}`).catch(() => ""));
+  if (pin && pin.pid !== process.pid && isAlive(pin.pid) && (pin.weights.blue !== w.blue || pin.weights.green !== w.green)) {
+    // A cutover holds the router at other weights (its revert): this `up` records, it does not route.
+    return;
+  }
+  await setWeights(socket, w);
+  await setIdle(socket, spec.idle);
 }
 
 /** Stops HAProxy and removes its folder. No error if it is not running. */
