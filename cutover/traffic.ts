@@ -26,26 +26,9 @@
  * await cutover(...);
  * const l = await bg.stop();
  */
-import * as http from "http";
 import { EventEmitter } from "events";
 import autocannon from "autocannon";
 import * as hdr from "hdr-histogram-js";
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-/** One GET; resolves with status and body text. For single requests; load goes through autocannon. */
-export function get(url: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-        const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
-            let body = "";
-            res.setEncoding("utf8");
-            res.on("data", (c) => (body += c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        });
-        req.on("timeout", () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
-        req.on("error", reject);
-    });
-}
 
 /** One answer, as the per-response hook saw it. */
 export interface Answer {
