@@ -115,6 +115,13 @@ export function lockHeldAbove(lock: string, pid = process.ppid): boolean {
     return false;
 }
 
+/** A positive number of minutes. */
+function minutes(text: string): number {
+    const n = Number(text);
+    if (!(n > 0)) throw new InvalidArgumentError(`"${text}" is not a positive number of minutes`);
+    return n;
+}
+
 const say = (s: string) => process.stdout.write(`bench: ${s}\n`);
 const clock = () => new Date().toISOString().slice(11, 19);
 
@@ -237,7 +244,7 @@ function main(argv: string[]): Promise<number> {
         .option("--limit <bench=minutes,...>", "override time limits, e.g. clone=60", parseLimits, {})
         .option("--lock <file>", "the lock taken around each bench (flock)", E2E_LOCK)
         .option("--no-lock", "take no lock (only for benches that start no server)")
-        .option("--lock-wait <minutes>", "give up a bench whose lock is not free within this", (v) => Number(v), 60)
+        .option("--lock-wait <minutes>", "give up a bench whose lock is not free within this", minutes, 60)
         .option("--results <file>", "the file the section is appended to", path.join(ROOT, "bench", "RESULTS.md"))
         .option("--no-append", "print the section only; leave bench/RESULTS.md alone")
         .addHelpText(
