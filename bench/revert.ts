@@ -5,53 +5,41 @@
  * - runtime: HAProxy's runtime API at once (what a cutover does first), then the stack's `up`;
  * - up only: config + `up` (what a revert would cost without the fast path).
  * For each: time until HAProxy reads back blue 100, and time until the last response from green.
- * Runs `rounds` times each and reports medians.
+ * Runs `rounds` times each and reports medians. The load comes from autocannon: `connections`
+ * connections in a closed loop (each sends its next request when the last is answered).
  *
- *   npm run bench:revert [-- --rounds 5]
+ * Reports through the bench protocol (bench/result.ts).
+ *
+ *   npm run bench:revert [-- --rounds 5 --connections 4]
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as http from "http";
 import * as YAML from "yaml";
 import * as run from "../stack/run";
 import { program } from "../index";
 import { AutomationStackStore } from "../cutover/stackState";
 import { LocalCutoverPort } from "../cutover/local";
 import { Checkpoint, TrafficWeights } from "../cutover/types";
+import { formatLoad, LoadResult, startLoad } from "../cutover/traffic";
+import { atMost, equals, figure, measured, writeBenchResult } from "./result";
 
 const BASE = 21500;
-const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1]) || 5;
+const arg = (name: string, dflt: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt) || dflt;
+const rounds = arg("--rounds", 5);
+const connections = arg("--connections", 4);
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-function get(url: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-        http.get(url, { agent }, (res) => {
-            let b = "";
-            res.on("data", (d) => (b += d));
-            res.on("end", () => resolve(b));
-        }).on("error", reject);
-    });
-}
-
-/** Steady load recording when green last answered. */
-function loadUntil(url: string, stop: () => boolean): { lastGreen: () => number; done: Promise<void> } {
+/** Steady load from autocannon (closed loop), recording when green last answered. */
+function loadUntilStopped(url: string): { lastGreen: () => number; stop: () => Promise<LoadResult> } {
     let lastGreen = 0;
-    const worker = async () => {
-        while (!stop()) {
-            try {
-                if ((JSON.parse(await get(url)) as { color: string }).color === "green") lastGreen = performance.now();
-            } catch {
-                /* counted elsewhere; the bench measures timing */
-            }
-        }
-    };
-    return { lastGreen: () => lastGreen, done: Promise.all([worker(), worker(), worker(), worker()]).then(() => undefined) };
+    const bg = startLoad(url, { connections, durationMs: 600_000, onAnswer: (a) => void (a.color === "green" && (lastGreen = a.at)) });
+    return { lastGreen: () => lastGreen, stop: bg.stop };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
+    const started = new Date();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-bench-revert-"));
     fs.writeFileSync(path.join(root, "Pulumi.yaml"), "name: switchyard-bench\nruntime: nodejs\nstackConfigDir: stacks\n");
     fs.mkdirSync(path.join(root, "stacks"));
@@ -71,11 +59,13 @@ async function main(): Promise<void> {
     process.env.SWITCHYARD_HOME = path.join(root, "home");
     const target: run.StackTarget = { stackName: "pair", root, program, onOutput: () => undefined };
     const results: Record<string, { readBack: number[]; lastGreen: number[] }> = { runtime: { readBack: [], lastGreen: [] }, "up only": { readBack: [], lastGreen: [] } };
+    const loads: LoadResult[] = [];
     try {
         process.stdout.write("bringing up a local pair…\n");
         const up = await run.up(target);
         const url = up.outputs.url.value as string;
         const store = new AutomationStackStore(target);
+        await store.readState(); // finds the pair in state, and the config key its weights come from
         const port = new LocalCutoverPort(store, target, Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value])));
         const half: TrafficWeights = { blue: 50, green: 50 };
         const blue: TrafficWeights = { blue: 100, green: 0 };
@@ -86,8 +76,7 @@ async function main(): Promise<void> {
         for (let i = 0; i < rounds; i++) {
             for (const way of ["runtime", "up only"] as const) {
                 await port.apply(half, cp(half));
-                let stop = false;
-                const l = loadUntil(url, () => stop);
+                const l = loadUntilStopped(url);
                 await new Promise((r) => setTimeout(r, 500));
                 const t0 = performance.now();
                 if (way === "runtime") await port.applyNow(blue);
@@ -97,11 +86,13 @@ async function main(): Promise<void> {
                 if (served.blue !== 100 || served.green !== 0) throw new Error(`router serves ${JSON.stringify(served)} after the revert`);
                 if (way === "runtime") await port.apply(blue, cp(blue)); // the stack catches up, as a cutover does
                 await new Promise((r) => setTimeout(r, 300));
-                stop = true;
-                await l.done;
+                const load = await l.stop();
+                loads.push(load);
                 results[way].readBack.push(readBack);
                 results[way].lastGreen.push(Math.max(0, l.lastGreen() - t0));
-                process.stdout.write(`round ${i + 1} ${way}: read back after ${readBack.toFixed(0)} ms, last green answer ${(l.lastGreen() - t0).toFixed(0)} ms after the revert began\n`);
+                process.stdout.write(
+                    `round ${i + 1} ${way}: read back after ${readBack.toFixed(0)} ms, last green answer ${(l.lastGreen() - t0).toFixed(0)} ms after the revert began; load: ${formatLoad(load)}\n`,
+                );
             }
         }
     } finally {
@@ -110,18 +101,30 @@ async function main(): Promise<void> {
     }
     const r = results.runtime;
     const u = results["up only"];
-    process.stdout.write(
-        [
-            "",
-            `| revert path | read back blue 100 (median of ${rounds}) | last green answer after the revert began (median) |`,
-            "|---|---|---|",
-            `| runtime API first | ${median(r.readBack).toFixed(1)} ms | ${median(r.lastGreen).toFixed(1)} ms |`,
-            `| config + up only | ${median(u.readBack).toFixed(0)} ms | ${median(u.lastGreen).toFixed(0)} ms |`,
-            "",
-            `ratio (runtime / up only), last green answer: ${(median(r.lastGreen) / median(u.lastGreen)).toFixed(3)}`,
-            "",
-        ].join("\n"),
-    );
+    const ms = (x: number) => Number(x.toFixed(1));
+    const rps = median(loads.map((l) => l.rps));
+    const failed = loads.reduce((a, l) => a + l.failed, 0);
+    writeBenchResult({
+        name: "revert",
+        title: "Revert speed",
+        command: `npm run bench:revert -- --rounds ${rounds} --connections ${connections}`,
+        startedAt: started.toISOString(),
+        durationMs: Date.now() - started.getTime(),
+        figures: [
+            figure(`runtime API first: HAProxy reads back blue 100 (median of ${rounds})`, ms(median(r.readBack)), "ms"),
+            measured("runtime API first: last answer from green after the revert began (median)", ms(median(r.lastGreen)), "ms", atMost(50, "ms")),
+            figure(`config + up only: HAProxy reads back blue 100 (median of ${rounds})`, Math.round(median(u.readBack)), "ms"),
+            figure("config + up only: last answer from green after the revert began (median)", Math.round(median(u.lastGreen)), "ms"),
+            figure("last green answer, runtime first / up only", Number((median(r.lastGreen) / median(u.lastGreen)).toFixed(4)), "×"),
+            figure("load during the reverts (median of the rounds)", Math.round(rps), "requests/s"),
+            measured(`failed requests during all ${rounds * 2} reverts`, failed, "", equals(0)),
+        ],
+        notes: [
+            `A local pair at blue 50 / green 50 under closed-loop load from autocannon (${connections} connections, through HAProxy), then a revert to blue 100.`,
+            "runtime API first = what a cutover does (HAProxy's runtime API, read back, then the stack's up); up only = config + up, without the fast path.",
+            `${os.cpus().length}-core machine; ${loads.reduce((a, l) => a + l.total, 0)} requests in all, p99 latency ${median(loads.map((l) => l.latency.p99)).toFixed(1)} ms (median of the rounds).`,
+        ],
+    });
 }
 
 main().catch((e) => {
