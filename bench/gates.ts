@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import { spawn } from "child_process";
 import * as run from "../stack/run";
 import * as cut from "../cutover";
 import { program } from "../index";
@@ -32,6 +33,25 @@ const SEED = arg("--seed", Date.now() % 2 ** 31);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const at = (e: { at: string }) => Date.parse(e.at);
 const log = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
+
+/** Load from a process of its own (bench/loadproc.ts); `stop()` ends it and gives its counts. */
+function externalLoad(url: string, rate: number, connections: number, maxMs: number): { stop: () => Promise<LoadResult> } {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "loadproc.ts"), url, String(rate), String(connections), String(maxMs)], {
+        cwd: path.resolve(__dirname, ".."),
+        stdio: ["pipe", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const done = new Promise<LoadResult>((resolve, reject) =>
+        child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`the load process exited ${code}: ${out}`)))),
+    );
+    return {
+        stop: () => {
+            child.stdin.end();
+            return done;
+        },
+    };
+}
 
 async function main(): Promise<void> {
     const started = Date.now();
@@ -129,10 +149,16 @@ async function main(): Promise<void> {
 
         // 3. A healthy cutover at RATE requests/s against the same load with none.
         await setFaults({ failRate: 0 });
-        log(`baseline: ${RATE} req/s for 20 s with no cutover…`);
-        const base = startLoad(url, { connections: 64, rate: RATE, durationMs: 20_000 });
-        const baseline: LoadResult = await base.done;
-        const h = await underLoad(url, { steps: [10, 25, 50, 100], pretest: false, backup: false }, RATE, 64);
+        log(`baseline: ${RATE} req/s for 25 s with no cutover, from a process of its own…`);
+        const base = externalLoad(url, RATE, 64, 25_000);
+        await new Promise((r) => setTimeout(r, 25_000));
+        const baseline: LoadResult = await base.stop();
+        log(`a healthy cutover under the same load…`);
+        const ext = externalLoad(url, RATE, 64, 600_000);
+        await new Promise((r) => setTimeout(r, 2000));
+        const events: cut.CutoverEvent[] = [];
+        const cp = await cut.cutover(target, { steps: [10, 25, 50, 100], pretest: false, backup: false }, { onEvent: (e) => events.push(e) });
+        const h = { cp, events, load: await ext.stop() };
         const steps = h.events.filter((e) => e.type === "step");
         const applied = h.events.filter((e): e is Extract<cut.CutoverEvent, { type: "applied" }> => e.type === "applied");
         const overhead = steps.map((s, i) => (applied[i] ? at(applied[i]) - at(s) : NaN)).filter((x) => !Number.isNaN(x));
