@@ -31,7 +31,9 @@ function baseSpec(over: Partial<RouterSpec> = {}): RouterSpec {
 describe("haproxy renderConfig (pure)", () => {
   it("routes the app frontend over both colors by weight with health checks", () => {
     const cfg = renderConfig(baseSpec());
-    assert.match(cfg, /frontend app\n\s+bind 127\.0\.0\.1:18080\n\s+default_backend app/);
+    assert.match(cfg, /frontend app\n\s+bind 127\.0\.0\.1:18080\n\s+log ring@switchyard-gate local0\n\s+log-format "%s %ST %Ta"\n\s+default_backend app/);
+    assert.match(cfg, /ring switchyard-gate\n\s+format raw\n/, "the gate's request log is a ring in memory");
+    assert.match(cfg, /http-response set-log-level silent unless \{ srv_name,strcmp\(proc\.switchyard_watch\) eq 0 \}/, "only the watched color is logged");
     assert.match(cfg, /backend app\n\s+balance roundrobin\n\s+option httpchk GET \/healthz\n/);
     assert.match(cfg, /server blue 127\.0\.0\.1:19001 weight 80 check/);
     assert.match(cfg, /server green 127\.0\.0\.1:19002 weight 20 check/);
