@@ -100,6 +100,39 @@ export function clearLockTempFiles(backendDir: string, project: string, stack: s
     return removed;
 }
 
+/**
+ * Restores a stack's state file that a full disk cut short during an update (the engine reports
+ * "unexpected end of JSON input" from then on) from the copy the file backend keeps beside it
+ * (`<stack>.json.bak`, the state before that update). The next `up` converges on the program again.
+ * Returns one message per file restored; nothing when the state reads, or when no good copy exists.
+ */
+export function repairCutState(backendDir: string, project: string, stack: string): string[] {
+    const file = path.join(backendDir, ".pulumi", "stacks", project, `${stack}.json`);
+    const bak = `${file}.bak`;
+    if (!fs.existsSync(file) || readsAsJson(file) || !fs.existsSync(bak) || !readsAsJson(bak)) {
+        return [];
+    }
+    const tmp = `${file}.${process.pid}.restore`;
+    fs.copyFileSync(bak, tmp);
+    const fd = fs.openSync(tmp, "r");
+    try {
+        fs.fsyncSync(fd);
+    } finally {
+        fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    return [`restored the state of stack "${stack}" from its backup copy: the state file was cut short (a full disk during an update); the next up converges on the program`];
+}
+
+function readsAsJson(file: string): boolean {
+    try {
+        JSON.parse(fs.readFileSync(file, "utf8"));
+        return true;
+    } catch {
+        return false;
+    }
+}
+
 interface PendingOperation {
     readonly type?: string;
     readonly resource?: { readonly urn?: string };

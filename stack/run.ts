@@ -21,7 +21,7 @@ import { applyEngineEnv, checkNode, languageHostDir } from "./env";
 import { UserError } from "./errors";
 import { inlineProgram } from "./program";
 import { findProject, knownStacks as projectStacks, loadProject, Project, stackConfigFile as projectStackFile } from "./project";
-import { clearPendingOperations, clearStaleLocks, fileBackendDir } from "./recover";
+import { clearPendingOperations, clearStaleLocks, fileBackendDir, repairCutState } from "./recover";
 import { defaultPolicyPack } from "./policyPack";
 import { checkStateStorage } from "./storage";
 import { nicedPulumiCommand } from "./nice";
@@ -149,7 +149,7 @@ export async function openStack(target: StackTarget): Promise<Stack> {
     const notice = target.onNotice ?? target.onOutput ?? ((s: string) => process.stderr.write(s));
     const backendDir = fileBackendDir(envVars.PULUMI_BACKEND_URL);
     if (backendDir) {
-        for (const m of clearStaleLocks(backendDir, project.name, target.stackName)) {
+        for (const m of [...clearStaleLocks(backendDir, project.name, target.stackName), ...repairCutState(backendDir, project.name, target.stackName)]) {
             notice(`switchyard: ${m}\n`);
         }
     }

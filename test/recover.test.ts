@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawn, spawnSync } from "child_process";
-import { clearLockTempFiles, judgeLocks } from "../stack/recover";
+import { clearLockTempFiles, judgeLocks, repairCutState } from "../stack/recover";
 import { cli, userProject } from "./support/userProject";
 
 describe("stale engine locks and pending operations", function () {
@@ -50,6 +50,28 @@ describe("stale engine locks and pending operations", function () {
             assert.deepStrictEqual(clearLockTempFiles(backend, "proj", "dev"), [old]);
             assert.deepStrictEqual(fs.readdirSync(dir).sort(), ["b2.json.654321.tmp", "c3.json"]);
             assert.deepStrictEqual(clearLockTempFiles(backend, "proj", "none-such"), []);
+        } finally {
+            fs.rmSync(backend, { recursive: true, force: true });
+        }
+    });
+
+    it("a state file cut short (a full disk during an update) is restored from the backend's backup copy; a good one is left alone", () => {
+        const backend = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-cutstate-"));
+        try {
+            const dir = path.join(backend, ".pulumi", "stacks", "proj");
+            fs.mkdirSync(dir, { recursive: true });
+            const file = path.join(dir, "dev.json");
+            const good = JSON.stringify({ version: 3, checkpoint: { stack: "dev" } });
+            fs.writeFileSync(`${file}.bak`, good);
+            fs.writeFileSync(file, good.slice(0, 17));
+            const msgs = repairCutState(backend, "proj", "dev");
+            assert.match(msgs.join(), /restored the state of stack "dev" from its backup copy: the state file was cut short/);
+            assert.strictEqual(fs.readFileSync(file, "utf8"), good);
+            assert.deepStrictEqual(repairCutState(backend, "proj", "dev"), [], "a state file that reads is left alone");
+            fs.writeFileSync(file, "{");
+            fs.writeFileSync(`${file}.bak`, "{");
+            assert.deepStrictEqual(repairCutState(backend, "proj", "dev"), [], "no good copy: nothing is guessed");
+            assert.strictEqual(fs.readFileSync(file, "utf8"), "{");
         } finally {
             fs.rmSync(backend, { recursive: true, force: true });
         }
