@@ -101,19 +101,43 @@ export function clearLockTempFiles(backendDir: string, project: string, stack: s
 }
 
 /**
- * Restores a stack's state file that a full disk cut short during an update (the engine reports
- * "unexpected end of JSON input" from then on) from the copy the file backend keeps beside it
- * (`<stack>.json.bak`, the state before that update). The next `up` converges on the program again.
- * Returns one message per file restored; nothing when the state reads, or when no good copy exists.
+ * Repairs what a full disk leaves of a stack's files when it cuts an update short (the engine then
+ * fails every later operation with "unexpected end of JSON input"):
+ * - a state file cut short is restored from the copy the file backend keeps beside it
+ *   (`<stack>.json.bak`, the state before that update), else from the newest checkpoint in the
+ *   stack's history that reads; the next `up` converges on the program again;
+ * - an attributes file cut short (`*.attrs`, the storage layer's metadata of a file) is removed: the
+ *   file it describes reads without it.
+ * Returns one message per repair; nothing when every file reads, or when no good copy exists.
  */
 export function repairCutState(backendDir: string, project: string, stack: string): string[] {
-    const file = path.join(backendDir, ".pulumi", "stacks", project, `${stack}.json`);
-    const bak = `${file}.bak`;
-    if (!fs.existsSync(file) || readsAsJson(file) || !fs.existsSync(bak) || !readsAsJson(bak)) {
-        return [];
+    const stacksDir = path.join(backendDir, ".pulumi", "stacks", project);
+    const historyDir = path.join(backendDir, ".pulumi", "history", project, stack);
+    const messages: string[] = [];
+    for (const dir of [stacksDir, historyDir]) {
+        for (const f of listDir(dir).filter((n) => n.endsWith(".attrs") && (dir === historyDir || n.startsWith(`${stack}.json`)))) {
+            const attrs = path.join(dir, f);
+            if (!readsAsJson(attrs)) {
+                fs.rmSync(attrs, { force: true });
+                messages.push(`removed ${attrs}: it was cut short (a full disk during an update)`);
+            }
+        }
+    }
+    const file = path.join(stacksDir, `${stack}.json`);
+    if (!fs.existsSync(file) || readsAsJson(file)) {
+        return messages;
+    }
+    const history = listDir(historyDir)
+        .filter((n) => n.endsWith(".checkpoint.json"))
+        .sort()
+        .reverse()
+        .map((n) => path.join(historyDir, n));
+    const good = [`${file}.bak`, ...history].find((c) => fs.existsSync(c) && readsAsJson(c));
+    if (good === undefined) {
+        return messages;
     }
     const tmp = `${file}.${process.pid}.restore`;
-    fs.copyFileSync(bak, tmp);
+    fs.copyFileSync(good, tmp);
     const fd = fs.openSync(tmp, "r");
     try {
         fs.fsyncSync(fd);
@@ -121,7 +145,20 @@ export function repairCutState(backendDir: string, project: string, stack: strin
         fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
-    return [`restored the state of stack "${stack}" from its backup copy: the state file was cut short (a full disk during an update); the next up converges on the program`];
+    fs.rmSync(`${file}.attrs`, { force: true });
+    messages.push(
+        `restored the state of stack "${stack}" from ${good.endsWith(".bak") ? "its backup copy" : `its last recorded checkpoint (${path.basename(good)})`}: ` +
+            "the state file was cut short (a full disk during an update); the next up converges on the program",
+    );
+    return messages;
+}
+
+function listDir(dir: string): string[] {
+    try {
+        return fs.readdirSync(dir);
+    } catch {
+        return [];
+    }
 }
 
 function readsAsJson(file: string): boolean {

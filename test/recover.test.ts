@@ -68,9 +68,27 @@ describe("stale engine locks and pending operations", function () {
             assert.match(msgs.join(), /restored the state of stack "dev" from its backup copy: the state file was cut short/);
             assert.strictEqual(fs.readFileSync(file, "utf8"), good);
             assert.deepStrictEqual(repairCutState(backend, "proj", "dev"), [], "a state file that reads is left alone");
+            // The backup copy cut short too: the newest checkpoint of the history that reads.
+            const history = path.join(backend, ".pulumi", "history", "proj", "dev");
+            fs.mkdirSync(history, { recursive: true });
+            const older = JSON.stringify({ version: 3, checkpoint: { stack: "dev", n: 1 } });
+            const newest = JSON.stringify({ version: 3, checkpoint: { stack: "dev", n: 2 } });
+            fs.writeFileSync(path.join(history, "dev-100.checkpoint.json"), older);
+            fs.writeFileSync(path.join(history, "dev-200.checkpoint.json"), newest);
+            fs.writeFileSync(path.join(history, "dev-300.checkpoint.json"), "{\"ver");
+            fs.writeFileSync(path.join(history, "dev-300.checkpoint.json.attrs"), "{\"user.cont");
             fs.writeFileSync(file, "{");
             fs.writeFileSync(`${file}.bak`, "{");
-            assert.deepStrictEqual(repairCutState(backend, "proj", "dev"), [], "no good copy: nothing is guessed");
+            fs.writeFileSync(`${file}.attrs`, "{\"md5");
+            const again = repairCutState(backend, "proj", "dev");
+            assert.match(again.join("\n"), /removed .*dev\.json\.attrs: it was cut short/);
+            assert.match(again.join("\n"), /removed .*dev-300\.checkpoint\.json\.attrs/);
+            assert.match(again.join("\n"), /from its last recorded checkpoint \(dev-200\.checkpoint\.json\)/);
+            assert.strictEqual(fs.readFileSync(file, "utf8"), newest);
+            fs.writeFileSync(file, "{");
+            for (const f of fs.readdirSync(history)) fs.writeFileSync(path.join(history, f), "{");
+            fs.writeFileSync(`${file}.bak`, "{");
+            assert.deepStrictEqual(repairCutState(backend, "proj", "dev").filter((m) => /restored/.test(m)), [], "no good copy: nothing is guessed");
             assert.strictEqual(fs.readFileSync(file, "utf8"), "{");
         } finally {
             fs.rmSync(backend, { recursive: true, force: true });
