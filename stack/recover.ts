@@ -77,7 +77,9 @@ export function clearStaleLocks(backendDir: string, project: string, stack: stri
 
 /**
  * Removes the half-written copies (`<id>.json.<n>.tmp`) that the file backend leaves beside a lock
- * when it is killed while writing one. They hold no lock; the ones younger than `minAgeMs` are left,
+ * when it is killed while writing one, or when the disk fills as it writes one: the engine reads every
+ * file of the folder as a lock, so an empty one fails every later operation with "unexpected end of
+ * JSON input". They hold no lock. Empty ones go at once; others younger than `minAgeMs` are left,
  * since an engine starting right now may still be renaming its own.
  */
 export function clearLockTempFiles(backendDir: string, project: string, stack: string, minAgeMs = 10_000, now = Date.now()): string[] {
@@ -89,7 +91,10 @@ export function clearLockTempFiles(backendDir: string, project: string, stack: s
     for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".tmp"))) {
         const file = path.join(dir, f);
         try {
-            if (now - fs.statSync(file).mtimeMs >= minAgeMs) {
+            const st = fs.statSync(file);
+            // An empty one holds nothing to finish (the disk was full as the lock was written), and
+            // the engine reads every file of the folder as a lock: "unexpected end of JSON input".
+            if (st.size === 0 || now - st.mtimeMs >= minAgeMs) {
                 fs.rmSync(file, { force: true });
                 removed.push(file);
             }

@@ -36,7 +36,7 @@ describe("stale engine locks and pending operations", function () {
         assert.deepStrictEqual(r.held.map((l) => l.file), ["b", "c"]);
     });
 
-    it("half-written lock copies (.tmp) older than the margin are removed; a fresh one and real locks stay", () => {
+    it("half-written lock copies (.tmp) older than the margin, or empty (a full disk), are removed; a fresh one and real locks stay", () => {
         const backend = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-locktmp-"));
         try {
             const dir = path.join(backend, ".pulumi", "locks", "organization", "proj", "dev");
@@ -44,10 +44,12 @@ describe("stale engine locks and pending operations", function () {
             const old = path.join(dir, "a1.json.123456.tmp");
             const fresh = path.join(dir, "b2.json.654321.tmp");
             const lock = path.join(dir, "c3.json");
+            const empty = path.join(dir, "d4.json.777.tmp");
             for (const f of [old, fresh, lock]) fs.writeFileSync(f, "{");
+            fs.writeFileSync(empty, "");
             const past = new Date(Date.now() - 60_000);
             fs.utimesSync(old, past, past);
-            assert.deepStrictEqual(clearLockTempFiles(backend, "proj", "dev"), [old]);
+            assert.deepStrictEqual(clearLockTempFiles(backend, "proj", "dev").sort(), [old, empty], "an empty one goes at once, however young");
             assert.deepStrictEqual(fs.readdirSync(dir).sort(), ["b2.json.654321.tmp", "c3.json"]);
             assert.deepStrictEqual(clearLockTempFiles(backend, "proj", "none-such"), []);
         } finally {
