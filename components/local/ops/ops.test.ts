@@ -34,7 +34,7 @@ describe("local ops", function () {
         };
         it("weights each color, health-checks every server, and sends the test frontend to the idle color only", () => {
             const cfg = ops.renderConfig(spec);
-            assert.match(cfg, /backend app\n  balance roundrobin\n  option httpchk GET \/healthz\n  server blue 127\.0\.0\.1:9001 weight 90 check\n  server green 127\.0\.0\.1:9002 weight 10 check\n/);
+            assert.match(cfg, /backend app\n  balance roundrobin\n  option httpchk GET \/healthz\n(  #[^\n]*\n)?  http-response set-log-level silent [^\n]*\n  server blue 127\.0\.0\.1:9001 weight 90 check\n  server green 127\.0\.0\.1:9002 weight 10 check\n/);
             assert.match(cfg, /backend test\n[^]*server blue 127\.0\.0\.1:9001 weight 1 check disabled\n  server green 127\.0\.0\.1:9002 weight 1 check\n/);
             assert.match(cfg, /stats socket \/r\/admin\.sock mode 600 level admin/);
             assert.match(cfg, /bind 127\.0\.0\.1:8080/);
