@@ -3,18 +3,10 @@
  * instants, where a kill landed judged from the events the killed command printed, the check of
  * one HAProxy weight sample, and the per-phase tally. Nothing here touches a process or a file.
  */
+import { rng } from "../../cutover/simulate";
 
-/** mulberry32: a small, fast, seeded source of numbers in [0, 1); the same seed gives the same run. */
-export function seeded(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+/** A seeded source of numbers in [0, 1) (mulberry32, shared with the gate's simulations); the same seed gives the same run. */
+export const seeded = rng;
 
 export interface Rng {
     /** An integer in [lo, hi], both included. */
