@@ -13,15 +13,14 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as YAML from "yaml";
 import { spawn } from "child_process";
 import * as run from "../stack/run";
 import * as cut from "../cutover";
-import { program } from "../index";
 import { readWeights } from "../components/local/ops/haproxy";
 import { startLoad, LoadResult } from "../cutover/traffic";
 import { rng, simulate } from "../cutover/simulate";
 import { Figure, writeBenchResult } from "./result";
+import { benchPairProject } from "./support";
 
 const BASE = 21600;
 const arg = (name: string, d: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : d);
@@ -55,24 +54,7 @@ function externalLoad(url: string, rate: number, connections: number, maxMs: num
 
 async function main(): Promise<void> {
     const started = Date.now();
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-bench-gates-"));
-    fs.writeFileSync(path.join(root, "Pulumi.yaml"), "name: switchyard-bench\nruntime: nodejs\nstackConfigDir: stacks\n");
-    fs.mkdirSync(path.join(root, "stacks"));
-    fs.mkdirSync(path.join(root, "state"));
-    const config = {
-        "switchyard:platform": "local",
-        "switchyard:role": "blue-green",
-        "switchyard:name": "bench",
-        "switchyard:traffic": { blue: 100, green: 0 },
-        "switchyard:colors": { blue: { version: "1.0.0" }, green: { version: "1.1.0" } },
-        "switchyard:app": { command: `node ${path.resolve(__dirname, "..", "examples", "app", "server.js")}`, environment: { MIGRATE_ON_START: "1" }, healthCheck: { path: "/healthz", intervalSeconds: 1 } },
-        "switchyard:database": { mode: "shared", name: "bench" },
-        "switchyard:local": { ports: { router: BASE, test: BASE + 1, blue: BASE + 2, green: BASE + 3, database: BASE + 4 } },
-    };
-    fs.writeFileSync(path.join(root, "stacks", "Pulumi.pair.yaml"), YAML.stringify({ config }));
-    process.env.PULUMI_BACKEND_URL = `file://${path.join(root, "state")}`;
-    process.env.SWITCHYARD_HOME = path.join(root, "home");
-    const target: run.StackTarget = { stackName: "pair", root, program, onOutput: () => undefined, onNotice: () => undefined };
+    const { root, target } = benchPairProject("switchyard-bench-gates-", BASE, { blue: 100, green: 0 });
     const figures: Figure[] = [];
     const notes: string[] = [`seed ${SEED} (\`--seed ${SEED}\` replays the simulation); ${os.cpus().length} cores`];
     const setFaults = async (f: Record<string, number>) => {

@@ -15,14 +15,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as YAML from "yaml";
 import * as run from "../stack/run";
-import { program } from "../index";
 import { AutomationStackStore } from "../cutover/stackState";
 import { LocalCutoverPort } from "../cutover/local";
 import { Checkpoint, TrafficWeights } from "../cutover/types";
 import { formatLoad, LoadResult, startLoad } from "../cutover/traffic";
 import { atMost, equals, figure, measured, writeBenchResult } from "./result";
+import { benchPairProject } from "./support";
 
 const BASE = 21500;
 const arg = (name: string, dflt: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt) || dflt;
@@ -40,24 +39,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
     const started = new Date();
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-bench-revert-"));
-    fs.writeFileSync(path.join(root, "Pulumi.yaml"), "name: switchyard-bench\nruntime: nodejs\nstackConfigDir: stacks\n");
-    fs.mkdirSync(path.join(root, "stacks"));
-    fs.mkdirSync(path.join(root, "state"));
-    const config = {
-        "switchyard:platform": "local",
-        "switchyard:role": "blue-green",
-        "switchyard:name": "bench",
-        "switchyard:traffic": { blue: 50, green: 50 },
-        "switchyard:colors": { blue: { version: "1.0.0" }, green: { version: "1.1.0" } },
-        "switchyard:app": { command: "node examples/app/server.js", environment: { MIGRATE_ON_START: "1" }, healthCheck: { path: "/healthz", intervalSeconds: 1 } },
-        "switchyard:database": { mode: "shared", name: "bench" },
-        "switchyard:local": { ports: { router: BASE, test: BASE + 1, blue: BASE + 2, green: BASE + 3, database: BASE + 4 } },
-    };
-    fs.writeFileSync(path.join(root, "stacks", "Pulumi.pair.yaml"), YAML.stringify({ config }));
-    process.env.PULUMI_BACKEND_URL = `file://${path.join(root, "state")}`;
-    process.env.SWITCHYARD_HOME = path.join(root, "home");
-    const target: run.StackTarget = { stackName: "pair", root, program, onOutput: () => undefined };
+    const { root, target } = benchPairProject("switchyard-bench-revert-", BASE, { blue: 50, green: 50 });
     const results: Record<string, { readBack: number[]; lastGreen: number[] }> = { runtime: { readBack: [], lastGreen: [] }, "up only": { readBack: [], lastGreen: [] } };
     const loads: LoadResult[] = [];
     try {

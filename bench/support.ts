@@ -3,7 +3,11 @@
  * the committed HEAD, and clean-up that also runs when the runner stops a bench (SIGTERM).
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import * as YAML from "yaml";
+import { program } from "../index";
+import { StackTarget } from "../stack/run";
 import * as readline from "readline";
 import { spawn, spawnSync } from "child_process";
 
@@ -116,4 +120,29 @@ export function withCleanup<T>(main: () => Promise<T>, cleanup: () => Promise<vo
 export function reportFailure(e: unknown): void {
     process.stderr.write(`bench: ${(e as Error).stack ?? e}\n`);
     process.exitCode = 1;
+}
+
+/**
+ * A throwaway project with one local pair (stack `pair`) on ports base..base+4, its state and home
+ * in the project's folder (set in this process's environment), for the benches that drive a pair.
+ */
+export function benchPairProject(prefix: string, base: number, traffic: { blue: number; green: number }): { root: string; target: StackTarget } {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    fs.writeFileSync(path.join(root, "Pulumi.yaml"), "name: switchyard-bench\nruntime: nodejs\nstackConfigDir: stacks\n");
+    fs.mkdirSync(path.join(root, "stacks"));
+    fs.mkdirSync(path.join(root, "state"));
+    const config = {
+        "switchyard:platform": "local",
+        "switchyard:role": "blue-green",
+        "switchyard:name": "bench",
+        "switchyard:traffic": traffic,
+        "switchyard:colors": { blue: { version: "1.0.0" }, green: { version: "1.1.0" } },
+        "switchyard:app": { command: `node ${path.resolve(__dirname, "..", "examples", "app", "server.js")}`, environment: { MIGRATE_ON_START: "1" }, healthCheck: { path: "/healthz", intervalSeconds: 1 } },
+        "switchyard:database": { mode: "shared", name: "bench" },
+        "switchyard:local": { ports: { router: base, test: base + 1, blue: base + 2, green: base + 3, database: base + 4 } },
+    };
+    fs.writeFileSync(path.join(root, "stacks", "Pulumi.pair.yaml"), YAML.stringify({ config }));
+    process.env.PULUMI_BACKEND_URL = `file://${path.join(root, "state")}`;
+    process.env.SWITCHYARD_HOME = path.join(root, "home");
+    return { root, target: { stackName: "pair", root, program, onOutput: () => undefined, onNotice: () => undefined } };
 }
