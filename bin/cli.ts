@@ -10,6 +10,7 @@ import { runDemo } from "../stack/demo";
 import { destroyExpired, listSandboxes } from "../stack/expiry";
 import * as cut from "../cutover";
 import { runSession, SessionOptions } from "../cutover/session";
+import { WebhookFormat, WEBHOOK_FORMATS } from "../cutover/listeners";
 import { PACKAGE_ROOT } from "../stack/env";
 import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 import * as opt from "../cutover/options";
@@ -338,6 +339,7 @@ interface OutputFlags {
     json?: boolean;
     verbose?: boolean;
     webhook?: string;
+    webhookFormat?: WebhookFormat;
     report?: string;
 }
 
@@ -349,6 +351,7 @@ function addOutputOptions(c: Command): void {
                 opt.parseWebhookUrl(v),
             ),
         )
+        .addOption(new Option("--webhook-format <format>", "the webhook's body: json ({ stack, event }) or slack ({ text }, for Slack-compatible incoming webhooks)").choices([...WEBHOOK_FORMATS]).default("json"))
         .addOption(
             new Option("--report <file>", "write a report at the end: a .html file is a self-contained page with a timeline chart and the verdicts, a .json file every event and the final checkpoint (its folder must exist and be writable)").argParser((v) =>
                 opt.parseReportPath(v),
@@ -375,7 +378,7 @@ async function withOutputs(
     hoped: cut.Phase,
     fn: (drive: { onEvent: (e: cut.CutoverEvent) => void; signal: AbortSignal; pair?: string }) => Promise<cut.Checkpoint>,
 ): Promise<void> {
-    const opts: SessionOptions = { json: o.json, webhook: o.webhook, report: o.report, load: o.load, pair: o.pair };
+    const opts: SessionOptions = { json: o.json, webhook: o.webhook, webhookFormat: o.webhookFormat, report: o.report, load: o.load, pair: o.pair };
     const r = await runSession(target(stack, true), opts, hoped, fn);
     if (!r.ok) {
         process.stderr.write(`switchyard: cutover ${r.checkpoint.phase}${r.checkpoint.reason ? `: ${r.checkpoint.reason}` : ""}\n`);

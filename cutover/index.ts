@@ -21,7 +21,7 @@ export { probe } from "./probe";
 export { AutomationStackStore, StackStore, StackState, Intent, lockCutover } from "./stackState";
 export { validateRequest } from "./options";
 export { runSession, SessionOptions, SessionResult, SessionDrive } from "./session";
-export { Listener, webhook, report } from "./listeners";
+export { Listener, webhook, report, slackBody, WebhookFormat, WEBHOOK_FORMATS } from "./listeners";
 export { formatEvent, jsonLine } from "./display";
 
 /** Which pair of the stack a command acts on: `--pair`, needed when the stack has several. */

@@ -5,7 +5,7 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { AddressInfo } from "net";
-import { report, webhook } from "./listeners";
+import { report, slackBody, webhook } from "./listeners";
 import { Checkpoint, CutoverEvent } from "./types";
 
 const at = "2026-11-24T10:00:00.000Z";
@@ -72,6 +72,29 @@ describe("cutover listeners", () => {
         assert.deepStrictEqual(types, ["started", "step", "applied", "sample", "verdict", "done"]);
         assert.deepStrictEqual(received, stream.filter((e) => e.type !== "progress").map((event) => ({ stack: "local", event })));
         assert.deepStrictEqual(errors, []);
+    });
+
+    it("a Slack-format webhook posts { text } lines for what people are told of, marking the revert", async () => {
+        const stream: CutoverEvent[] = [
+            ...streamedWindow(4).slice(0, -2),
+            { type: "verdict", at, step: 1, verdict: { outcome: "fail", successRate: 0.8, reasons: ["success rate 80.0% < 99.0%"], early: true } },
+            { type: "revert", at, reason: "gate failed at green 100%: success rate 80.0% < 99.0%", weights: { blue: 100, green: 0 } },
+            { type: "done", at, phase: "reverted", weights: { blue: 100, green: 0 }, reason: "gate failed" },
+        ];
+        const errors: string[] = [];
+        const w = webhook(url, { stack: "prod", format: "slack", onError: (m) => errors.push(m) });
+        stream.forEach(w.onEvent);
+        await w.close();
+        const texts = (received as { text: string }[]).map((r) => r.text);
+        assert.strictEqual(texts.length, 5, texts.join("\n"));
+        assert.ok(received.every((r) => Object.keys(r as object).join() === "text"), "only a text field");
+        assert.ok(texts.every((t) => t.includes("*prod* switchyard: ")), texts.join("\n"));
+        assert.match(texts[0], /cutover blue → green/);
+        assert.match(texts[3], /^:rotating_light: .*gate failed at green 100%/);
+        assert.match(texts[4], /^:rotating_light: /);
+        assert.deepStrictEqual(errors, []);
+        assert.match(slackBody("prod", events[2])!.text, /^:white_check_mark: \*prod\*/);
+        assert.strictEqual(slackBody("prod", stream[2]), undefined, "the read-back is not chatted");
     });
 
     it("a failing webhook is reported once, never thrown, and the rest is still sent", async () => {

@@ -6,6 +6,7 @@
  */
 import * as fs from "fs";
 import { UserError } from "../stack/errors";
+import { formatEvent } from "./display";
 import { checkReportFormat, reportFormat } from "./options";
 import { reportHtml } from "./report";
 import { Checkpoint, CutoverEvent } from "./types";
@@ -23,6 +24,38 @@ export interface WebhookOptions {
     readonly timeoutMs?: number;
     /** Told of the first failed delivery (and how many failed in all, at close). */
     readonly onError?: (message: string) => void;
+    /**
+     * The body's shape: `json` posts `{ stack, event }` for every event but the ticks; `slack` posts a
+     * Slack-compatible `{ text }` (incoming webhooks of Slack, Mattermost, Rocket.Chat…) for the events
+     * people are told of: start, pretest, backup, steps, verdicts, pauses, the revert and the end.
+     * @default "json"
+     */
+    readonly format?: WebhookFormat;
+}
+
+/** Body shapes of a webhook. */
+export const WEBHOOK_FORMATS = ["json", "slack"] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** Events a chat channel is not sent: the router's read-back and the raw samples (their verdicts are). */
+const NOT_CHATTED: readonly CutoverEvent["type"][] = ["progress", "applied", "sample"];
+
+/**
+ * The Slack-compatible body of an event, or undefined when people are not told of it: one line of
+ * text, as the terminal shows it, after the stack's name; a failure or a revert is marked.
+ *
+ * @example
+ * slackBody("prod", { type: "revert", at, reason: "gate failed at green 10%: …", weights })
+ * // { text: ":rotating_light: *prod* … revert …" }
+ */
+export function slackBody(stack: string, e: CutoverEvent): { text: string } | undefined {
+    if (NOT_CHATTED.includes(e.type)) return undefined;
+    const line = formatEvent(e);
+    if (line === undefined) return undefined;
+    const bad = e.type === "revert" || (e.type === "verdict" && e.verdict.outcome === "fail") || (e.type === "done" && e.phase !== "promoted");
+    const good = e.type === "done" && e.phase === "promoted";
+    const mark = bad ? ":rotating_light: " : good ? ":white_check_mark: " : "";
+    return { text: `${mark}*${stack}* switchyard: ${line}` };
 }
 
 /** Events a webhook is not sent: a window's `progress` ticks, four a second, are for charts, not hooks. */
@@ -41,12 +74,13 @@ export const NOT_POSTED: readonly CutoverEvent["type"][] = ["progress"];
 export function webhook(url: string, o: WebhookOptions): Listener {
     let chain = Promise.resolve();
     let failed = 0;
-    const deliver = async (event: CutoverEvent) => {
+    const format = o.format ?? "json";
+    const deliver = async (event: CutoverEvent, body: unknown) => {
         try {
             const r = await fetch(url, {
                 method: "POST",
                 headers: { "content-type": "application/json" },
-                body: JSON.stringify({ stack: o.stack, event }),
+                body: JSON.stringify(body),
                 signal: AbortSignal.timeout(o.timeoutMs ?? 5000),
             });
             await r.arrayBuffer();
@@ -58,7 +92,9 @@ export function webhook(url: string, o: WebhookOptions): Listener {
     return {
         onEvent: (e) => {
             if (NOT_POSTED.includes(e.type)) return;
-            chain = chain.then(() => deliver(e));
+            const body = format === "slack" ? slackBody(o.stack, e) : { stack: o.stack, event: e };
+            if (body === undefined) return;
+            chain = chain.then(() => deliver(e, body));
         },
         close: async () => {
             await chain;

@@ -8,7 +8,7 @@
  * process.exitCode = r.ok ? 0 : 1;
  */
 import { formatEvent, jsonLine } from "./display";
-import { Listener, report, webhook } from "./listeners";
+import { Listener, report, webhook, WebhookFormat } from "./listeners";
 import { formatLoad, LoadResult, RunningLoad, startLoad } from "./traffic";
 import { Checkpoint, CutoverEvent, Phase } from "./types";
 import { AutomationStackStore } from "./stackState";
@@ -19,6 +19,8 @@ export interface SessionOptions {
     readonly json?: boolean;
     /** POST every event to this URL. */
     readonly webhook?: string;
+    /** The webhook body's shape: JSON events, or Slack-compatible text. @default "json" */
+    readonly webhookFormat?: WebhookFormat;
     /** Write every event and the final checkpoint to this file at the end. */
     readonly report?: string;
     /** Synthetic clients through the pair's URL during the cutover (autocannon connections, each at most 500 requests a second). @default 0 (none) */
@@ -65,7 +67,7 @@ export async function runSession(target: StackTarget, o: SessionOptions, hoped: 
             },
             close: async () => undefined,
         },
-        ...(o.webhook ? [webhook(o.webhook, { stack: target.stackName, onError: (m) => warn(`switchyard: ${m}`) })] : []),
+        ...(o.webhook ? [webhook(o.webhook, { stack: target.stackName, format: o.webhookFormat, onError: (m) => warn(`switchyard: ${m}`) })] : []),
         ...(o.report ? [report(o.report, target.stackName)] : []),
         ...(o.listeners ?? []),
     ];
