@@ -9,10 +9,17 @@
 // GET /items       rows of table items;   POST /items {name}
 // GET|POST /admin/faults {failRate, latencyMs, slowShare, slowMs, faultHealth}
 //   slowShare (0..1) of requests take slowMs longer: a tail (p99) that the mean hardly shows.
+//   flaggedFailRate (0..1) of flagged requests (a flag served them a variant not its default) fail.
+// Flags (./flags.js): with FLAGD_OFFLINE_FLAG_SOURCE_PATH set, flags come from that flagd file, followed
+// as it changes. Headers x-user-id (targeting key) and x-user-<attr> (e.g. x-user-group) make the context;
+// every answer names the variants served in an x-flags header (new-checkout=on).
+// GET /checkout    the flagged code path: {checkout: "new" | "classic"} by the flag CHECKOUT_FLAG (default new-checkout)
+// GET /flags?sample=N  each flag's variants served to N sample users (default 1000), as this process serves them
 "use strict";
 const http = require("http");
 const { Pool } = require("pg");
 const { migrate } = require("./migrate");
+const { startFlags, contextOf, formatFlagsHeader, FLAGS_HEADER } = require("./flags");
 
 const port = Number(process.env.PORT || 8080);
 const color = process.env.COLOR || "none";
@@ -22,11 +29,13 @@ if (!process.env.DATABASE_URL) {
     process.exit(2);
 }
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 5 });
-const faults = { failRate: Number(process.env.FAIL_RATE || 0), latencyMs: Number(process.env.LATENCY_MS || 0), slowShare: 0, slowMs: 0, faultHealth: false };
+const faults = { failRate: Number(process.env.FAIL_RATE || 0), latencyMs: Number(process.env.LATENCY_MS || 0), slowShare: 0, slowMs: 0, faultHealth: false, flaggedFailRate: 0 };
+const checkoutFlag = process.env.CHECKOUT_FLAG || "new-checkout";
+let flags; // set by main() when a flags file is given
 
 function send(res, status, body) {
     const text = JSON.stringify(body);
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "x-color": color });
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "x-color": color, ...(res.flagsHeader !== undefined ? { [FLAGS_HEADER]: res.flagsHeader } : {}) });
     res.end(text);
 }
 
@@ -54,10 +63,16 @@ async function handle(req, res) {
             if (b.slowShare !== undefined) faults.slowShare = Number(b.slowShare);
             if (b.slowMs !== undefined) faults.slowMs = Number(b.slowMs);
             if (b.faultHealth !== undefined) faults.faultHealth = Boolean(b.faultHealth);
+            if (b.flaggedFailRate !== undefined) faults.flaggedFailRate = Number(b.flaggedFailRate);
         }
         return send(res, 200, faults);
     }
     const isHealth = url.pathname === "/healthz";
+    const evaluated = flags && !isHealth ? await flags.evaluate(contextOf(req.headers)) : undefined;
+    if (evaluated) res.flagsHeader = formatFlagsHeader(evaluated.served);
+    if (evaluated?.flagged && faults.flaggedFailRate > 0 && Math.random() < faults.flaggedFailRate) {
+        return send(res, 500, { error: "injected failure on the flagged path", color, version, flags: evaluated.served });
+    }
     if (!isHealth || faults.faultHealth) {
         if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
         if (faults.slowShare > 0 && Math.random() < faults.slowShare) await new Promise((r) => setTimeout(r, faults.slowMs));
@@ -72,6 +87,15 @@ async function handle(req, res) {
         }
     }
     if (url.pathname === "/") return send(res, 200, { color, version });
+    if (url.pathname === "/checkout") {
+        const on = evaluated?.served[checkoutFlag] !== undefined && evaluated.served[checkoutFlag] !== flags.declared()[checkoutFlag]?.defaultVariant;
+        return send(res, 200, { checkout: on ? "new" : "classic", flag: checkoutFlag, variant: evaluated?.served[checkoutFlag] ?? null, color, version });
+    }
+    if (url.pathname === "/flags") {
+        if (!flags) return send(res, 404, { error: "no flags file: FLAGD_OFFLINE_FLAG_SOURCE_PATH is not set" });
+        const n = Math.min(Math.max(Number(url.searchParams.get("sample") ?? 1000) || 0, 0), 100_000);
+        return send(res, 200, { file: flags.file, color, version, flags: await flags.sample(n) });
+    }
     if (url.pathname === "/items" && req.method === "GET") {
         const r = await pool.query("SELECT id, name FROM items ORDER BY id");
         return send(res, 200, r.rows.map((x) => ({ id: Number(x.id), name: x.name })));
@@ -87,6 +111,7 @@ async function handle(req, res) {
 
 async function main() {
     if (process.env.MIGRATE_ON_START === "1") await migrate(process.env.DATABASE_URL, "up");
+    flags = await startFlags();
     const server = http.createServer((req, res) => handle(req, res).catch((e) => send(res, 500, { error: e.message })));
     server.keepAliveTimeout = 65_000;
     server.listen(port, "127.0.0.1", () => process.stdout.write(`app ${color}@${version} listening on 127.0.0.1:${port}\n`));
