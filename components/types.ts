@@ -202,13 +202,20 @@ export function checkTraffic(w: Partial<TrafficWeights> | undefined): string | u
     return undefined;
 }
 
-/** Checks a step plan: integers, strictly rising, within (0, 100], ending at 100, no jump over maxStep. */
+/**
+ * Checks a step plan: integers, strictly rising, within (0, 100], ending at 100, no jump over maxStep.
+ * Flag steps among them (`"flag:<name>=<stage>"` or `{ flag, stage }`) are the cutover's to check
+ * (`cutover/flags.ts`) and are passed over here.
+ */
 export function checkStepPlan(steps: unknown, maxStep = 100): string | undefined {
     if (!Array.isArray(steps) || steps.length === 0) {
         return "cutover steps are missing: give a rising list of weights ending at 100, e.g. [10, 25, 50, 100]";
     }
     let prev = 0;
     for (const [i, s] of steps.entries()) {
+        if ((typeof s === "string" && s.startsWith("flag:")) || (typeof s === "object" && s !== null && "flag" in s)) {
+            continue;
+        }
         if (typeof s !== "number" || !Number.isInteger(s) || s < 1 || s > 100) {
             return `cutover step ${i + 1} is ${JSON.stringify(s)}: each step must be an integer from 1 to 100`;
         }

@@ -21,6 +21,7 @@ import {
     Verdict,
 } from "./types";
 import { breachEvidence } from "./sequential";
+import { checkFlagSteps, FlagStep, flagsOn, formatFlagStep, isFlagStep, StepSpec, stepFromConfig } from "./flags";
 
 /** A plan or gate the user asked for cannot be carried out; the message says why and what to do. */
 export class CutoverError extends Error {
@@ -90,8 +91,18 @@ export interface PlanRequest {
     readonly current: TrafficWeights;
     /** The color to move traffic to. @default the idle color */
     readonly to?: Color;
-    /** Weights of `to`, step by step; or a preset's name. @default the stack's `switchyard:cutover.steps`, else "linear-25" */
-    readonly steps?: number[] | string;
+    /**
+     * Weights of `to`, step by step, and flag steps among them (`{ flag: "new-checkout", stage: 10 }`);
+     * or a preset's name.
+     * @default the stack's `switchyard:cutover.steps`, else "linear-25"
+     * @example [{ flag: "new-checkout", stage: "internal" }, { flag: "new-checkout", stage: 10 }, 100]
+     */
+    readonly steps?: readonly StepSpec[] | string;
+    /**
+     * The flags the stack declares (`switchyard:flags`): a flag step naming any other is refused.
+     * @default undefined (not checked)
+     */
+    readonly flagNames?: readonly string[];
     /** Largest jump between two steps. @default 100 */
     readonly maxStep?: number;
     readonly gate?: Partial<GateSpec>;
@@ -117,17 +128,19 @@ export function makePlan(req: PlanRequest): CutoverPlan {
         throw new CutoverError(`cannot cut over to ${JSON.stringify(to)}: use blue or green`);
     }
     const from = otherColor(to);
-    let steps: number[];
+    let given: readonly StepSpec[];
     if (typeof req.steps === "string") {
         const preset = PRESETS[req.steps];
         if (!preset) {
             throw new CutoverError(`no step preset named "${req.steps}": use one of ${Object.keys(PRESETS).join(", ")}, or a list such as 10,25,50,100`);
         }
-        steps = preset;
+        given = preset;
     } else {
-        steps = req.steps ?? PRESETS["linear-25"];
+        given = req.steps ?? PRESETS["linear-25"];
     }
-    const problem = checkStepPlan(steps, req.maxStep ?? 100);
+    const steps = given.filter((s): s is number => !isFlagStep(s));
+    const flags = given.filter(isFlagStep);
+    const problem = checkStepPlan(steps, req.maxStep ?? 100) ?? checkFlagSteps(flags, req.flagNames);
     if (problem) {
         throw new CutoverError(problem);
     }
@@ -145,15 +158,43 @@ export function makePlan(req: PlanRequest): CutoverPlan {
         throw new CutoverError(`cannot pause at ${stray.join(", ")}: a pause must be one of the steps (${steps.join(", ")}) below 100`);
     }
     const currentShare = Math.round((100 * req.current[to]) / (req.current.blue + req.current.green));
+    // Weight steps already done are dropped; a flag step stays, at the weight standing before it.
+    const kept: number[] = [];
+    const flagSteps: Record<number, FlagStep> = {};
+    let standing = currentShare;
+    for (const s of given) {
+        if (isFlagStep(s)) {
+            flagSteps[kept.length] = { flag: s.flag, stage: s.stage };
+            kept.push(standing);
+        } else if (s > currentShare) {
+            kept.push(s);
+            standing = s;
+        }
+    }
     return {
         from,
         to,
-        steps: steps.filter((s) => s > currentShare),
+        steps: kept,
+        ...(flags.length > 0 ? { flagSteps } : {}),
         gate,
         pretest: req.pretest ?? true,
         backup: req.backup ?? true,
         pauseAt,
     };
+}
+
+/**
+ * The steps `switchyard:cutover.steps` declares, read strictly: weights, and flag steps as
+ * `"flag:<name>=<stage>"` or `{ flag, stage }`. Throws a CutoverError naming the key and the step.
+ */
+export function plannedSteps(declared: readonly unknown[] | undefined): StepSpec[] | undefined {
+    return declared?.map((v, i) => {
+        const s = stepFromConfig(v);
+        if (typeof s === "string") {
+            throw new CutoverError(`switchyard:cutover.steps: step ${i + 1} (${JSON.stringify(v)}): ${s}`);
+        }
+        return s;
+    });
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -272,6 +313,7 @@ export function start(plan: CutoverPlan, current: TrafficWeights, id: string, no
     const cp: Checkpoint = {
         ...fresh(id, plan.from, plan.steps, -1, plan.pretest ? "pretest" : plan.backup ? "backup" : "stepping", current, now),
         ...(plan.pauseAt.length > 0 ? { pauseAt: plan.pauseAt } : {}),
+        ...(plan.flagSteps ? { flagSteps: plan.flagSteps } : {}),
     };
     const started: CutoverEvent = { type: "started", at: now, from: plan.from, to: plan.to, steps: plan.steps };
     if (plan.pretest) {
@@ -295,7 +337,7 @@ export function resume(cp: Checkpoint, plan: CutoverPlan, now: string): Transiti
     const ev: CutoverEvent = { type: "resumed", at: now, step: cp.step, phase: cp.phase };
     const base: Checkpoint = { ...cp, failures: 0, inconclusive: 0, passes: 0, updatedAt: now };
     if (cp.phase === "reverting") {
-        return { checkpoint: base, action: { kind: "revert", weights: allOn(cp.from), reason: cp.reason ?? "revert resumed" }, events: [ev] };
+        return { checkpoint: base, action: revertAgain(cp, "revert resumed"), events: [ev] };
     }
     if (cp.phase === "pretest") {
         return { checkpoint: base, action: { kind: "pretest", color: cp.to }, events: [ev] };
@@ -314,8 +356,38 @@ export function resume(cp: Checkpoint, plan: CutoverPlan, now: string): Transiti
     return { ...t, events: [ev, ...t.events] };
 }
 
+/** The flag step at a step's index, if it is one. */
+export function flagStepAt(cp: Pick<Checkpoint, "flagSteps">, step: number): FlagStep | undefined {
+    return cp.flagSteps?.[step];
+}
+
+/** A step as an operator reads it: `green 50%`, or `flag:new-checkout=10`. */
+export function describeStep(cp: Pick<Checkpoint, "flagSteps" | "steps" | "to">, step: number): string {
+    const f = flagStepAt(cp, step);
+    return f ? formatFlagStep(f) : `${cp.to} ${cp.steps[step]}%`;
+}
+
+/**
+ * A revert under way, taken up again: all traffic on the old color, and every flag the cutover
+ * touched off again (setting a flag off twice is harmless; its checkpoint already says off).
+ */
+function revertAgain(cp: Checkpoint, reason: string): Action {
+    const touched = Object.keys(cp.flags ?? {}).sort();
+    return { kind: "revert", weights: allOn(cp.from), reason: cp.reason ?? reason, ...(touched.length > 0 ? { flagsOff: touched } : {}) };
+}
+
 function nextStep(cp: Checkpoint, now: string): Transition {
     const step = cp.step + 1;
+    const flag = flagStepAt(cp, step);
+    if (flag) {
+        // A flag step: the weights stay; the flag's stage is set and recorded.
+        const next: Checkpoint = { ...cp, step, phase: "stepping", failures: 0, inconclusive: 0, passes: 0, flags: { ...cp.flags, [flag.flag]: flag.stage }, updatedAt: now };
+        return {
+            checkpoint: next,
+            action: { kind: "flag", flag: flag.flag, stage: flag.stage, step },
+            events: [{ type: "step", at: now, step: step + 1, of: cp.steps.length, weights: cp.weights, flag }],
+        };
+    }
     const weights = weightsFor(cp.to, cp.steps[step]);
     const next: Checkpoint = { ...cp, step, phase: "stepping", failures: 0, inconclusive: 0, passes: 0, weights, updatedAt: now };
     return {
@@ -327,9 +399,11 @@ function nextStep(cp: Checkpoint, now: string): Transition {
 
 function revert(cp: Checkpoint, reason: string, now: string): Transition {
     const weights = allOn(cp.from);
+    const on = flagsOn(cp.flags);
+    const off = on.length > 0 ? { flags: { ...cp.flags, ...Object.fromEntries(on.map((f) => [f, "off" as const])) } } : {};
     return {
-        checkpoint: { ...cp, phase: "reverting", reason, weights, updatedAt: now },
-        action: { kind: "revert", weights, reason },
+        checkpoint: { ...cp, ...off, phase: "reverting", reason, weights, updatedAt: now },
+        action: { kind: "revert", weights, reason, ...(on.length > 0 ? { flagsOff: on } : {}) },
         events: [{ type: "revert", at: now, reason, weights }],
     };
 }
@@ -351,7 +425,7 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
     const at = { ...cp, updatedAt: now };
 
     if (input.kind === "abort") {
-        return cp.phase === "reverting" ? { checkpoint: at, action: { kind: "revert", weights: allOn(cp.from), reason: cp.reason ?? input.reason }, events: [] } : revert(at, input.reason, now);
+        return cp.phase === "reverting" ? { checkpoint: at, action: revertAgain(cp, input.reason), events: [] } : revert(at, input.reason, now);
     }
     if (input.kind === "error") {
         if (cp.phase === "reverting") {
@@ -387,7 +461,19 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
             return { ...t, events: [{ type: "backup", at: now, name: input.name }, ...t.events] };
         }
         case "stepping": {
-            if (input.kind !== "applied") break;
+            const flag = flagStepAt(cp, cp.step);
+            if (flag && input.kind === "flagSet") {
+                if (input.served !== flag.stage) {
+                    const served = input.served === undefined ? "does not serve the flag" : `serves it at ${input.served}`;
+                    return revert(at, `${formatFlagStep(flag)} was set, but the flag file ${served}`, now);
+                }
+                return {
+                    checkpoint: { ...at, phase: "observing" },
+                    action: { kind: "observe", color: cp.to, windowMs: plan.gate.intervalMs, flag: flag.flag },
+                    events: [],
+                };
+            }
+            if (input.kind !== "applied" || flag) break;
             const ev: CutoverEvent = { type: "applied", at: now, served: input.served };
             if (!sameSplit(input.served, cp.weights)) {
                 const t = revert(at, `the router serves ${formatWeights(input.served)}, not the ${formatWeights(cp.weights)} asked for`, now);
@@ -406,11 +492,12 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
                 { type: "sample", at: now, sample: input.sample },
                 { type: "verdict", at: now, step: cp.step + 1, verdict },
             ];
-            const observe: Action = { kind: "observe", color: cp.to, windowMs: plan.gate.intervalMs };
+            const flag = flagStepAt(cp, cp.step);
+            const observe: Action = { kind: "observe", color: cp.to, windowMs: plan.gate.intervalMs, ...(flag ? { flag: flag.flag } : {}) };
             if (verdict.outcome === "fail") {
                 const failures = cp.failures + 1;
                 if (failures >= plan.gate.failureLimit) {
-                    const t = revert({ ...at, failures }, `gate failed at ${cp.to} ${cp.steps[cp.step]}%: ${verdict.reasons.join("; ")}`, now);
+                    const t = revert({ ...at, failures }, `gate failed at ${describeStep(cp, cp.step)}: ${verdict.reasons.join("; ")}`, now);
                     return { ...t, events: [...evs, ...t.events] };
                 }
                 return { checkpoint: { ...at, failures }, action: observe, events: evs };
@@ -420,7 +507,7 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
                 if (inconclusive >= plan.gate.inconclusiveLimit) {
                     const t = revert(
                         { ...at, inconclusive },
-                        `no verdict at ${cp.to} ${cp.steps[cp.step]}% after ${inconclusive} windows: ${verdict.reasons.join("; ")}`,
+                        `no verdict at ${describeStep(cp, cp.step)} after ${inconclusive} windows: ${verdict.reasons.join("; ")}`,
                         now,
                     );
                     return { ...t, events: [...evs, ...t.events] };
@@ -435,7 +522,7 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
                 const t = finish({ ...at, passes }, "promoted", now);
                 return { ...t, events: [...evs, ...t.events] };
             }
-            if (plan.pauseAt.includes(cp.steps[cp.step])) {
+            if (!flag && plan.pauseAt.includes(cp.steps[cp.step])) {
                 return {
                     checkpoint: { ...at, passes, phase: "paused" },
                     action: { kind: "done", phase: "paused" },
@@ -478,7 +565,16 @@ export function planOf(cp: Checkpoint, gate: Partial<GateSpec> = {}): CutoverPla
     if (problem) {
         throw new CutoverError(problem);
     }
-    return { from: cp.from, to: cp.to, steps: cp.steps, gate: g, pretest: false, backup: cp.phase === "backup", pauseAt: cp.pauseAt ?? [] };
+    return {
+        from: cp.from,
+        to: cp.to,
+        steps: cp.steps,
+        ...(cp.flagSteps ? { flagSteps: cp.flagSteps } : {}),
+        gate: g,
+        pretest: false,
+        backup: cp.phase === "backup",
+        pauseAt: cp.pauseAt ?? [],
+    };
 }
 
 /**
@@ -488,6 +584,10 @@ export function planOf(cp: Checkpoint, gate: Partial<GateSpec> = {}): CutoverPla
 export function operatorRevert(current: TrafficWeights, cp: Checkpoint | undefined, id: string, now: string, reason = "revert asked for by the operator"): Transition {
     const back = revertTarget(current, cp);
     // With no cutover under way, step 0 stands for traffic on the other color now; -1 when it has none.
-    const base = cp && !FINAL_PHASES.includes(cp.phase) ? cp : fresh(id, back, [100], current[otherColor(back)] > 0 ? 0 : -1, "stepping", current, now);
+    // Flags a finished cutover turned on go off too (on revert, flags first, then the weights).
+    const base =
+        cp && !FINAL_PHASES.includes(cp.phase)
+            ? cp
+            : { ...fresh(id, back, [100], current[otherColor(back)] > 0 ? 0 : -1, "stepping", current, now), ...(cp?.flags ? { flags: cp.flags } : {}) };
     return revert({ ...base, requested: "revert", updatedAt: now }, reason, now);
 }

@@ -7,7 +7,7 @@
  */
 import { projectEnv, projectOf, StackTarget, UserError } from "../stack/run";
 import { checkStateStorage } from "../stack/storage";
-import { CutoverError, formatWeights, makePlan, operatorRevert, planOf, PlanRequest, resume as resumeCore, sameSplit, start } from "./core";
+import { CutoverError, describeStep, formatWeights, makePlan, plannedSteps, operatorRevert, planOf, PlanRequest, resume as resumeCore, sameSplit, start } from "./core";
 import { utcStamp } from "../stack/snapshot";
 import { drive, DriveOptions } from "./run";
 import { AutomationStackStore, Intent, lockCutover, StackState, StackStore } from "./stackState";
@@ -93,7 +93,7 @@ function refuseUnfinished(target: StackTarget, cp: Checkpoint | undefined): void
     if (cp && !FINAL_PHASES.includes(cp.phase)) {
         throw new UserError(
             `stack "${target.stackName}" has an unfinished cutover ${cp.id} (${cp.phase} at step ${cp.step + 1} of ${cp.steps.length}, ` +
-                `${cp.to} ${cp.steps[Math.max(cp.step, 0)]}%): run \`switchyard resume ${target.stackName}\` or \`switchyard revert ${target.stackName}\``,
+                `${describeStep(cp, Math.max(cp.step, 0))}): run \`switchyard resume ${target.stackName}\` or \`switchyard revert ${target.stackName}\``,
         );
     }
 }
@@ -112,7 +112,10 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
     return withLock(target, opts, async (store) => {
         const { state, port } = await open(target, store);
         refuseUnfinished(target, effectiveCheckpoint(state));
-        const plan = asUserError(() => makePlan({ ...req, current: state.weights, steps: req.steps ?? state.plannedSteps, gate: withDefaults(port, req.gate) }));
+        const plan = asUserError(() => makePlan({ ...req, current: state.weights, steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate) }));
+        if (plan.flagSteps && !port.flags) {
+            throw new UserError(`stack "${target.stackName}" serves no flag file (no flagsFile output on ${port.platform}): a plan with flag steps cannot run; run \`switchyard up ${target.stackName}\` with switchyard:flags declared`);
+        }
         const now = (opts.now ?? (() => new Date()))();
         return drive(port, plan, start(plan, state.weights, newId(now), now.toISOString()), opts);
     });

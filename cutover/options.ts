@@ -27,6 +27,7 @@ import { checkFileName, MAX_NAME_LENGTH, parseSnapshotName, shown } from "../sta
 export { checkFileName, MAX_NAME_LENGTH, parseSnapshotName, shown };
 import { checkGate, PlanRequest, PRESETS } from "./core";
 import { DEFAULT_GATE, GateSpec } from "./types";
+import { checkFlagSteps, FLAG_STEP_PREFIX, formatFlagStep, isFlagStep, parseFlagStep, StepSpec, stepFromConfig } from "./flags";
 
 // ---------------------------------------------------------------------------------------------
 // Showing what was given.
@@ -209,18 +210,61 @@ function parseWeightList(flag: string, text: string, example: string): number[] 
     });
 }
 
-/** The weights of a plan: a preset's or the list itself. */
-export function stepsOf(steps: number[] | string): number[] | undefined {
-    return typeof steps === "string" ? PRESETS[steps] : steps;
+/** The weights of a plan (its weight steps, without its flag steps): a preset's or the list's. */
+export function stepsOf(steps: readonly StepSpec[] | string): number[] | undefined {
+    return typeof steps === "string" ? PRESETS[steps] : steps.filter((s): s is number => !isFlagStep(s));
+}
+
+const FLAG_LIST_EXAMPLE = "flag:new-checkout=internal,flag:new-checkout=10,50,100";
+
+/**
+ * Parses a list of steps holding flag steps (`flag:<name>=<stage>`) among whole-percent weights.
+ * Every element is read strictly; the weights keep the plan rules and each flag's stages rise.
+ */
+function parseMixedSteps(flag: string, text: string): StepSpec[] {
+    if (/\s/.test(text)) {
+        throw refuse(flag, text, `it holds whitespace; write the steps with commas and no spaces, e.g. ${FLAG_LIST_EXAMPLE}`);
+    }
+    const parts = text.split(",");
+    if (parts.length > 2 * MAX_STEPS) {
+        throw refuse(flag, text, `it lists ${parts.length} steps, more than the cap of ${2 * MAX_STEPS}; give fewer`);
+    }
+    const steps = parts.map((p, i): StepSpec => {
+        const at = `element ${i + 1} of ${parts.length}`;
+        if (p === "") {
+            const where = i === 0 ? "a leading comma" : i === parts.length - 1 ? "a trailing comma" : "two commas in a row";
+            throw refuse(flag, text, `${at} is empty (${where}); write the steps with one comma between each, e.g. ${FLAG_LIST_EXAMPLE}`);
+        }
+        if (p.startsWith(FLAG_STEP_PREFIX)) {
+            const step = parseFlagStep(p);
+            if (typeof step === "string") {
+                throw refuse(flag, text, `${at} (${JSON.stringify(p)}): ${step}`);
+            }
+            return step;
+        }
+        const problem = numberSyntaxProblem(p, true);
+        if (problem) {
+            throw refuse(flag, text, `${at} (${JSON.stringify(p)}) is neither a whole percent nor a flag step: ${problem}; e.g. ${FLAG_LIST_EXAMPLE}`);
+        }
+        return Number(p);
+    });
+    const problem = checkStepPlan(stepsOf(steps)) ?? checkFlagSteps(steps.filter(isFlagStep));
+    if (problem) {
+        throw refuse(flag, text, `${problem}; give a plan such as ${FLAG_LIST_EXAMPLE}`);
+    }
+    return steps;
 }
 
 /**
  * Parses `--steps`: a preset's name (returned as is), or weights of the new color such as
  * `10,25,50,100`, checked by the plan rules (`checkStepPlan`).
  */
-export function parseStepsFlag(text: string, flag = "--steps"): number[] | string {
+export function parseStepsFlag(text: string, flag = "--steps"): StepSpec[] | string {
     if (Object.prototype.hasOwnProperty.call(PRESETS, text)) {
         return text;
+    }
+    if (text.split(",").some((p) => p.startsWith(FLAG_STEP_PREFIX))) {
+        return parseMixedSteps(flag, text);
     }
     const presets = Object.keys(PRESETS).join(", ");
     if (/^[A-Za-z]/.test(text)) {
@@ -490,11 +534,17 @@ function checkRequest(req: RequestToCheck): string | undefined {
             if (Array.isArray(req.steps) && req.steps.length > MAX_STEPS) {
                 return `steps is ${shown(req.steps)}: a plan has at most ${MAX_STEPS} steps (whole percents from 1 to 100, strictly rising)`;
             }
-            const p = checkStepPlan(req.steps, req.maxStep ?? 100);
+            const parsed = Array.isArray(req.steps) ? req.steps.map((s) => (isFlagStep(s) ? stepFromConfig(s) : s)) : req.steps;
+            const bad = Array.isArray(parsed) ? parsed.find((s) => typeof s === "string") : undefined;
+            if (typeof bad === "string") {
+                return `steps is ${shown(req.steps)}: ${bad}`;
+            }
+            const weights = Array.isArray(parsed) ? stepsOf(parsed as StepSpec[]) : parsed;
+            const p = checkStepPlan(weights, req.maxStep ?? 100) ?? checkFlagSteps((parsed as StepSpec[]).filter(isFlagStep));
             if (p) {
                 return `steps is ${shown(req.steps)}: ${p}`;
             }
-            steps = req.steps;
+            steps = weights as number[];
         }
     }
     const gate = checkGateRequest(req.gate);
@@ -514,13 +564,14 @@ function checkRequest(req: RequestToCheck): string | undefined {
  * The checks across the cutover's flags, with the flags named: `--pause-at` among the steps of
  * `--steps`, and `--steps` within `--max-step`. Each flag alone was checked by its parser.
  */
-export function checkCutoverFlags(o: { steps?: number[] | string; pauseAt?: number[]; maxStep?: number }): void {
+export function checkCutoverFlags(o: { steps?: readonly StepSpec[] | string; pauseAt?: number[]; maxStep?: number }): void {
     const steps = o.steps === undefined ? undefined : stepsOf(o.steps);
-    const given = `--steps ${Array.isArray(o.steps) ? o.steps.join(",") : o.steps}`;
+    const text = Array.isArray(o.steps) ? o.steps.map((s: StepSpec) => (isFlagStep(s) ? formatFlagStep(s) : String(s))).join(",") : String(o.steps);
+    const given = `--steps ${text}`;
     if (steps !== undefined && o.maxStep !== undefined) {
         const p = checkStepPlan(steps, o.maxStep);
         if (p) {
-            throw refuse("--steps", Array.isArray(o.steps) ? o.steps.join(",") : o.steps, `with --max-step ${o.maxStep}, ${p}`);
+            throw refuse("--steps", text, `with --max-step ${o.maxStep}, ${p}`);
         }
     }
     if (steps !== undefined && o.pauseAt !== undefined) {

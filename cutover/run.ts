@@ -4,7 +4,7 @@
  * is the event stream.
  */
 import { advance, earlyFailure, Transition, windowEnds } from "./core";
-import { Action, Checkpoint, Color, CutoverEvent, CutoverPlan, CutoverPort, Input, Sample, TrafficWeights } from "./types";
+import { Action, Checkpoint, Color, CutoverEvent, CutoverPlan, CutoverPort, FlagStage, FlagStep, Input, Sample, TrafficWeights } from "./types";
 
 export interface DriveOptions {
     /** Receives every event, in order. */
@@ -76,8 +76,8 @@ async function settle(ctx: Context): Promise<void> {
 
 async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<Input> {
     const { port, signal, emit, now } = ctx;
-    const intent = (kind: "apply" | "revert" | "backup", weights?: TrafficWeights) =>
-        port.recordIntent({ id: cp.id, action: kind, weights, checkpoint: cp, at: now() });
+    const intent = (kind: "apply" | "revert" | "backup" | "flag", weights?: TrafficWeights, flag?: FlagStep) =>
+        port.recordIntent({ id: cp.id, action: kind, weights, ...(flag ? { flag } : {}), checkpoint: cp, at: now() });
     switch (action.kind) {
         case "pretest":
             return { kind: "pretested", sample: await port.pretest(action.color) };
@@ -100,6 +100,22 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
             ctx.pending = background(port.apply(action.weights, cp));
             return { kind: "applied", served };
         }
+        case "flag": {
+            // As a weight step: the previous step's state first, the intent, the flag set now where
+            // the app reads it and read back, and the window opens while the stack's `up` records the
+            // flag's stage in `switchyard:flags` (so config, state and the served file agree).
+            await settle(ctx);
+            const flags = port.flags;
+            if (!flags) {
+                throw new Error(`the ${port.platform} platform runs no flag steps: it has no flag file to set ${action.flag} in`);
+            }
+            await intent("flag", cp.weights, { flag: action.flag, stage: action.stage });
+            await flags.setNow(action.flag, action.stage);
+            const served = await flags.served(action.flag);
+            emit({ type: "flag", at: now(), flag: action.flag, stage: action.stage, served });
+            ctx.pending = background(port.apply(cp.weights, cp, { [action.flag]: action.stage }));
+            return { kind: "flagSet", served };
+        }
         case "revert": {
             // Intent, router at once, then the stack. A step's `up` still running is waited for after
             // the router has moved (the engine runs one update at a time); its failure does not
@@ -112,6 +128,9 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
                 // taking traffic off the new color matters more than the record, and the router's
                 // read-back says where traffic stands. The failure to record surfaces below.
             }
+            // Flags first: the flagged path is off before any weight moves.
+            const flagsOff = action.flagsOff ?? [];
+            const flagProblems = await flagsOffNow(ctx, flagsOff);
             let direct: string | undefined;
             if (port.applyNow) {
                 try {
@@ -133,9 +152,13 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
                     await port.applyNow(action.weights).catch(() => undefined);
                 }
                 if (held) await port.hold?.(undefined).catch(() => undefined);
+                // A flag step's `up` may have written its stage into the flag file after the flag
+                // went off: off again, at once.
+                if (flagsOff.length > 0) flagProblems.push(...(await flagsOffNow(ctx, flagsOff, false)));
             }
+            const off: Record<string, FlagStage> = Object.fromEntries(flagsOff.map((f) => [f, "off" as const]));
             try {
-                await port.apply(action.weights, cp);
+                await port.apply(action.weights, cp, flagsOff.length > 0 ? off : undefined);
             } catch (e) {
                 if (port.applyNow) {
                     throw Object.assign(
@@ -149,10 +172,13 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
                 }
                 throw e;
             }
+            if (flagProblems.length > 0) {
+                throw Object.assign(new Error(`traffic went back, but ${flagProblems.join("; ")}; run \`switchyard revert\` again`), { routerReverted: true });
+            }
             return { kind: "applied", served: await port.servedWeights() };
         }
         case "observe":
-            return { kind: "sampled", sample: await observe(ctx, action.color, cp) };
+            return { kind: "sampled", sample: await observe(ctx, action.color, cp, action.flag) };
         case "done":
             throw new Error("nothing to perform after done");
     }
@@ -164,7 +190,7 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
  * its full length waits for the step's `up` before its sample is judged. Without one, a whole window
  * is measured at once.
  */
-async function observe(ctx: Context, color: Color, cp: Checkpoint): Promise<Sample> {
+async function observe(ctx: Context, color: Color, cp: Checkpoint, flag?: string): Promise<Sample> {
     const { port, plan, signal } = ctx;
     const gate = plan.gate;
     if (!port.watch) {
@@ -172,7 +198,7 @@ async function observe(ctx: Context, color: Color, cp: Checkpoint): Promise<Samp
         await settle(ctx);
         return sample;
     }
-    const w = await port.watch(color, gate);
+    const w = await port.watch(color, gate, flag);
     try {
         const t0 = performance.now();
         for (;;) {
@@ -191,6 +217,33 @@ async function observe(ctx: Context, color: Color, cp: Checkpoint): Promise<Samp
     } finally {
         await w.close().catch(() => undefined);
     }
+}
+
+/**
+ * Sets flags off where the app reads them and reads each back; returns what failed, named (a revert
+ * goes on to the weights whatever happens here). `emitEach`: an event per flag.
+ */
+async function flagsOffNow(ctx: Context, names: readonly string[], emitEach = true): Promise<string[]> {
+    const problems: string[] = [];
+    const flags = ctx.port.flags;
+    if (names.length === 0) return problems;
+    if (!flags) {
+        // Without a flags port no flag step ran: nothing was set that could be served on.
+        return problems;
+    }
+    await Promise.all(
+        names.map(async (f) => {
+            try {
+                await flags.setNow(f, "off");
+                const served = await flags.served(f);
+                if (emitEach) ctx.emit({ type: "flag", at: ctx.now(), flag: f, stage: "off", served });
+                if (served !== "off" && served !== undefined) problems.push(`flag ${f} is still served at ${served} after it was set off`);
+            } catch (e) {
+                problems.push(`flag ${f} could not be turned off: ${(e as Error).message}`);
+            }
+        }),
+    );
+    return problems;
 }
 
 function abortReason(signal: AbortSignal): string {

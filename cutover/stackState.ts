@@ -19,16 +19,19 @@ import { findComponent } from "../stack/pairs";
 import { openStack, projectEnv, projectOf, StackTarget } from "../stack/run";
 import { RecordStore, recordsDir } from "../stack/records";
 import { checkStateStorage } from "../stack/storage";
-import { Checkpoint, TrafficWeights } from "./types";
+import { Checkpoint, FlagStage, FlagStep, TrafficWeights } from "./types";
+import { FLAGS_CONFIG_KEY, FlagsConfig, parseFlags } from "../components/flags";
 import { sameWeights } from "./core";
 
 /** An action the cutover is about to take, recorded before it changes anything. */
 export interface Intent {
     /** The cutover it belongs to. */
     readonly id: string;
-    readonly action: "apply" | "revert" | "backup";
-    /** The weights it is about to set (apply, revert). */
+    readonly action: "apply" | "revert" | "backup" | "flag";
+    /** The weights it is about to set (apply, revert), or keep (flag). */
     readonly weights?: TrafficWeights;
+    /** The flag step it is about to take (flag). */
+    readonly flag?: FlagStep;
     /** The checkpoint the action belongs to: where `resume` picks up if the action was cut short. */
     readonly checkpoint: Checkpoint;
     readonly at: string;
@@ -49,8 +52,12 @@ export interface StackState {
     readonly checkpoint?: Checkpoint;
     /** An action that was started and not finished, if any. */
     readonly intent?: Intent;
-    /** The step plan the stack declares, if any. */
-    readonly plannedSteps?: number[];
+    /** The step plan the stack declares, if any: weights, and flag steps (`flag:<name>=<stage>` or `{ flag, stage }`). */
+    readonly plannedSteps?: unknown[];
+    /** The flags the stack declares (`switchyard:flags`), checked; undefined when it declares none. */
+    readonly flags?: FlagsConfig;
+    /** The flagd flag-definitions file the stack writes (its `flagsFile` output), on the local platform. */
+    readonly flagsFile?: string;
     /** The pair's outputs, for the adapters (router socket, listener ARN, test URL…). */
     readonly outputs: Record<string, unknown>;
 }
@@ -61,10 +68,11 @@ export interface StackStore {
     /** Records, durably, the action about to be taken. */
     recordIntent(intent: Intent): Promise<void>;
     /**
-     * Weights into the stack's config, `up`, then the checkpoint recorded and the intent cleared (when
-     * it is this action's: a later action's intent stays).
+     * Weights (and with `flags`, those flags' rollout stages in `switchyard:flags`) into the stack's
+     * config, `up`, then the checkpoint recorded and the intent cleared (when it is this action's: a
+     * later action's intent stays).
      */
-    apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void>;
+    apply(weights: TrafficWeights, checkpoint: Checkpoint, flags?: Readonly<Record<string, FlagStage>>): Promise<void>;
     /** Records a checkpoint (and clears the intent), with no change of weights. */
     record(checkpoint: Checkpoint): Promise<void>;
 }
@@ -108,7 +116,15 @@ export class AutomationStackStore implements StackStore {
         const config = await stack.getAllConfig();
         const configWeights = trafficKey ? parseJson<TrafficWeights>(config[trafficKey]?.value, trafficKey, this.target.stackName) : undefined;
         const declared = parseJson<{ steps?: number[] }>(config[CONFIG_KEYS.cutover]?.value, CONFIG_KEYS.cutover, this.target.stackName);
-        const steps = Array.isArray(pair.outputs.cutoverSteps) ? (pair.outputs.cutoverSteps as number[]) : declared?.steps;
+        const steps = Array.isArray(pair.outputs.cutoverSteps) ? (pair.outputs.cutoverSteps as unknown[]) : declared?.steps;
+        const flagsRaw = parseJson<unknown>(config[FLAGS_CONFIG_KEY]?.value, FLAGS_CONFIG_KEY, this.target.stackName);
+        let flags: FlagsConfig | undefined;
+        try {
+            flags = flagsRaw === undefined ? undefined : parseFlags(flagsRaw);
+        } catch (e) {
+            throw new UserError(`stack "${this.target.stackName}": ${(e as Error).message}`);
+        }
+        const flagsFile = typeof pair.outputs.flagsFile === "string" ? pair.outputs.flagsFile : await stackOutput(stack, "flagsFile");
         return {
             pair: pair.name,
             platform: pair.platform,
@@ -118,6 +134,8 @@ export class AutomationStackStore implements StackStore {
             checkpoint: this.records.read<Checkpoint>(CHECKPOINT),
             intent: this.records.read<Intent>(INTENT),
             plannedSteps: steps,
+            ...(flags ? { flags } : {}),
+            ...(flagsFile ? { flagsFile } : {}),
             outputs: pair.outputs,
         };
     }
@@ -126,9 +144,16 @@ export class AutomationStackStore implements StackStore {
         this.records.write(INTENT, intent);
     }
 
-    async apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void> {
+    async apply(weights: TrafficWeights, checkpoint: Checkpoint, flags?: Readonly<Record<string, FlagStage>>): Promise<void> {
         const stack = await this.open();
         checkStateStorage(projectEnv(projectOf(this.target)).PULUMI_BACKEND_URL);
+        if (flags && Object.keys(flags).length > 0) {
+            // Each flag's stage alone (a path set), so the rest of the user's declaration is kept as written.
+            await stack.setAllConfig(
+                Object.fromEntries(Object.entries(flags).map(([f, stage]) => [`${FLAGS_CONFIG_KEY}[${JSON.stringify(f)}].rollout`, { value: String(stage) }])),
+                true,
+            );
+        }
         await this.setWeights(stack, weights);
         let log = "";
         try {
@@ -140,7 +165,15 @@ export class AutomationStackStore implements StackStore {
         // The intent is cleared only if it is this action's: a revert may have recorded its own while
         // this step's `up` ran in the background, and that one must outlive it.
         const intent = this.records.read<Intent>(INTENT);
-        if (intent === undefined || (intent.id === checkpoint.id && intent.weights !== undefined && sameWeights(intent.weights, weights))) {
+        // A flag step's `up` and a revert's may set the same weights: the action tells them apart.
+        const same =
+            intent !== undefined &&
+            intent.id === checkpoint.id &&
+            intent.weights !== undefined &&
+            sameWeights(intent.weights, weights) &&
+            (intent.action === "revert") === (checkpoint.phase === "reverting") &&
+            (intent.action !== "flag" || intent.checkpoint.step === checkpoint.step);
+        if (intent === undefined || same) {
             this.records.remove(INTENT);
         }
     }
@@ -175,6 +208,12 @@ export class AutomationStackStore implements StackStore {
     get dir(): string {
         return this.records.dir;
     }
+}
+
+/** A stack output, when the stack has it as a string. */
+async function stackOutput(stack: Stack, name: string): Promise<string | undefined> {
+    const v = (await stack.outputs().catch(() => ({}) as Record<string, { value: unknown }>))[name]?.value;
+    return typeof v === "string" ? v : undefined;
 }
 
 function parseJson<T>(raw: string | undefined, key: string, stack: string): T | undefined {
@@ -223,8 +262,8 @@ export abstract class StackBackedPort {
         return this.store.recordIntent(intent);
     }
 
-    apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void> {
-        return this.store.apply(weights, checkpoint);
+    apply(weights: TrafficWeights, checkpoint: Checkpoint, flags?: Readonly<Record<string, FlagStage>>): Promise<void> {
+        return this.store.apply(weights, checkpoint, flags);
     }
 
     record(checkpoint: Checkpoint): Promise<void> {

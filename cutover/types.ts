@@ -4,8 +4,9 @@
  * Nothing here touches a process, a clock or the network.
  */
 import { Color, TrafficWeights } from "../components/types";
+import { FlagsPort, FlagStage, FlagStep } from "./flags";
 
-export { Color, TrafficWeights };
+export { Color, TrafficWeights, FlagStage, FlagStep };
 
 /**
  * Health gate: what the new color must show, window after window, before its weight rises.
@@ -122,8 +123,17 @@ export interface Verdict {
 export interface CutoverPlan {
     readonly from: Color;
     readonly to: Color;
-    /** Weights of `to`, strictly rising, ending at 100. */
+    /**
+     * Weights of `to`, step by step, ending at 100: strictly rising over the weight steps; at a flag
+     * step (one of `flagSteps`), the weight standing then, unchanged.
+     */
     readonly steps: number[];
+    /**
+     * The flag steps, by index into `steps`: at such a step the flag's stage is set (weights stay),
+     * and the gate judges the flagged requests.
+     * @default {} (every step a weight step)
+     */
+    readonly flagSteps?: Readonly<Record<number, FlagStep>>;
     readonly gate: GateSpec;
     /** Probe the new color through the test listener before any live traffic reaches it. */
     readonly pretest: boolean;
@@ -151,6 +161,10 @@ export interface Checkpoint {
     readonly from: Color;
     readonly to: Color;
     readonly steps: number[];
+    /** The plan's flag steps, by index into steps (absent in checkpoints of plans without any). */
+    readonly flagSteps?: Readonly<Record<number, FlagStep>>;
+    /** The stages this cutover has set, flag by flag (a revert sets them off, before the weights). */
+    readonly flags?: Readonly<Record<string, FlagStage>>;
     /** Index into steps of the step applied last; -1 before the first. */
     readonly step: number;
     readonly phase: Phase;
@@ -180,8 +194,12 @@ export type Action =
     | { readonly kind: "pretest"; readonly color: Color }
     | { readonly kind: "backup" }
     | { readonly kind: "apply"; readonly weights: TrafficWeights; readonly step: number }
-    | { readonly kind: "observe"; readonly color: Color; readonly windowMs: number }
-    | { readonly kind: "revert"; readonly weights: TrafficWeights; readonly reason: string }
+    /** A flag step: the flag's stage set now where the app reads it, read back, then recorded through `up`. */
+    | { readonly kind: "flag"; readonly flag: string; readonly stage: FlagStage; readonly step: number }
+    /** A window on the new color; at a flag step (`flag`), on the requests served with that flag on. */
+    | { readonly kind: "observe"; readonly color: Color; readonly windowMs: number; readonly flag?: string }
+    /** All traffic back on the old color; the flags in `flagsOff` are turned off first. */
+    | { readonly kind: "revert"; readonly weights: TrafficWeights; readonly reason: string; readonly flagsOff?: readonly string[] }
     | { readonly kind: "done"; readonly phase: Phase };
 
 /** What the driver reports back after doing an action, or from outside (an abort). */
@@ -189,6 +207,8 @@ export type Input =
     | { readonly kind: "pretested"; readonly sample: Sample }
     | { readonly kind: "backedUp"; readonly name: string }
     | { readonly kind: "applied"; readonly served: TrafficWeights }
+    /** A flag step's stage as read back from where the app reads it (undefined: the flag is not served). */
+    | { readonly kind: "flagSet"; readonly served: FlagStage | undefined }
     | { readonly kind: "sampled"; readonly sample: Sample }
     | { readonly kind: "abort"; readonly reason: string }
     /** An action failed. `routerReverted`: a revert reached the router (all traffic back) before it failed. */
@@ -200,8 +220,10 @@ export type CutoverEvent =
     | { readonly type: "resumed"; readonly at: string; readonly step: number; readonly phase: Phase }
     | { readonly type: "pretest"; readonly at: string; readonly color: Color; readonly verdict: Verdict }
     | { readonly type: "backup"; readonly at: string; readonly name: string }
-    | { readonly type: "step"; readonly at: string; readonly step: number; readonly of: number; readonly weights: TrafficWeights }
+    | { readonly type: "step"; readonly at: string; readonly step: number; readonly of: number; readonly weights: TrafficWeights; readonly flag?: FlagStep }
     | { readonly type: "applied"; readonly at: string; readonly served: TrafficWeights }
+    /** A flag's stage set (by a flag step, or off by a revert) and what is served, read back. */
+    | { readonly type: "flag"; readonly at: string; readonly flag: string; readonly stage: FlagStage; readonly served: FlagStage | undefined }
     | { readonly type: "sample"; readonly at: string; readonly sample: Sample }
     /** The window so far, at each read of the counters (every `tickMs`): what a live chart plots. */
     | { readonly type: "progress"; readonly at: string; readonly step: number; readonly sample: Sample }
@@ -231,9 +253,18 @@ export interface CutoverPort {
     /** The weights in stack state, the checkpoint and any unfinished intent. */
     readState(): Promise<{ weights: TrafficWeights; checkpoint?: Checkpoint }>;
     /** Records, durably and before anything changes, the action about to be taken. */
-    recordIntent(intent: { id: string; action: "apply" | "revert" | "backup"; weights?: TrafficWeights; checkpoint: Checkpoint; at: string }): Promise<void>;
-    /** Puts the weights in the stack's config and runs `up`, so state agrees; records the checkpoint. */
-    apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void>;
+    recordIntent(intent: { id: string; action: "apply" | "revert" | "backup" | "flag"; weights?: TrafficWeights; flag?: FlagStep; checkpoint: Checkpoint; at: string }): Promise<void>;
+    /**
+     * Puts the weights in the stack's config and runs `up`, so state agrees; records the checkpoint.
+     * With `flags`, those flags' stages go into the stack's `switchyard:flags` first, so config, state
+     * and the served flag file agree.
+     */
+    apply(weights: TrafficWeights, checkpoint: Checkpoint, flags?: Readonly<Record<string, FlagStage>>): Promise<void>;
+    /**
+     * Sets a flag's stage where the app reads it, at once, and reads it back (flag steps, and the
+     * revert's flags off). Optional: a platform without it runs no flag steps.
+     */
+    readonly flags?: FlagsPort;
     /**
      * Sets weights on the router or load balancer at once, ahead of the stack (HAProxy's runtime API,
      * ELBv2 ModifyListener): every step and every revert goes to the router first, after its intent is
@@ -259,7 +290,7 @@ export interface CutoverPort {
      * and request log, locally), so a clear breach is caught within a tick or two. Optional: without
      * it, `sample` measures whole windows.
      */
-    watch?(color: Color, gate: GateSpec): Promise<Watch>;
+    watch?(color: Color, gate: GateSpec, flag?: string): Promise<Watch>;
     /** Probes a color through the test listener, before it gets live traffic. */
     pretest(color: Color): Promise<Sample>;
     /** Takes a backup snapshot of the database and waits for it; returns its name. */
