@@ -28,6 +28,8 @@ import {
     trafficWeightsValid,
 } from "./rules";
 import { checkStepPlan } from "../components/types";
+import { flagsValid, S3_OBJECT } from "./rules";
+import { flagdText } from "../components/flags";
 
 // The sentinels the policy framework uses for unknown values (internal to @pulumi/policy, so untyped).
 const { unknownBooleanValue, unknownNumberValue, unknownStringValue } = require("@pulumi/policy/proxy") as Record<string, unknown>;
@@ -279,6 +281,32 @@ describe("policies: rules", () => {
             for (let m = 1; m <= 100; m++) {
                 assert.strictEqual(checkStepPlan(examplePlan(m), m), undefined, `maxStep ${m}: ${examplePlan(m)}`);
             }
+        });
+    });
+
+    describe("flags-valid", () => {
+        const file = (flags: unknown, content = flagdText({})) => res(LOCAL.flagsFile, "shop-flags", { path: "/x/flags.flagd.json", flags, content });
+        it("passes well-formed flags and their file", () => {
+            const flags = { "new-checkout": { rollout: 10 } };
+            assert.deepStrictEqual(flagsValid(file(flags, flagdText(flags))), []);
+        });
+        it("refuses an unknown variant, a percentage over 100 and a rule that does not parse, naming the flag", () => {
+            const [v] = flagsValid(file({ "new-checkout": { defaultVariant: "maybe" } }));
+            assert.strictEqual(
+                v,
+                `${LOCAL.flagsFile} "shop-flags": flags-valid: switchyard:flags.new-checkout: defaultVariant "maybe" is not a variant: use one of "on", "off". Fix the flag's definition (see README, Feature flags).`,
+            );
+            assert.match(flagsValid(file({ "new-checkout": { rollout: 150 } })).join(), /flags-valid: switchyard:flags\.new-checkout: rollout is 150/);
+            assert.match(flagsValid(file({ "new-checkout": { internal: { rule: "{oops" } } })).join(), /flags-valid: switchyard:flags\.new-checkout: internal\.rule does not parse/);
+        });
+        it("reads a flagd file in S3 (key *.flagd.json), and only that", () => {
+            const doc = JSON.stringify({ flags: { promo: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targeting: { fractional: [["on", 70], ["off", 70]] } } } });
+            assert.match(flagsValid(res(S3_OBJECT[0], "flags", { key: "shop/flags.flagd.json", content: doc })).join(), /flags-valid: flags\.promo: fractional percentages sum to 140, not 100/);
+            assert.deepStrictEqual(flagsValid(res(S3_OBJECT[0], "other", { key: "shop/readme.txt", content: doc })), []);
+        });
+        it("skips unknown values", () => {
+            const props = unknownCheckingProxy({ flags: unknownStringValue, content: unknownStringValue }) as Record<string, unknown>;
+            assert.deepStrictEqual(flagsValid(res(LOCAL.flagsFile, "f", props)), []);
         });
     });
 
@@ -692,6 +720,7 @@ describe("policies: the pack (index.ts)", () => {
             "traffic-two-colors": "mandatory",
             "traffic-weights-valid": "mandatory",
             "cutover-plan-valid": "mandatory",
+            "flags-valid": "mandatory",
             "prod-db-deletion-protection": "mandatory",
             "prod-db-backup-retention": "mandatory",
             "prod-db-encrypted-protected": "mandatory",

@@ -16,6 +16,7 @@
  */
 import { EnforcementLevel, PolicyConfigSchema, UnknownValueError } from "@pulumi/policy";
 import { MAX_WEIGHT, RoleTag, TAGS, checkStepPlan, checkTraffic } from "../components/types";
+import { checkFlagdDocument, checkFlags } from "../components/flags";
 
 // ---------------------------------------------------------------------------------------------
 // Resource types.
@@ -41,7 +42,11 @@ export const LOCAL = {
     appProcess: `${LOCAL_PREFIX}AppProcess`,
     router: `${LOCAL_PREFIX}Router`,
     dataDirectory: `${LOCAL_PREFIX}DataDirectory`,
+    flagsFile: `${LOCAL_PREFIX}FlagsFile`,
 } as const;
+
+/** Type tokens of the S3 objects the flags-valid rule reads when they hold a flagd file (`*.flagd.json`). */
+export const S3_OBJECT = ["aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject"] as const;
 
 /** Type token of a stack's root resource, whose props (in the stack policy) are the stack's outputs. */
 export const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -263,6 +268,7 @@ export const RULE_NAMES = [
     "traffic-two-colors",
     "traffic-weights-valid",
     "cutover-plan-valid",
+    "flags-valid",
     "prod-db-deletion-protection",
     "prod-db-backup-retention",
     "prod-db-encrypted-protected",
@@ -477,6 +483,35 @@ export function cutoverPlanValid(r: RuleResource, config: CutoverConfig = {}): s
         `${head(r, "cutover-plan-valid")}${where} is ${fmt(steps)}: ${msg}. ` +
             `Declare steps that rise strictly to 100, each at most ${maxStep} points above the one before (the first counts from 0), e.g. ${fmt(examplePlan(maxStep))}.`,
     ];
+}
+
+/**
+ * flags-valid: feature flags served to the app are well formed, each problem naming the flag: the
+ * declared flags (`switchyard:flags`, on the local FlagsFile) and the flagd file itself (the local
+ * file's content, or an S3 object whose key ends in `.flagd.json`): variants that exist,
+ * percentages within 100 and summing to 100, targeting that parses.
+ */
+export function flagsValid(r: RuleResource): string[] {
+    let declared: unknown;
+    let content: unknown;
+    if (r.type === LOCAL.flagsFile) {
+        declared = resolve(at(r.props, "flags"));
+        content = resolve(at(r.props, "content"));
+    } else if ((S3_OBJECT as readonly string[]).includes(r.type)) {
+        const key = resolve(at(r.props, "key"));
+        if (typeof key !== "string" || !key.endsWith(".flagd.json")) {
+            return [];
+        }
+        content = resolve(at(r.props, "content"));
+    } else {
+        return [];
+    }
+    const h = head(r, "flags-valid");
+    const problems = declared !== undefined && declared !== UNKNOWN ? checkFlags(declared) : [];
+    if (problems.length === 0 && typeof content === "string") {
+        problems.push(...checkFlagdDocument(content));
+    }
+    return problems.map((p) => `${h}${p}. Fix the flag's definition (see README, Feature flags).`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -932,6 +967,13 @@ export const RULES: readonly RuleSpec[] = [
             },
         },
         check: (r, c) => cutoverPlanValid(r, c as CutoverConfig),
+    },
+    {
+        kind: "resource",
+        name: "flags-valid",
+        description: "Feature flags are well formed: variants that exist, percentages within 100 and summing to 100, targeting that parses; each problem names the flag.",
+        enforcementLevel: "mandatory",
+        check: (r) => flagsValid(r),
     },
     {
         kind: "resource",

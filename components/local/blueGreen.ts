@@ -22,6 +22,9 @@ import {
 } from "../types";
 import { localStackDataDir, resolveTraffic } from "../config";
 import { AppProcess, DataDirectory, PostgresServer, Router } from "./resources";
+import { FLAGS_FILE_ENV, FlagsConfig } from "../flags";
+import { resolveFlags } from "../flagsConfig";
+import { FlagsFile, LOCAL_FLAGS_FILE } from "./flags";
 
 /** The app as the local platform runs it. */
 export interface LocalAppArgs {
@@ -90,6 +93,14 @@ export interface LocalBlueGreenArgs {
     readonly database?: { readonly mode?: DatabaseMode; readonly name?: string };
     /** The cutover plan this stack declares, checked here and by the policy pack. */
     readonly cutover?: CutoverPlanArgs;
+    /**
+     * Feature flags, served to both colors as a flagd file (its path in the apps' environment as
+     * `FLAGD_OFFLINE_FLAG_SOURCE_PATH`). Leave it out to take them from the stack's configuration
+     * (`switchyard:flags`), the key a cutover's flag steps change.
+     * @default the stack's configuration `switchyard:flags`; none there, no flags file
+     * @example { "new-checkout": { rollout: "internal" } }
+     */
+    readonly flags?: FlagsConfig;
     /** Ports on 127.0.0.1. */
     readonly ports?: LocalPortsArgs;
     /**
@@ -136,6 +147,10 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
     public readonly traffic: TrafficWeights;
     /** The configuration key the weights came from, when they were not given as arguments. */
     public readonly trafficConfigKey?: string;
+    /** The served flagd file, when the pair has flags. */
+    public readonly flagsFile?: FlagsFile;
+    /** The configuration key the flags came from, when they were not given as arguments. */
+    public readonly flagsConfigKey?: string;
 
     constructor(name: string, args: LocalBlueGreenArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE_TOKENS.localBlueGreen, name, {}, opts);
@@ -162,6 +177,13 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
         const dir = args.dataDir ?? path.join(localStackDataDir(), name);
         this.snapshotRoot = path.join(dir, "snapshots");
         const home = new DataDirectory(`${name}-data`, { path: dir }, { parent: this });
+        const { flags, key: flagsKey, problems: flagProblems } = resolveFlags(args.flags);
+        throwIfInvalid(this, flagProblems.length > 0 ? flagProblems.join("\n") : undefined);
+        this.flagsConfigKey = flagsKey;
+        if (flags !== undefined) {
+            this.flagsFile = new FlagsFile(`${name}-flags`, { path: path.join(dir, ...LOCAL_FLAGS_FILE), flags }, { parent: this, dependsOn: [home] });
+        }
+        const flagsEnv: Record<string, string> = this.flagsFile ? { [FLAGS_FILE_ENV]: path.join(dir, ...LOCAL_FLAGS_FILE) } : {};
 
         this.database = new PostgresServer(
             `${name}-db`,
@@ -188,14 +210,14 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
                         port: ports[color],
                         environment: pulumi
                             .all([args.app.environment ?? {}, c.environment ?? {}, this.databaseUrl])
-                            .apply(([a, b, url]) => ({ ...a, ...b, DATABASE_URL: url })),
+                            .apply(([a, b, url]) => ({ ...a, ...b, ...flagsEnv, DATABASE_URL: url })),
                         healthCheckPath: health.path,
                         logDir: path.join(dir, "logs"),
                         startTimeoutMs: args.app.startTimeoutMs ?? 30_000,
                     },
                     args.transform?.app,
                 ),
-                { parent: this, dependsOn: [home, this.database] },
+                { parent: this, dependsOn: [home, this.database, ...(this.flagsFile ? [this.flagsFile] : [])] },
             );
         }
         this.apps = apps;
@@ -238,6 +260,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
             routerPid: this.router.pid,
             versions: { blue: args.colors.blue.version, green: args.colors.green.version },
             ...(args.cutover ? { cutoverSteps: args.cutover.steps } : {}),
+            ...(this.flagsFile ? { flagsFile: this.flagsFile.path, flagsConfigKey: this.flagsConfigKey } : {}),
         };
         this.registerOutputs(outputs);
     }
@@ -262,6 +285,10 @@ export interface LocalPairOutputs {
     readonly versions: Record<Color, pulumi.Input<string>>;
     /** The step plan the pair declares (`cutover.steps`), the cutover's default. */
     readonly cutoverSteps?: number[];
+    /** The served flagd file's path, when the pair has flags. */
+    readonly flagsFile?: pulumi.Input<string>;
+    /** Where flag steps write the flags (`switchyard:flags`); absent when they are given in the program. */
+    readonly flagsConfigKey?: string;
 }
 
 /** Drops keys whose value is undefined, so they do not spread over defaults. */

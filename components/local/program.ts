@@ -10,6 +10,7 @@
  *   switchyard:app       { command, cwd?, environment?, healthCheck?: { path, intervalSeconds }, startTimeoutMs? }
  *   switchyard:database  { mode: shared | snapshot, name?, snapshot?: "latest" | <name> }
  *   switchyard:cutover   { steps }                                        (blue-green, optional)
+ *   switchyard:flags     { <flag>: { variants?, defaultVariant?, onVariant?, internal?, rollout?, state? } }  (blue-green, optional)
  *   switchyard:sandbox   { productionStack, ttlHours, color? }            (sandbox)
  *   switchyard:migrations { command, table? }  read by `switchyard rehearse` (sandbox), not by the program
  *   (the cutover writes only switchyard:traffic here; its checkpoint and intent live in the backend)
@@ -70,6 +71,7 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
             appPids: pulumi.all(COLORS.map((c) => pair.apps[c].pid)),
             appPorts: pulumi.all({ blue: pair.apps.blue.port, green: pair.apps.green.port }),
             routerPid: pair.router.pid,
+            ...(pair.flagsFile ? { flagsFile: pair.flagsFile.path } : {}),
         };
     }
 
