@@ -3,8 +3,11 @@
  * verdict on a forward → back → forward run on a sandbox's copy of production data.
  *
  * Nothing here touches a database or a process; `postgres.ts` takes the fingerprints and `index.ts`
- * runs the migrations.
+ * runs the migrations. The lint of the migrations' SQL (`lint.ts`) and their measured cost
+ * (`cost.ts`) join the verdict here.
  */
+import { CostReport, formatCosts } from "./cost";
+import { formatFinding, LintFinding } from "./lint";
 
 /** One table as the rehearsal sees it. */
 export interface TableFingerprint {
@@ -88,6 +91,20 @@ export interface RehearsalVerdict {
     /** The migrations the forward run applied (and the back run undid). */
     readonly applied: string[];
     readonly checks: Check[];
+    /** The statements the lint named, each with its fix (when the SQL was linted). */
+    readonly lint?: LintFinding[];
+    /** How long each migration ran and held its locks on the sandbox: the expected cost in production. */
+    readonly cost?: CostReport;
+}
+
+/** What the rehearsal read of the migrations' SQL and measured while they ran forward. */
+export interface RehearsalExtras {
+    readonly lint?: {
+        readonly findings: LintFinding[];
+        /** Migrations applied whose SQL was not found, each with where it was looked for. */
+        readonly missing: string[];
+    };
+    readonly cost?: CostReport;
 }
 
 /** The four fingerprints of a rehearsal: before, after forward, after back, after forward again. */
@@ -106,7 +123,7 @@ export interface RehearsalFingerprints {
  * - forward again gives the same schema and rows as the first forward (the migration repeats);
  * - no phase leaves a corrupt index.
  */
-export function judgeRehearsal(f: RehearsalFingerprints): RehearsalVerdict {
+export function judgeRehearsal(f: RehearsalFingerprints, extras: RehearsalExtras = {}): RehearsalVerdict {
     const applied = f.forward.migrations.filter((m) => !f.start.migrations.includes(m));
     const forward = compare(f.start, f.forward)
         .filter((d) => d.contracts)
@@ -128,7 +145,11 @@ export function judgeRehearsal(f: RehearsalFingerprints): RehearsalVerdict {
         { name: "forward again repeats the first forward", ok: again.length === 0, findings: again },
         { name: "indexes sound (amcheck)", ok: corrupt.length === 0, findings: corrupt },
     ];
-    return { ok: checks.every((c) => c.ok), applied, checks };
+    if (extras.lint) {
+        const findings = [...extras.lint.missing, ...extras.lint.findings.map(formatFinding)];
+        checks.push({ name: "the SQL takes no long lock and keeps the live version working (lint)", ok: findings.length === 0, findings });
+    }
+    return { ok: checks.every((c) => c.ok), applied, checks, ...(extras.lint ? { lint: extras.lint.findings } : {}), ...(extras.cost ? { cost: extras.cost } : {}) };
 }
 
 /** The verdict as operator lines. */
@@ -136,8 +157,9 @@ export function formatVerdict(v: RehearsalVerdict): string {
     const lines = [`migrations rehearsed: ${v.applied.length ? v.applied.join(", ") : "none"}`];
     for (const c of v.checks) {
         lines.push(`  ${c.ok ? "ok  " : "FAIL"} ${c.name}`);
-        for (const f of c.findings) lines.push(`         ${f}`);
+        for (const f of c.findings) lines.push(...f.split("\n").map((l) => `         ${l}`));
     }
+    if (v.cost) lines.push(...formatCosts(v.cost));
     lines.push(v.ok ? "rehearsal passed" : "rehearsal FAILED: do not release these migrations as they are");
     return lines.join("\n");
 }

@@ -8,19 +8,34 @@
  * is pending, `<command> down <n>` undoes the last n. It runs with `DATABASE_URL` set to the
  * sandbox's database, in the project folder.
  *
+ * The SQL of each migration the forward run applied is linted (`lint.ts`): statements that take long
+ * locks or break the live version are named with their fix, and fail the rehearsal. While the
+ * forward run goes, a second connection samples `pg_stat_activity` and `pg_locks`, so the verdict
+ * records how long each migration ran and held its table locks on the sandbox's copy of production
+ * data: the expected cost in production (`cost.ts`).
+ *
  * @example
  * const r = await rehearse({ stackName: "local-sandbox" }, { command: "node examples/app/migrate.js" });
  * if (!r.verdict.ok) console.log(formatVerdict(r.verdict));
  */
 import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import { openStack, projectOf, StackTarget, stateResources, UserError } from "../stack/run";
 import { chooseComponent, componentsIn } from "../stack/pairs";
 import { CONFIG_KEYS } from "../components/types";
 import { DbFingerprint, judgeRehearsal, RehearsalFingerprints, RehearsalVerdict } from "./core";
-import { fingerprint } from "./postgres";
+import { measureCosts } from "./cost";
+import { lintMigrations, MigrationSql } from "./lint";
+import { fingerprint, sampleActivity } from "./postgres";
 
 export * from "./core";
-export { fingerprint } from "./postgres";
+export * from "./cost";
+export * from "./lint";
+export { fingerprint, sampleActivity } from "./postgres";
+
+/** `application_name` of the migration command's connections (through `PGAPPNAME`), so the lock samples tell them from the app's. */
+export const REHEARSAL_APPLICATION = "switchyard-rehearsal";
 
 /** `switchyard:migrations` in a sandbox stack's config. */
 export interface MigrationsConfig {
@@ -34,6 +49,14 @@ export interface MigrationsConfig {
      * @default "schema_migrations"
      */
     readonly table?: string;
+    /**
+     * The folder of the migrations' SQL files, relative to the project folder: `<id>.up.sql`,
+     * `<id>.sql`, or a `.sql` file (not `.down.sql`) whose name starts with `<id>_`. The rehearsal
+     * lints the SQL of each migration it applies; one whose SQL is not found fails it.
+     * @default "migrations" beside the command's script (e.g. examples/app/migrations for
+     * "node examples/app/migrate.js"), else "migrations" in the project folder
+     */
+    readonly dir?: string;
 }
 
 export interface RehearseOptions extends MigrationsConfig {
@@ -50,6 +73,11 @@ export interface RehearseOptions extends MigrationsConfig {
     readonly cwd?: string;
     /** Progress lines. */
     readonly onProgress?: (line: string) => void;
+    /**
+     * How often the forward run's locks are sampled, in ms.
+     * @default 10
+     */
+    readonly sampleIntervalMs?: number;
 }
 
 export interface RehearsalResult {
@@ -72,7 +100,8 @@ export class MigrationFailed extends Error {
 
 function runCommand(command: string, args: string, url: string, cwd: string, phase: string): Promise<string> {
     return new Promise((resolve, reject) => {
-        const child = spawn("sh", ["-c", `${command} ${args}`], { cwd, env: { ...process.env, DATABASE_URL: url }, stdio: ["ignore", "pipe", "pipe"] });
+        const env = { ...process.env, DATABASE_URL: url, PGAPPNAME: REHEARSAL_APPLICATION };
+        const child = spawn("sh", ["-c", `${command} ${args}`], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
         let out = "";
         child.stdout.on("data", (d) => (out += d));
         child.stderr.on("data", (d) => (out += d));
@@ -135,10 +164,23 @@ export async function rehearse(target: StackTarget, opts: RehearseOptions = {}):
     const start = await fp();
     say(`start:   ${tables(start)}`);
     say(`forward: ${command} up`);
-    await runCommand(command, "up", url, cwd, "running forward");
+    const interval = opts.sampleIntervalMs ?? 10;
+    const sampler = await sampleActivity(url, interval);
+    let samples: Awaited<ReturnType<typeof sampler.stop>>;
+    try {
+        await runCommand(command, "up", url, cwd, "running forward");
+    } finally {
+        samples = await sampler.stop();
+    }
     const forward = await fp();
     say(`         ${tables(forward)}`);
-    const n = forward.migrations.filter((m) => !start.migrations.includes(m)).length;
+    const applied = forward.migrations.filter((m) => !start.migrations.includes(m));
+    const dir = migrationsDir(command, cwd, opts.dir ?? sb.config.dir);
+    const sql = readMigrationSql(dir, applied);
+    const findings = await lintMigrations(sql.found);
+    say(`lint:    ${findings.length} statement(s) named in the SQL of ${sql.found.length} migration(s) from ${path.relative(cwd, dir) || "."}${sql.missing.length ? `; ${sql.missing.length} not found` : ""}`);
+    const cost = measureCosts(samples, sql.found, { intervalMs: interval, application: REHEARSAL_APPLICATION, ignoreTables: [opts.table ?? sb.config.table ?? "schema_migrations"] });
+    const n = applied.length;
     say(`back:    ${command} down ${n}`);
     if (n > 0) {
         await runCommand(command, `down ${n}`, url, cwd, "running back");
@@ -150,5 +192,38 @@ export async function rehearse(target: StackTarget, opts: RehearseOptions = {}):
     const again = await fp();
     say(`         ${tables(again)}`);
     const fingerprints = { start, forward, back, again };
-    return { verdict: judgeRehearsal(fingerprints), fingerprints, databaseUrl: url };
+    return { verdict: judgeRehearsal(fingerprints, { lint: { findings, missing: sql.missing }, cost }), fingerprints, databaseUrl: url };
+}
+
+/**
+ * The folder of the migrations' SQL: `configured` (relative to `cwd`), else `migrations/` beside the
+ * first word of the command that is a file (after any `NAME=value` assignments), else `cwd/migrations`.
+ */
+export function migrationsDir(command: string, cwd: string, configured?: string): string {
+    if (configured) return path.resolve(cwd, configured);
+    for (const word of command.trim().split(/\s+/).filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w))) {
+        const file = path.resolve(cwd, word);
+        if (fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return path.join(path.dirname(file), "migrations");
+    }
+    return path.join(cwd, "migrations");
+}
+
+/** Each migration's forward SQL from `dir`, in the order given; the ones not found, each saying where it was looked for. */
+export function readMigrationSql(dir: string, ids: readonly string[]): { found: MigrationSql[]; missing: string[] } {
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+    const found: MigrationSql[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+        const file =
+            files.find((f) => f === `${id}.up.sql` || f === `${id}.sql`) ??
+            files.find((f) => (f.startsWith(`${id}_`) || f.startsWith(`${id}.`)) && f.endsWith(".sql") && !f.endsWith(".down.sql"));
+        if (file) {
+            found.push({ id, file: path.join(dir, file), sql: fs.readFileSync(path.join(dir, file), "utf8") });
+        } else {
+            missing.push(
+                `no SQL found for migration ${id} in ${dir}${files.length ? "" : " (no such folder, or empty)"}: set ${CONFIG_KEYS.migrations}.dir (or --migrations-dir) to the folder of its .sql files`,
+            );
+        }
+    }
+    return { found, missing };
 }

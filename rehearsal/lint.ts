@@ -180,7 +180,7 @@ export function lintParsed(m: MigrationSql, parsed: ParseResult): LintFinding[] 
                 locks = a.relation!.relname;
                 for (const c of a.cmds ?? []) {
                     const cmd = (c as { AlterTableCmd?: AlterTableCmd }).AlterTableCmd;
-                    if (cmd) lintAlter(cmd, table, a.relation!.relname, validated, add);
+                    if (cmd) lintAlter(cmd, table, a.relation!.relname!, validated, add);
                 }
             }
         } else if (kind === "TruncateStmt" || kind === "CreateTrigStmt") {

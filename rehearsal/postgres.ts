@@ -1,10 +1,11 @@
 /**
  * Fingerprints of a PostgreSQL database for the rehearsal: every user table's columns, row count,
  * an order-independent digest of its rows and its non-null counts; the migrations applied; and
- * amcheck's verdict on every B-tree index.
+ * amcheck's verdict on every B-tree index. And samples of what a migration holds while it runs.
  */
 import { Client } from "pg";
 import { DbFingerprint, TableFingerprint } from "./core";
+import { ActivitySample } from "./cost";
 
 export interface FingerprintOptions {
     /** The migration bookkeeping table, left out of the tables and read for its ids. @default "schema_migrations" */
@@ -80,4 +81,55 @@ async function checkIndexes(client: Client): Promise<string[]> {
         }
     }
     return problems;
+}
+
+/** Samples being taken; `stop` ends them and gives them all, in time order. */
+export interface ActivitySampler {
+    stop(): Promise<ActivitySample[]>;
+}
+
+/**
+ * Samples, from a connection of its own every `intervalMs`, what the database's other client backends
+ * are running and the locks they hold or wait for on the user's tables (see `cost.ts`). Times are the
+ * server's clock.
+ */
+export async function sampleActivity(url: string, intervalMs: number): Promise<ActivitySampler> {
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    const samples: ActivitySample[] = [];
+    let stopping = false;
+    let failure: Error | undefined;
+    const query = `
+        SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS at, a.pid, coalesce(a.application_name, '') AS application,
+               coalesce(a.query, '') AS query,
+               (extract(epoch FROM a.xact_start) * 1000)::float8 AS xact_start, (extract(epoch FROM a.query_start) * 1000)::float8 AS query_start,
+               coalesce((SELECT json_agg(json_build_object('relation', n.nspname || '.' || c.relname, 'mode', l.mode, 'granted', l.granted))
+                           FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+                          WHERE l.pid = a.pid AND l.locktype = 'relation' AND c.relkind IN ('r', 'p')
+                            AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'), '[]') AS locks
+          FROM pg_stat_activity a
+         WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend' AND a.state <> 'idle'`;
+    const loop = (async () => {
+        while (!stopping) {
+            try {
+                const r = await client.query(query);
+                for (const row of r.rows) {
+                    samples.push({ at: row.at, pid: row.pid, application: row.application, query: row.query, xactStart: row.xact_start, queryStart: row.query_start, locks: row.locks });
+                }
+            } catch (e) {
+                failure = e as Error;
+                return;
+            }
+            await new Promise((res) => setTimeout(res, intervalMs));
+        }
+    })();
+    return {
+        async stop() {
+            stopping = true;
+            await loop;
+            await client.end().catch(() => undefined);
+            if (failure) throw new Error(`sampling the migration's locks failed: ${failure.message}`);
+            return samples;
+        },
+    };
 }
