@@ -8,6 +8,8 @@ import { spawnSync } from "child_process";
 import { Client } from "pg";
 import { assertPortFree, freePort, isAlive, run } from "./proc";
 import { chownToPg, destroyServer, PgServer, pgBinDir, startServer, stopServer } from "./postgres";
+import { readSchemas } from "./mask";
+import type { DatabaseSchema } from "../../masking";
 
 export type CloneMethod = "reflink" | "copy";
 
@@ -19,6 +21,8 @@ export interface SnapshotMeta {
   pgVersion: string;
   sourceDataDir: string;
   durationMs: number;
+  /** Each database's tables and columns when the snapshot was taken (masking rules are checked against it at preview). */
+  schema?: Record<string, DatabaseSchema>;
 }
 
 /** Whether the filesystem holding dir can make reflinks (thin clones); probed at run time. */
@@ -54,6 +58,9 @@ async function copy(src: string, dest: string, method: CloneMethod): Promise<Clo
   }
   return "copy";
 }
+
+/** A thin clone (reflinks) of a tree where the filesystem allows, else a full copy; says which it made. */
+export const copyTree = copy;
 
 /**
  * A copy of a tree with several files in flight at once, keeping modes and ownership: full copies
@@ -148,6 +155,7 @@ export async function takeSnapshot(opts: { dataDir: string; port: number; snapsh
   fs.writeFileSync(path.join(partial, MAKER), `${process.pid}\n`);
   fs.mkdirSync(path.join(partial, "data"));
   let method = cloneMethodFor(partial);
+  let schema: Record<string, DatabaseSchema> | undefined;
   const client = new Client({ host: "127.0.0.1", port: opts.port, user: "postgres", database: "postgres", connectionTimeoutMillis: 10_000 });
   try {
     await client.connect().catch((e: NodeJS.ErrnoException) => {
@@ -178,6 +186,7 @@ export async function takeSnapshot(opts: { dataDir: string; port: number; snapsh
     } finally {
       if (!stopped) await client.query("SELECT pg_backup_stop(false)").catch(() => undefined);
     }
+    schema = await readSchemas(opts.port).catch(() => undefined);
     await client.end().catch(() => undefined);
     await seal(path.join(partial, "data"));
   } catch (e) {
@@ -194,6 +203,7 @@ export async function takeSnapshot(opts: { dataDir: string; port: number; snapsh
     pgVersion: fs.readFileSync(path.join(partial, "data", "PG_VERSION"), "utf8").trim(),
     sourceDataDir: opts.dataDir,
     durationMs: Date.now() - started,
+    ...(schema ? { schema } : {}),
   };
   fs.writeFileSync(path.join(partial, "meta.json"), JSON.stringify(meta, null, 2) + "\n");
   // Immutable: nobody writes into a snapshot; restores copy it.
