@@ -4,13 +4,15 @@
  * Production's data is fingerprinted before and after: the rehearsal never touches it.
  */
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { Client } from "pg";
 import * as run from "../stack/run";
 import { snapshotStack } from "../stack/snapshot";
 import { program } from "../index";
-import { fingerprint, MigrationFailed, rehearse } from "../rehearsal";
+import { fingerprint, formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 import { destroyExpired, judgeExpiry, listSandboxes } from "../stack/expiry";
 import { isAlive } from "../components/local/ops/proc";
 import { localPairConfig, localSandboxConfig } from "./support/stacks";
@@ -80,6 +82,65 @@ describe("migration rehearsal on a sandbox (real PostgreSQL)", function () {
         assert.deepStrictEqual(again.tables["public.items"].columns, forward.tables["public.items"].columns);
         assert.match(lines.join("\n"), /back: {4}node examples\/app\/migrate\.js down 1/);
         assert.deepStrictEqual(await fingerprint(prodUrl), prodBefore, "production's database is exactly as before");
+    });
+
+    it("lints the example app's two candidates and measures their cost on the sandbox's data: the unsafe one named with its fixes, the safe rewrite passes", async () => {
+        const ROWS = 200_000; // enough rows that building the index takes many sampling intervals
+        const root = path.resolve(__dirname, "..");
+        const sandboxUrl = (await inEnv(() => run.outputs(target("sandbox")))).databaseUrl.value as string;
+        const db = new Client({ connectionString: sandboxUrl });
+        await db.connect();
+        const migrate = (dir: string, ...args: string[]) =>
+            execFileSync("node", ["examples/app/migrate.js", ...args], { cwd: root, env: { ...process.env, DATABASE_URL: sandboxUrl, MIGRATIONS_DIR: dir }, encoding: "utf8" });
+        try {
+            await db.query(`INSERT INTO items (name) SELECT 'bulk ' || g FROM generate_series(1, ${ROWS}) g`);
+            const runs: Record<string, Awaited<ReturnType<typeof rehearse>>> = {};
+            for (const kind of ["unsafe", "safe"]) {
+                const dir = path.join(root, "examples", "app", "candidates", kind);
+                const r = await inEnv(() => rehearse(target("sandbox"), { command: `MIGRATIONS_DIR=${dir} ${MIGRATE}`, dir, cwd: root }));
+                process.stdout.write(`\n      --- rehearsal of the ${kind} candidate on ${ROWS + 4} rows ---\n${formatVerdict(r.verdict).replace(/^/gm, "      ")}\n`);
+                assert.deepStrictEqual(r.verdict.applied, ["003_items_name_index"]);
+                assert.strictEqual(r.fingerprints.start.tables["public.items"].rows, ROWS + 4);
+                runs[kind] = r;
+                migrate(dir, "down", "1"); // the sandbox as it was, for the next candidate and the next tests
+            }
+            const unsafe = runs.unsafe.verdict;
+            assert.strictEqual(unsafe.ok, false);
+            assert.deepStrictEqual(
+                unsafe.lint?.map((f) => [f.rule, f.line, f.statement]),
+                [
+                    ["index-without-concurrently", 5, "CREATE INDEX items_name_idx ON items (name)"],
+                    ["missing-lock-timeout", 5, "CREATE INDEX items_name_idx ON items (name)"],
+                    ["constraint-without-not-valid", 6, "ALTER TABLE items ADD CONSTRAINT items_name_not_blank CHECK (name <> '')"],
+                ],
+            );
+            const lintCheck = unsafe.checks.find((c) => c.name.includes("(lint)"));
+            assert.strictEqual(lintCheck?.ok, false);
+            assert.match(formatVerdict(unsafe), /003_items_name_index line 5: CREATE INDEX items_name_idx ON items \(name\)\n\s+builds index items_name_idx on items under a SHARE lock[^\n]*\n\s+fix: CREATE INDEX CONCURRENTLY/);
+            assert.match(formatVerdict(unsafe), /fix: ADD CONSTRAINT … NOT VALID/);
+            assert.ok(unsafe.checks.filter((c) => c !== lintCheck).every((c) => c.ok), "only the lint fails: the data checks pass");
+            // the cost, measured: the unsafe build held a lock that blocks writes for the whole build
+            const uc = unsafe.cost!.migrations.find((m) => m.migration === "003_items_name_index")!;
+            assert.ok(uc.observed && uc.ranMs > 0, JSON.stringify(unsafe.cost));
+            const share = uc.locks.find((l) => l.relation === "public.items" && l.mode === "ShareLock");
+            assert.ok(share && share.blocks === "writes" && share.heldMs >= unsafe.cost!.intervalMs, JSON.stringify(uc));
+            assert.ok(uc.locks.some((l) => l.mode === "AccessExclusiveLock" && l.blocks === "reads and writes"), "the CHECK held ACCESS EXCLUSIVE to the end of the transaction");
+
+            const safe = runs.safe.verdict;
+            assert.ok(safe.ok, formatVerdict(safe));
+            assert.deepStrictEqual(safe.lint, []);
+            const sc = safe.cost!.migrations.find((m) => m.migration === "003_items_name_index")!;
+            assert.ok(sc.observed && sc.ranMs > 0, JSON.stringify(safe.cost));
+            assert.ok(sc.locks.some((l) => l.mode === "ShareUpdateExclusiveLock" && l.blocks === "no reads or writes" && l.heldMs > 0), JSON.stringify(sc));
+            assert.ok(!sc.locks.some((l) => l.mode === "ShareLock"), "the concurrent build never blocks writes");
+            assert.strictEqual((await db.query("SELECT count(*)::int AS n FROM items")).rows[0].n, ROWS + 4);
+        } finally {
+            await db.query("ALTER TABLE items DROP CONSTRAINT IF EXISTS items_name_not_blank; DROP INDEX IF EXISTS items_name_idx");
+            await db.query("DELETE FROM schema_migrations WHERE id = '003_items_name_index'");
+            await db.query("DELETE FROM items WHERE name LIKE 'bulk %'");
+            await db.end();
+        }
+        assert.strictEqual((await fingerprint(sandboxUrl)).tables["public.items"].rows, 4, "the sandbox is back to production's rows for the next tests");
     });
 
     it("a candidate whose down loses rows fails the rehearsal, naming the table and the loss", async () => {

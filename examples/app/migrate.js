@@ -19,6 +19,27 @@ function migrations() {
     return [...ids].sort();
 }
 
+// A file whose first line is `-- migrate:no-transaction` runs one statement at a time, each
+// committing on its own (CREATE INDEX CONCURRENTLY cannot run inside a transaction). Its statements
+// are split at semicolons that end a line, so keep function bodies in transactional migrations.
+const NO_TRANSACTION = /^-- migrate:no-transaction[ \t]*$/m;
+
+async function runEachStatement(client, id, direction, sql) {
+    const statements = sql
+        .split(/;[ \t]*(?:--[^\n]*)?$/m)
+        .map((s) => s.trim())
+        .filter((s) => s.replace(/^--[^\n]*$/gm, "").trim());
+    for (const [i, statement] of statements.entries()) {
+        try {
+            await client.query(statement);
+        } catch (e) {
+            throw new Error(`migration ${id} (${direction}, no transaction) failed at statement ${i + 1} of ${statements.length}, the earlier ones stay applied: ${e.message}`);
+        }
+    }
+    if (direction === "up") await client.query("INSERT INTO schema_migrations (id) VALUES ($1)", [id]);
+    else await client.query("DELETE FROM schema_migrations WHERE id = $1", [id]);
+}
+
 async function migrate(url, direction, steps) {
     const client = new Client({ connectionString: url });
     await client.connect();
@@ -32,6 +53,11 @@ async function migrate(url, direction, steps) {
         const applied = [];
         for (const id of todo.slice(0, steps ?? todo.length)) {
             const sql = fs.readFileSync(path.join(DIR, `${id}.${direction}.sql`), "utf8");
+            if (NO_TRANSACTION.test(sql)) {
+                await runEachStatement(client, id, direction, sql);
+                applied.push(id);
+                continue;
+            }
             await client.query("BEGIN");
             try {
                 await client.query(sql);
