@@ -133,6 +133,10 @@ export const CONFIG_KEYS = {
     sandbox: "switchyard:sandbox",
     migrations: "switchyard:migrations",
     local: "switchyard:local",
+    /** A sandbox's masking rules (see components/masking.ts). */
+    masking: "switchyard:masking",
+    /** Privacy by default: a personal-looking column with no masking rule fails the preview. */
+    maskingStrict: "switchyard:maskingStrict",
 } as const;
 
 /** The namespace of every key in {@link CONFIG_KEYS} (`new pulumi.Config(CONFIG_NAMESPACE)`). */

@@ -13,6 +13,8 @@
  *   switchyard:flags     { <flag>: { variants?, defaultVariant?, onVariant?, internal?, rollout?, state? } }  (blue-green, optional)
  *   switchyard:sandbox   { productionStack, ttlHours, color? }            (sandbox)
  *   switchyard:migrations { command, table? }  read by `switchyard rehearse` (sandbox), not by the program
+ *   switchyard:masking   [{ table, column, rule, kind?, first?, last? }]  (sandbox; components/masking.ts)
+ *   switchyard:maskingStrict  true: a personal-looking column with no masking rule fails the preview (sandbox)
  *   (the cutover writes only switchyard:traffic here; its checkpoint and intent live in the backend)
  *   switchyard:local     { ports?: { router, test, blue, green, database, app }, dataDir? }
  */
@@ -23,6 +25,7 @@ import { Color, COLORS, ColorArgs, CutoverPlanArgs, TrafficWeights } from "../ty
 import { LocalAppArgs, LocalBlueGreen, LocalPortsArgs } from "./blueGreen";
 import { LocalSandbox } from "./sandbox";
 import { localConfigKeys, withConfigKeys } from "../configKeys";
+import { parseStrict } from "../masking";
 
 export interface LocalConfig {
     ports?: LocalPortsArgs & { app?: number };
@@ -77,6 +80,11 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
 
     const { sandbox: sb, color, candidate } = readSandboxCandidate(cfg, colors);
     const prod = new pulumi.StackReference(`${name}-production`, { name: sb.productionStack });
+    const maskingRules = cfg.getObject<unknown>("masking");
+    const strict = parseStrict(cfg.get("maskingStrict"));
+    if (strict.problem) {
+        throw new Error(strict.problem);
+    }
     const sandbox = withConfigKeys(localConfigKeys(color), () =>
         new LocalSandbox(name, {
             app: appArgs,
@@ -88,6 +96,7 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
             ttlHours: sb.ttlHours,
             ports: { app: local.ports?.app, database: local.ports?.database },
             dataDir,
+            masking: maskingRules !== undefined || strict.strict ? { rules: maskingRules, strict: strict.strict } : undefined,
         }),
     );
     return {
@@ -95,7 +104,7 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
         role,
         url: sandbox.url,
         databaseUrl: sandbox.databaseUrl,
-        databasePort: sandbox.database.port,
+        databasePort: sandbox.databasePort,
         dataDir: sandbox.database.dataDir,
         sourceSnapshot: sandbox.sourceSnapshot,
         restoreMethod: sandbox.database.method,

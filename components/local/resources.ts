@@ -382,3 +382,86 @@ export class DataDirectory extends pulumi.dynamic.Resource {
         super(dataDirectoryProvider, name, { ...args }, opts, LOCAL_MODULE, "DataDirectory");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Masking
+// ---------------------------------------------------------------------------------------------
+
+export interface MaskingInputs {
+    /** The sandbox database's port on 127.0.0.1 and its name. */
+    port: number;
+    database: string;
+    /** The database's role: `production` is refused. */
+    role: Role;
+    /** The database resource's name, for messages. */
+    label: string;
+    /** `switchyard:masking`: the rules (components/masking.ts). */
+    rules: unknown[];
+    /** `switchyard:maskingStrict`. */
+    strict: boolean;
+    /** The schema recorded in the snapshot the database was restored from (checked at preview), if any. */
+    schema?: Record<string, unknown>;
+    /** The snapshot restored: a new restore is masked again. */
+    fromSnapshot: string;
+    /** The file holding the sandbox's salt. */
+    saltFile: string;
+}
+
+export interface MaskingOutputs extends MaskingInputs {
+    /** The database URL, known only once the data is masked. */
+    databaseUrl: string;
+    tables: { table: string; columns: string[]; rows: number; ms: number }[];
+    durationMs: number;
+}
+
+const maskingProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: Partial<MaskingInputs>, news: MaskingInputs) {
+        const ops = loadOps();
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        if (news.role === "production") {
+            failures.push({ property: "role", reason: `masking refuses database ${news.label}: its role is production; masking runs only on a sandbox's copy` });
+        }
+        const parsed = ops.parseMasking(news.rules);
+        for (const reason of parsed.problems) failures.push({ property: "rules", reason });
+        if (news.schema && parsed.problems.length === 0) {
+            for (const reason of ops.checkMasking(parsed.rules, news.schema as never, { strict: news.strict, where: `database ${news.database}` })) {
+                failures.push({ property: "rules", reason });
+            }
+        }
+        return { inputs: news, failures };
+    },
+    async create(inputs: MaskingInputs) {
+        const r = await loadOps().maskDatabase({ ...inputs, label: inputs.label });
+        const outs: MaskingOutputs = { ...inputs, databaseUrl: r.databaseUrl, tables: r.tables, durationMs: r.durationMs };
+        return { id: `${inputs.label}-masked`, outs };
+    },
+    async diff(_id: string, olds: MaskingOutputs, news: MaskingInputs) {
+        const keys = ["port", "database", "role", "strict", "fromSnapshot", "saltFile"] as const;
+        const replaces: string[] = keys.filter((k) => olds[k] !== news[k]);
+        if (JSON.stringify(olds.rules) !== JSON.stringify(news.rules)) replaces.push("rules");
+        // The schema is what the preview checked against; it alone never masks again.
+        const changes = replaces.length > 0 || JSON.stringify(olds.schema) !== JSON.stringify(news.schema) || olds.label !== news.label;
+        return { changes, replaces };
+    },
+    async update(_id: string, olds: MaskingOutputs, news: MaskingInputs) {
+        return { outs: { ...olds, ...news } };
+    },
+    async delete() {
+        // The masked data goes with its database.
+    },
+};
+
+/**
+ * Masking of a sandbox's database, run once its restore is up and before anything reads it: its
+ * `databaseUrl` output exists only once the data is masked. Replaced (so run again) when the rules,
+ * the strictness or the restored snapshot change.
+ */
+export class Masking extends pulumi.dynamic.Resource {
+    public readonly databaseUrl!: pulumi.Output<string>;
+    public readonly port!: pulumi.Output<number>;
+    public readonly tables!: pulumi.Output<MaskingOutputs["tables"]>;
+    public readonly durationMs!: pulumi.Output<number>;
+    constructor(name: string, args: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
+        super(maskingProvider, name, { databaseUrl: undefined, tables: undefined, durationMs: undefined, ...args }, opts, LOCAL_MODULE, "Masking");
+    }
+}

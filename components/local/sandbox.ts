@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { applyTransform, checkPort, checkTtlHours, ColorArgs, expiryFrom, resolveHealthCheck, ROLE_TAGS, throwIfInvalid, Transform, TYPE_TOKENS } from "../types";
 import { definedOnly, localDatabaseUrl, LocalAppArgs } from "./blueGreen";
 import { localStackDataDir } from "../config";
-import { AppProcess, DataDirectory, PostgresServer } from "./resources";
+import { AppProcess, DataDirectory, Masking, PostgresServer } from "./resources";
+import { checkMasking, DatabaseSchema, MASKING_CONFIG_KEY, parseMasking } from "../masking";
 
 export interface LocalSandboxArgs {
     /** The app, as the production stack runs it. */
@@ -41,8 +42,22 @@ export interface LocalSandboxArgs {
     readonly dataDir?: string;
     /** The instant creation is counted from (for tests). @default now */
     readonly now?: Date;
+    /**
+     * Masking of the restored data before the app starts and before `databaseUrl` is known
+     * (components/masking.ts): the rules, as `switchyard:masking` gives them, and privacy by default
+     * (`strict`: a personal-looking column with no rule is refused). Checked at preview against the
+     * schema the snapshot recorded.
+     * @example { rules: [{ table: "customers", column: "email", rule: "hash" }], strict: true }
+     */
+    readonly masking?: { readonly rules?: unknown; readonly strict?: boolean };
     /** Adjust a child's args before it is created. */
     readonly transform?: { readonly database?: Transform<pulumi.Inputs>; readonly app?: Transform<pulumi.Inputs> };
+}
+
+/** The schema of one database that a snapshot's record holds, if it holds one. */
+function snapshotSchema(snapshotDir: string, database: string): DatabaseSchema | undefined {
+    const meta = JSON.parse(fs.readFileSync(path.join(snapshotDir, "meta.json"), "utf8")) as { schema?: Record<string, DatabaseSchema> };
+    return meta.schema?.[database];
 }
 
 /** Snapshot folder names under a snapshot root, newest last (names sort by creation: see meta.json). */
@@ -79,7 +94,12 @@ export const DEFAULT_SANDBOX_PORTS = { app: 18101, database: 15433 } as const;
 
 export class LocalSandbox extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
+    /** The database URL: with masking, known only once the data is masked. */
     public readonly databaseUrl: pulumi.Output<string>;
+    /** The database port: with masking, known only once the data is masked. */
+    public readonly databasePort: pulumi.Output<number>;
+    /** The masking of the restored data, when the sandbox masks. */
+    public readonly masking?: Masking;
     public readonly sourceSnapshot: pulumi.Output<string>;
     public readonly expiresAt: string;
     public readonly database: PostgresServer;
@@ -97,6 +117,9 @@ export class LocalSandbox extends pulumi.ComponentResource {
             !args.app?.command?.trim() ? "app.command is missing: give the shell command that starts the app" : undefined,
             args.candidate?.version ? undefined : "candidate.version is missing",
         );
+        const maskingOn = args.masking !== undefined && (args.masking.rules !== undefined || args.masking.strict === true);
+        const rules = parseMasking(args.masking?.rules);
+        throwIfInvalid(this, ...rules.problems);
         const health = resolveHealthCheck(args.app.healthCheck as never, { path: "/healthz", intervalSeconds: 1, healthyThreshold: 2, unhealthyThreshold: 3 });
         this.expiresAt = expiryFrom(args.now ?? new Date(), args.ttlHours as number);
         const wanted = args.snapshot ?? "latest";
@@ -110,26 +133,59 @@ export class LocalSandbox extends pulumi.ComponentResource {
         this.sourceSnapshot = snapshotDir.apply((d) => path.basename(d));
         const dbName = args.databaseName ?? "app";
         const dataDir = args.dataDir ?? path.join(localStackDataDir(), name);
-        const home = new DataDirectory(`${name}-data`, { path: dataDir }, { parent: this });
-
-        this.database = new PostgresServer(
-            `${name}-db`,
-            applyTransform<pulumi.Inputs>(
-                {
-                    dataDir: path.join(dataDir, "pg"),
-                    port: ports.database,
-                    databases: [],
-                    role: ROLE_TAGS.sandbox,
-                    listenAddress: "127.0.0.1",
-                    fromSnapshot: snapshotDir,
-                    sourceSnapshot: this.sourceSnapshot,
-                    expiresAt: this.expiresAt,
-                },
-                args.transform?.database,
-            ),
-            { parent: this, dependsOn: [home] },
+        const dbArgs = applyTransform<pulumi.Inputs>(
+            {
+                dataDir: path.join(dataDir, "pg"),
+                port: ports.database,
+                databases: [],
+                role: ROLE_TAGS.sandbox,
+                listenAddress: "127.0.0.1",
+                fromSnapshot: snapshotDir,
+                sourceSnapshot: this.sourceSnapshot,
+                expiresAt: this.expiresAt,
+            },
+            args.transform?.database,
         );
-        this.databaseUrl = localDatabaseUrl(this.database.port, dbName);
+        const dbRole = (dbArgs as { role?: string }).role;
+        throwIfInvalid(
+            this,
+            maskingOn && dbRole === ROLE_TAGS["blue-green"]
+                ? `masking refuses database ${name}-db: its role is production; masking runs only on a sandbox's copy (${MASKING_CONFIG_KEY} belongs in a sandbox stack)`
+                : undefined,
+        );
+        const home = new DataDirectory(`${name}-data`, { path: dataDir }, { parent: this });
+        this.database = new PostgresServer(`${name}-db`, dbArgs, { parent: this, dependsOn: [home] });
+        if (maskingOn) {
+            // Checked at preview against the schema the snapshot recorded, before the engine creates anything.
+            const schema = snapshotDir.apply((dir) => {
+                const found = snapshotSchema(dir, dbName);
+                const problems = found
+                    ? checkMasking(rules.rules, found, { strict: args.masking?.strict, where: `database "${dbName}" of snapshot ${path.basename(dir)}` })
+                    : [];
+                if (problems.length) throw new pulumi.ResourceError(problems.join("\n"), this);
+                return found as Record<string, unknown> | undefined;
+            });
+            this.masking = new Masking(
+                `${name}-mask`,
+                {
+                    port: this.database.port,
+                    database: dbName,
+                    role: dbRole,
+                    label: `${name}-db`,
+                    rules: rules.rules,
+                    strict: args.masking?.strict === true,
+                    schema,
+                    fromSnapshot: snapshotDir,
+                    saltFile: path.join(dataDir, "masking.salt"),
+                },
+                { parent: this, dependsOn: [this.database] },
+            );
+            this.databaseUrl = this.masking.databaseUrl;
+            this.databasePort = this.masking.port;
+        } else {
+            this.databaseUrl = localDatabaseUrl(this.database.port, dbName);
+            this.databasePort = this.database.port;
+        }
         this.app = new AppProcess(
             `${name}-app`,
             applyTransform<pulumi.Inputs>(
@@ -149,14 +205,15 @@ export class LocalSandbox extends pulumi.ComponentResource {
                 },
                 args.transform?.app,
             ),
-            { parent: this, dependsOn: [home, this.database] },
+            { parent: this, dependsOn: [home, this.database, ...(this.masking ? [this.masking] : [])] },
         );
         this.url = pulumi.interpolate`http://127.0.0.1:${this.app.port}`;
         this.registerOutputs({
             platform: "local",
             url: this.url,
             databaseUrl: this.databaseUrl,
-            databasePort: this.database.port,
+            databasePort: this.databasePort,
+            masked: this.masking ? this.masking.tables : [],
             dataDir: this.database.dataDir,
             sourceSnapshot: this.sourceSnapshot,
             restoreMethod: this.database.method,

@@ -4,3 +4,4 @@ export * from "./proc";
 export * from "./postgres";
 export * from "./clone";
 export * from "./haproxy";
+export * from "./mask";
