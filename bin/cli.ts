@@ -15,6 +15,8 @@ import { PACKAGE_ROOT } from "../stack/env";
 import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 import * as opt from "../cutover/options";
 import { readPolicyConfigFile } from "../policies/config";
+import { maskSandbox } from "../stack/mask";
+import { checkSuiteName } from "../components/testRuns";
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad input or environment. */
 const EXIT_FAILED = 1;
@@ -260,6 +262,20 @@ async function main(argv: string[]): Promise<void> {
                     "",
                 ].join("\n"),
             );
+        });
+
+    program
+        .command("mask")
+        .description(
+            "mask a local sandbox's database again with the rules its last up applied (switchyard:masking), e.g. after a manual restore;\n" +
+                "its own salt, so hashed values stay as they were. Never on production.",
+        )
+        .argument("<stack>", "a local sandbox stack that is up", opt.parseStackName)
+        .option("--sandbox <name>", "the sandbox to mask, when the stack has several (its name in the program)")
+        .option("--json", "print the tables masked as JSON")
+        .action(async (stack: string, o: { sandbox?: string; json?: boolean }) => {
+            const r = await maskSandbox(target(stack, true), { sandbox: o.sandbox, onProgress: o.json ? undefined : (l) => process.stdout.write(`${l}\n`) });
+            process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `masked ${r.tables.length} table(s) of sandbox ${r.sandbox} in ${r.durationMs} ms\n`);
         });
 
     program
