@@ -16,7 +16,6 @@ import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 import * as opt from "../cutover/options";
 import { readPolicyConfigFile } from "../policies/config";
 import { maskSandbox } from "../stack/mask";
-import { checkSuiteName } from "../components/testRuns";
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad input or environment. */
 const EXIT_FAILED = 1;
