@@ -281,20 +281,25 @@ async function main(argv: string[]): Promise<void> {
         .command("rehearse")
         .description(
             "rehearse the migrations on a sandbox's copy of production data: forward, back and forward again,\n" +
-                "with a fingerprint of every table after each phase and amcheck on every index. Never on production.",
+                "with a fingerprint of every table after each phase and amcheck on every index. Never on production.\n" +
+                "Each migration's SQL is linted (NOT NULL without default, index without CONCURRENTLY, type change,\n" +
+                "rename, constraint without NOT VALID, no lock_timeout: each named with its fix), and its run time and\n" +
+                "table locks are measured while it runs forward: the expected cost in production.",
         )
         .argument("<stack>", "a sandbox stack that is up", opt.parseStackName)
         .option("--command <cmd>", "migration command: `<cmd> up` and `<cmd> down <n>` (default: switchyard:migrations.command)")
         .addOption(new Option("--last <n>", opt.flagHelp("--last", "rehearse the last n applied migrations as if new (default: the pending ones)")).argParser(opt.numberParser("--last")))
         .option("--table <name>", "the tool's bookkeeping table (default: schema_migrations)")
+        .option("--migrations-dir <dir>", "folder of the migrations' .sql files, to lint (default: switchyard:migrations.dir, else migrations/ beside the command's script)")
         .option("--database-url <url>", "the database (default: the sandbox's databaseUrl output)")
         .option("--json", "print the verdict and fingerprints as JSON")
-        .action(async (stack: string, o: { command?: string; last?: number; table?: string; databaseUrl?: string; json?: boolean }) => {
+        .action(async (stack: string, o: { command?: string; last?: number; table?: string; migrationsDir?: string; databaseUrl?: string; json?: boolean }) => {
             try {
                 const r = await rehearse(target(stack, true), {
                     command: o.command,
                     last: o.last,
                     table: o.table,
+                    dir: o.migrationsDir,
                     databaseUrl: o.databaseUrl,
                     onProgress: o.json ? undefined : (l) => process.stdout.write(`${l}\n`),
                 });

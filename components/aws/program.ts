@@ -13,7 +13,7 @@
  *                          certificateArn?, allowedCidrBlocks?, testAllowedCidrBlocks?, stickiness? } }
  *   switchyard:cutover   { steps }                             (blue-green, optional)
  *   switchyard:sandbox   { productionStack, ttlHours, color? } (sandbox)
- *   switchyard:migrations { command, table? }  read by `switchyard rehearse` (sandbox), not by the program
+ *   switchyard:migrations { command, table?, dir? }  read by `switchyard rehearse` (sandbox), not by the program
  *   (the cutover writes only switchyard:traffic here; its checkpoint and intent live in the backend)
  *   switchyard:name      logical name prefix of every resource (default "app"; never change it)
  *

@@ -12,7 +12,7 @@
  *   switchyard:cutover   { steps }                                        (blue-green, optional)
  *   switchyard:flags     { <flag>: { variants?, defaultVariant?, onVariant?, internal?, rollout?, state? } }  (blue-green, optional)
  *   switchyard:sandbox   { productionStack, ttlHours, color? }            (sandbox)
- *   switchyard:migrations { command, table? }  read by `switchyard rehearse` (sandbox), not by the program
+ *   switchyard:migrations { command, table?, dir? }  read by `switchyard rehearse` (sandbox), not by the program
  *   switchyard:masking   [{ table, column, rule, kind?, first?, last? }]  (sandbox; components/masking.ts)
  *   switchyard:maskingStrict  true: a personal-looking column with no masking rule fails the preview (sandbox)
  *   (the cutover writes only switchyard:traffic here; its checkpoint and intent live in the backend)
