@@ -30,6 +30,7 @@ import {
 import { checkStepPlan } from "../components/types";
 import { flagsValid, S3_OBJECT } from "./rules";
 import { flagdText } from "../components/flags";
+import { sandboxMaskingValid } from "./rules";
 
 // The sentinels the policy framework uses for unknown values (internal to @pulumi/policy, so untyped).
 const { unknownBooleanValue, unknownNumberValue, unknownStringValue } = require("@pulumi/policy/proxy") as Record<string, unknown>;
@@ -532,6 +533,52 @@ describe("policies: rules", () => {
         });
     });
 
+    describe("sandbox-masking-valid", () => {
+        const schema = {
+            customers: {
+                columns: { id: { type: "integer", notNull: true }, email: { type: "text", notNull: true }, phone: { type: "text", notNull: false } },
+            },
+        };
+        const mask = (props: Record<string, unknown>) => ({
+            type: LOCAL.masking,
+            name: "shop-sandbox-mask",
+            props: { role: "sandbox", label: "shop-sandbox-db", database: "shop", strict: false, schema, rules: [{ table: "customers", column: "email", rule: "hash" }], ...props },
+        });
+        const h = `${LOCAL.masking} "shop-sandbox-mask": sandbox-masking-valid: `;
+
+        it("rules that fit the snapshot's schema pass; other resources are not its concern", () => {
+            assert.deepStrictEqual(sandboxMaskingValid(mask({})), []);
+            assert.deepStrictEqual(sandboxMaskingValid({ type: LOCAL.postgresServer, name: "db", props: { rules: "nonsense" } }), []);
+        });
+
+        it("a missing table or column, and an unknown rule, are named", () => {
+            assert.deepStrictEqual(sandboxMaskingValid(mask({ rules: [{ table: "customer", column: "email", rule: "hash" }] })), [
+                `${h}switchyard:masking[0]: table "customer" does not exist in database "shop"; its tables: customers`,
+            ]);
+            assert.deepStrictEqual(sandboxMaskingValid(mask({ rules: [{ table: "customers", column: "mail", rule: "hash" }] })), [
+                `${h}switchyard:masking[0]: column "mail" does not exist in table customers of database "shop"; its columns: id, email, phone`,
+            ]);
+            assert.match(sandboxMaskingValid(mask({ rules: [{ table: "customers", column: "email", rule: "rot13" }] })).join("\n"), /switchyard:masking\[0\]\.rule is "rot13", an unknown rule/);
+        });
+
+        it("strict: a personal-looking column with no rule is named", () => {
+            assert.deepStrictEqual(sandboxMaskingValid(mask({ strict: true })), [
+                `${h}switchyard:maskingStrict: column customers.phone of database "shop" looks personal and has no rule in switchyard:masking: give it one (keep, if it is not personal)`,
+            ]);
+        });
+
+        it("a production database is named", () => {
+            assert.match(sandboxMaskingValid(mask({ role: "production" })).join("\n"), /database "shop-sandbox-db" has the production role/);
+        });
+
+        it("unknown during preview: the check waits for the values", () => {
+            const unknownSchema = unknownCheckingProxy({ ...mask({}).props, schema: unknownStringValue, rules: [{ table: "nope", column: "x", rule: "hash" }] }) as Record<string, unknown>;
+            assert.deepStrictEqual(sandboxMaskingValid({ ...mask({}), props: unknownSchema }), [], "the schema is not known yet");
+            const unknownRules = unknownCheckingProxy({ ...mask({}).props, rules: unknownStringValue }) as Record<string, unknown>;
+            assert.deepStrictEqual(sandboxMaskingValid({ ...mask({}), props: unknownRules }), [], "the rules are not known yet");
+        });
+    });
+
     describe("health-check-required", () => {
         const tg = (healthCheck: unknown) => res(TG, "blue-tg", { port: 8080, protocol: "HTTP", healthCheck, tags: prodTags });
 
@@ -727,6 +774,7 @@ describe("policies: the pack (index.ts)", () => {
             "sandbox-db-private-encrypted": "mandatory",
             "sandbox-db-tags": "mandatory",
             "sandbox-expiry-max": "mandatory",
+            "sandbox-masking-valid": "mandatory",
             "no-public-db-port": "mandatory",
             "health-check-required": "mandatory",
             "stack-role-consistent": "mandatory",

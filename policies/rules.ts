@@ -17,6 +17,7 @@
 import { EnforcementLevel, PolicyConfigSchema, UnknownValueError } from "@pulumi/policy";
 import { MAX_WEIGHT, RoleTag, TAGS, checkStepPlan, checkTraffic } from "../components/types";
 import { checkFlagdDocument, checkFlags } from "../components/flags";
+import { checkMasking, DatabaseSchema, parseMasking } from "../components/masking";
 
 // ---------------------------------------------------------------------------------------------
 // Resource types.
@@ -43,6 +44,7 @@ export const LOCAL = {
     router: `${LOCAL_PREFIX}Router`,
     dataDirectory: `${LOCAL_PREFIX}DataDirectory`,
     flagsFile: `${LOCAL_PREFIX}FlagsFile`,
+    masking: `${LOCAL_PREFIX}Masking`,
 } as const;
 
 /** Type tokens of the S3 objects the flags-valid rule reads when they hold a flagd file (`*.flagd.json`). */
@@ -275,6 +277,7 @@ export const RULE_NAMES = [
     "sandbox-db-private-encrypted",
     "sandbox-db-tags",
     "sandbox-expiry-max",
+    "sandbox-masking-valid",
     "no-public-db-port",
     "health-check-required",
     "stack-role-consistent",
@@ -696,6 +699,38 @@ export function sandboxExpiryMax(r: RuleResource, config: ExpiryConfig = {}, opt
     ];
 }
 
+/**
+ * sandbox-masking-valid: a sandbox's masking (its `rules`, `strict`, and the `schema` the snapshot
+ * recorded, all inputs) names only tables and columns that exist, known rules that fit each column,
+ * and, when strict, a rule for every personal-looking column; it never masks a production database.
+ */
+export function sandboxMaskingValid(r: RuleResource): string[] {
+    if (r.type !== LOCAL.masking) {
+        return [];
+    }
+    const h = head(r, "sandbox-masking-valid");
+    const out: string[] = [];
+    const role = at(r.props, "role");
+    if (role === "production") {
+        out.push(`${h}database ${fmt(resolve(at(r.props, "label")))} has the production role; masking runs only on a sandbox's copy. Mask a sandbox restored from production's snapshot.`);
+    }
+    const rules = resolve(at(r.props, "rules"));
+    if (rules === UNKNOWN) {
+        return out;
+    }
+    const parsed = parseMasking(rules);
+    if (parsed.problems.length) {
+        return [...out, ...parsed.problems.map((p) => `${h}${p}`)];
+    }
+    const schema = resolve(at(r.props, "schema"));
+    const strict = resolve(at(r.props, "strict"));
+    if (schema === UNKNOWN || schema === undefined || schema === null || strict === UNKNOWN) {
+        return out;
+    }
+    const where = `database ${fmt(resolve(at(r.props, "database")))}`;
+    return [...out, ...checkMasking(parsed.rules, schema as DatabaseSchema, { strict: strict === true, where }).map((p) => `${h}${p}`)];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Network.
 // ---------------------------------------------------------------------------------------------
@@ -1039,6 +1074,14 @@ export const RULES: readonly RuleSpec[] = [
             },
         },
         check: (r, c, o) => sandboxExpiryMax(r, c as ExpiryConfig, o),
+    },
+    {
+        kind: "resource",
+        name: "sandbox-masking-valid",
+        description:
+            "A sandbox's masking names only tables and columns of the snapshot's schema, known rules that fit each column, and (strict) a rule for every personal-looking column; never a production database.",
+        enforcementLevel: "mandatory",
+        check: (r) => sandboxMaskingValid(r),
     },
     {
         kind: "resource",
