@@ -21,11 +21,13 @@ export function formatEvent(e: CutoverEvent): string | undefined {
         case "backup":
             return `${time(e.at)} backup taken: ${e.name}`;
         case "step":
-            return `${time(e.at)} advance: step ${e.step}/${e.of}, ${formatWeights(e.weights)}`;
+            return `${time(e.at)} advance: step ${e.step}/${e.of}, ${e.flag ? `flag ${e.flag.flag} to ${e.flag.stage} at ` : ""}${formatWeights(e.weights)}`;
         case "applied":
             return `${time(e.at)} router serves ${formatWeights(e.served)}`;
+        case "flag":
+            return `${time(e.at)} flag ${e.flag} set ${e.stage}: served ${e.served ?? "not at all"}`;
         case "sample":
-            return `${time(e.at)} ${e.sample.color}: ${e.sample.requests} requests, ${e.sample.errors} errors` +
+            return `${time(e.at)} ${e.sample.flag ? `flag ${e.sample.flag.name} on (${e.sample.flag.unflagged} unflagged answers apart)` : e.sample.color}: ${e.sample.requests} requests, ${e.sample.errors} errors` +
                 (e.sample.latencyMs !== undefined ? `, ${Math.round(e.sample.latencyMs)} ms mean` : "") +
                 (e.sample.percentileMs !== undefined ? `, p${e.sample.percentile ?? "?"} ${Math.round(e.sample.percentileMs)} ms` : "") +
                 `, ${e.sample.healthy ? "healthy" : "UNHEALTHY"} (${(e.sample.windowMs / 1000).toFixed(1)} s window)`;

@@ -35,7 +35,8 @@ export async function portFor(target: StackTarget, store: StackStore, state: Sta
     const platform = state.platform;
     if (platform === "local") {
         const { LocalCutoverPort } = await import("./local");
-        return new LocalCutoverPort(store, target, state.outputs, state.pair);
+        const flags = state.flagsFile && state.flags ? { file: state.flagsFile, config: state.flags } : undefined;
+        return new LocalCutoverPort(store, target, state.outputs, state.pair, flags);
     }
     if (platform === "aws") {
         const { AwsCutoverPort } = await import("./aws");

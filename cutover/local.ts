@@ -4,16 +4,19 @@
  */
 import * as path from "path";
 import { discardStalePartials } from "../components/local/ops/clone";
-import { pinWeights, readWeights, serverStats, setIdle, setWeights, streamGateLog, watchColor } from "../components/local/ops/haproxy";
+import { pinWeights, readWeights, serverStats, setIdle, setWeights, streamGateLog, WATCH_ANY, watchColor } from "../components/local/ops/haproxy";
 import { isAlive } from "../components/local/ops/proc";
-import { idleColor } from "../components/types";
+import { COLORS, idleColor } from "../components/types";
 import { snapshotStack, utcStamp } from "../stack/snapshot";
 import { StackTarget, UserError } from "../stack/run";
 import { switchyardHome } from "../stack/env";
 import { probe } from "./probe";
 import { pause } from "./run";
 import { StackBackedPort, StackStore } from "./stackState";
-import { Checkpoint, Color, CutoverPort, GateSpec, Sample, TrafficWeights, Watch } from "./types";
+import { Checkpoint, Color, CutoverPort, FlagStage, GateSpec, Sample, TrafficWeights, Watch } from "./types";
+import { FlagsConfig, parseFlagsHeader } from "../components/flags";
+import { FlagsPort } from "./flags";
+import { FileFlags } from "./flagsFile";
 
 /** Timed answers per second the gate's log aims at: enough for a p99, cheap for HAProxy and for us. */
 export const TIMED_PER_SECOND = 2000;
@@ -25,18 +28,23 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
     private readonly appPorts?: Partial<Record<Color, number>>;
     private readonly appPids?: Partial<Record<Color, number>>;
     private readonly snapshotRoot?: string;
+    /** The flagd file the stack writes, set at once for a flag step (absent: the stack serves no flags). */
+    readonly flags?: FlagsPort;
+    private readonly flagsConfig?: FlagsConfig;
 
     /**
      * @param store the stack's weights and checkpoint
      * @param target the stack, for snapshots
      * @param outputs the stack's outputs (`adminSocket`, `testUrl`, `appPorts` for latency probes, and
      *   `appPids` to tell a crashed color from a failing one)
+     * @param flags the stack's flag file (`flagsFile`) and its `switchyard:flags`, when it declares flags
      */
     constructor(
         store: StackStore,
         private readonly target: StackTarget,
         outputs: Record<string, unknown>,
         private readonly pair?: string,
+        flags?: { readonly file: string; readonly config: FlagsConfig },
     ) {
         super(store);
         if (typeof outputs.adminSocket !== "string" || typeof outputs.testUrl !== "string") {
@@ -47,11 +55,15 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
         this.appPorts = outputs.appPorts as Partial<Record<Color, number>> | undefined;
         this.appPids = byColor(outputs.appPids);
         this.snapshotRoot = typeof outputs.snapshotRoot === "string" ? outputs.snapshotRoot : undefined;
+        if (flags) {
+            this.flags = new FileFlags(flags.file, flags.config);
+            this.flagsConfig = flags.config;
+        }
     }
 
     /** The stack's `up`, with a state backend that cannot be written named as such. */
-    override async apply(weights: TrafficWeights, checkpoint: Checkpoint): Promise<void> {
-        await this.stackWrite(() => super.apply(weights, checkpoint));
+    override async apply(weights: TrafficWeights, checkpoint: Checkpoint, flags?: Readonly<Record<string, FlagStage>>): Promise<void> {
+        await this.stackWrite(() => super.apply(weights, checkpoint, flags));
     }
 
     override async record(checkpoint: Checkpoint): Promise<void> {
@@ -113,7 +125,10 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
      * the mean and the count slower than the ceiling come from those. A router without the gate log
      * (started by an older version) gives the mean of its `rtime` and no percentile.
      */
-    async watch(color: Color, gate: GateSpec): Promise<Watch> {
+    async watch(color: Color, gate: GateSpec, flag?: string): Promise<Watch> {
+        if (flag !== undefined) {
+            return this.watchFlag(color, gate, flag);
+        }
         const socket = this.adminSocket;
         const before = (await serverStats(socket))[color];
         const t0 = performance.now();
@@ -164,6 +179,85 @@ export class LocalCutoverPort extends StackBackedPort implements CutoverPort {
                     log.close();
                     await watchColor(socket, undefined).catch(() => undefined);
                 }
+            },
+        };
+    }
+
+    /**
+     * A flag step's window: the answers served with the flag on, from either color (the gate log of
+     * both, with the app's flag header), judged apart from the rest so the flagged path's errors are
+     * not diluted. Requests, errors and times all come from the logged share of the answers (about
+     * TIMED_PER_SECOND a second, at random: the error share is the same in the share as in the whole);
+     * unflagged answers are counted too, for the operator. A router without the gate log cannot tell
+     * flagged answers: the window fails, naming it.
+     */
+    private async watchFlag(color: Color, gate: GateSpec, flag: string): Promise<Watch> {
+        const socket = this.adminSocket;
+        const on = this.flagsConfig?.[flag]?.onVariant ?? "on";
+        const served = await readWeights(socket);
+        const serving = COLORS.filter((c) => served[c] > 0);
+        const total = async () => {
+            const st = await serverStats(socket);
+            return { st, requests: serving.reduce((n, c) => n + st[c].requests, 0) };
+        };
+        const before = await total();
+        const t0 = performance.now();
+        const times: number[] = [];
+        let errors = 0;
+        let slow = 0;
+        let sum = 0;
+        let unflagged = 0;
+        let permille = 1000;
+        const log = await streamGateLog(socket, (a) => {
+            if (parseFlagsHeader(a.flags)[flag] !== on) {
+                unflagged++;
+                return;
+            }
+            times.push(a.totalMs);
+            if (a.status >= 500 || a.status < 0) errors++;
+            if (a.totalMs >= 0) {
+                sum += a.totalMs;
+                if (a.totalMs > gate.maxLatencyMs) slow++;
+            }
+        });
+        try {
+            await watchColor(socket, WATCH_ANY, permille);
+        } catch (e) {
+            log.close();
+            throw e;
+        }
+        return {
+            read: async () => {
+                const now = await total();
+                const windowMs = performance.now() - t0;
+                for (const c of serving) this.checkAlive(c, now.st[c]);
+                const all = Math.max(0, now.requests - before.requests);
+                if (windowMs > 0) {
+                    const perSecond = (all * 1000) / windowMs;
+                    const want = perSecond > 0 ? Math.max(10, Math.min(1000, Math.round((1000 * TIMED_PER_SECOND) / perSecond))) : 1000;
+                    if (Math.abs(want - permille) > permille / 4) {
+                        permille = want;
+                        await watchColor(socket, WATCH_ANY, permille).catch(() => undefined);
+                    }
+                }
+                const timedOk = times.filter((t) => t >= 0);
+                return {
+                    color,
+                    requests: times.length,
+                    errors,
+                    latencyMs: timedOk.length > 0 ? sum / timedOk.length : undefined,
+                    timed: timedOk.length,
+                    slow,
+                    percentile: gate.latencyPercentile,
+                    ...(timedOk.length > 0 ? { percentileMs: percentileOf(timedOk, gate.latencyPercentile) } : {}),
+                    healthy: serving.every((c) => now.st[c].status.startsWith("UP")),
+                    windowMs: Math.round(windowMs),
+                    flag: { name: flag, unflagged },
+                };
+            },
+            close: async () => {
+                log.close();
+                await watchColor(socket, undefined).catch(() => undefined);
             },
         };
     }

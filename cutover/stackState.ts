@@ -84,6 +84,7 @@ const INTENT = "intent";
 export class AutomationStackStore implements StackStore {
     private stack?: Stack;
     private trafficKey?: string;
+    private flagsKey?: string;
     readonly records: RecordStore;
 
     /**
@@ -117,14 +118,17 @@ export class AutomationStackStore implements StackStore {
         const configWeights = trafficKey ? parseJson<TrafficWeights>(config[trafficKey]?.value, trafficKey, this.target.stackName) : undefined;
         const declared = parseJson<{ steps?: number[] }>(config[CONFIG_KEYS.cutover]?.value, CONFIG_KEYS.cutover, this.target.stackName);
         const steps = Array.isArray(pair.outputs.cutoverSteps) ? (pair.outputs.cutoverSteps as unknown[]) : declared?.steps;
-        const flagsRaw = parseJson<unknown>(config[FLAGS_CONFIG_KEY]?.value, FLAGS_CONFIG_KEY, this.target.stackName);
+        // Flags a cutover may step: those the pair reads from the stack's config (not from the program's arguments).
+        const flagsKey = typeof pair.outputs.flagsConfigKey === "string" ? pair.outputs.flagsConfigKey : undefined;
+        this.flagsKey = flagsKey;
+        const flagsRaw = flagsKey ? parseJson<unknown>(config[flagsKey]?.value, flagsKey, this.target.stackName) : undefined;
         let flags: FlagsConfig | undefined;
         try {
             flags = flagsRaw === undefined ? undefined : parseFlags(flagsRaw);
         } catch (e) {
             throw new UserError(`stack "${this.target.stackName}": ${(e as Error).message}`);
         }
-        const flagsFile = typeof pair.outputs.flagsFile === "string" ? pair.outputs.flagsFile : await stackOutput(stack, "flagsFile");
+        const flagsFile = typeof pair.outputs.flagsFile === "string" ? pair.outputs.flagsFile : undefined;
         return {
             pair: pair.name,
             platform: pair.platform,
@@ -148,9 +152,11 @@ export class AutomationStackStore implements StackStore {
         const stack = await this.open();
         checkStateStorage(projectEnv(projectOf(this.target)).PULUMI_BACKEND_URL);
         if (flags && Object.keys(flags).length > 0) {
+            if (this.flagsKey === undefined) await this.readState();
+            const key = this.flagsKey ?? FLAGS_CONFIG_KEY;
             // Each flag's stage alone (a path set), so the rest of the user's declaration is kept as written.
             await stack.setAllConfig(
-                Object.fromEntries(Object.entries(flags).map(([f, stage]) => [`${FLAGS_CONFIG_KEY}[${JSON.stringify(f)}].rollout`, { value: String(stage) }])),
+                Object.fromEntries(Object.entries(flags).map(([f, stage]) => [`${key}[${JSON.stringify(f)}].rollout`, { value: String(stage) }])),
                 true,
             );
         }
@@ -208,12 +214,6 @@ export class AutomationStackStore implements StackStore {
     get dir(): string {
         return this.records.dir;
     }
-}
-
-/** A stack output, when the stack has it as a string. */
-async function stackOutput(stack: Stack, name: string): Promise<string | undefined> {
-    const v = (await stack.outputs().catch(() => ({}) as Record<string, { value: unknown }>))[name]?.value;
-    return typeof v === "string" ? v : undefined;
 }
 
 function parseJson<T>(raw: string | undefined, key: string, stack: string): T | undefined {

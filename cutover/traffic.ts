@@ -40,6 +40,8 @@ export interface Answer {
     readonly at: number;
     /** The body, as text. */
     readonly body: string;
+    /** The answer's headers (lower-case names). */
+    readonly headers?: Readonly<Record<string, unknown>>;
 }
 
 /** A request that failed with no answer. */
@@ -72,6 +74,12 @@ export interface LoadOptions {
     readonly onAnswer?: (a: Answer) => void;
     /** Called on every request that failed with no answer (connection refused, reset or closed under it; timeout). */
     readonly onNoAnswer?: (f: NoAnswer) => void;
+    /**
+     * Headers of each request, made afresh for every one (e.g. a user id from many users, for flags
+     * rolled out to a share of them). @default none
+     * @example () => ({ "x-user-id": `u${Math.floor(rng() * 2000)}` })
+     */
+    readonly headers?: () => Record<string, string>;
 }
 
 /** Latency of the answered requests, in milliseconds (microsecond resolution). */
@@ -274,7 +282,7 @@ export function startLoad(url: string, o: LoadOptions = {}): RunningLoad {
             failedColors[k] = (failedColors[k] ?? 0) + 1;
             note(`HTTP ${status}${color ? ` from ${color}` : ""}`);
         }
-        o.onAnswer?.({ status, color, at: performance.now(), body });
+        o.onAnswer?.({ status, color, at: performance.now(), body, headers });
     };
 
     let resolveDone!: (r: LoadResult) => void;
@@ -288,7 +296,13 @@ export function startLoad(url: string, o: LoadOptions = {}): RunningLoad {
             timeout: timeoutMs / 1000,
             sampleInt: SAMPLE_MS,
             setupClient,
-            requests: [{ method: "GET", onResponse: onResponse as autocannon.Request["onResponse"] }],
+            requests: [
+                {
+                    method: "GET",
+                    onResponse: onResponse as autocannon.Request["onResponse"],
+                    ...(o.headers ? { setupRequest: (req: autocannon.Request) => ({ ...req, headers: { ...req.headers, ...o.headers!() } }) } : {}),
+                },
+            ],
         },
         (err: Error | null) => (err ? rejectDone(err) : resolveDone(result())),
     );

@@ -105,6 +105,11 @@ export interface Sample {
     readonly healthy: boolean;
     /** The window's length in milliseconds. */
     readonly windowMs: number;
+    /**
+     * At a flag step: the requests counted are those served with this flag on (from either color);
+     * `unflagged` answers seen beside them are not judged.
+     */
+    readonly flag?: { readonly name: string; readonly unflagged: number };
 }
 
 export type Outcome = "pass" | "fail" | "inconclusive";
@@ -287,8 +292,9 @@ export interface CutoverPort {
     sample(color: Color, windowMs: number, signal?: AbortSignal): Promise<Sample>;
     /**
      * Opens a window on one color's live traffic, read at every tick of the gate (HAProxy's counters
-     * and request log, locally), so a clear breach is caught within a tick or two. Optional: without
-     * it, `sample` measures whole windows.
+     * and request log, locally), so a clear breach is caught within a tick or two. With `flag` (a
+     * flag step), the window counts the requests served with that flag on, from either color.
+     * Optional: without it, `sample` measures whole windows.
      */
     watch?(color: Color, gate: GateSpec, flag?: string): Promise<Watch>;
     /** Probes a color through the test listener, before it gets live traffic. */

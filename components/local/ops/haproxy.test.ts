@@ -5,7 +5,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { applyConfig, MIN_CHECK_TIMEOUT_MS, readWeights, renderConfig, routerStatus, RouterSpec, runtimeCommand, serverHealth, setIdle, setWeights, startRouter, stopRouter, weightOrder } from "./haproxy";
+import { applyConfig, MIN_CHECK_TIMEOUT_MS, parseGateLine, readWeights, renderConfig, routerStatus, RouterSpec, runtimeCommand, serverHealth, setIdle, setWeights, startRouter, stopRouter, weightOrder } from "./haproxy";
 import { assertPortFree, isAlive } from "./proc";
 import { freePort } from "../../../test/support/ports";
 import { countColors, startLoad } from "../../../cutover/traffic";
@@ -31,7 +31,7 @@ function baseSpec(over: Partial<RouterSpec> = {}): RouterSpec {
 describe("haproxy renderConfig (pure)", () => {
   it("routes the app frontend over both colors by weight with health checks", () => {
     const cfg = renderConfig(baseSpec());
-    assert.match(cfg, /frontend app\n\s+bind 127\.0\.0\.1:18080\n\s+log ring@switchyard-gate local0\n\s+log-format "%s %ST %Ta"\n\s+default_backend app/);
+    assert.match(cfg, /frontend app\n\s+bind 127\.0\.0\.1:18080\n\s+log ring@switchyard-gate local0\n\s+log-format "%s %ST %Ta %\[var\(txn\.switchyard_flags\)\]"\n\s+default_backend app/);
     assert.match(cfg, /ring switchyard-gate\n\s+format raw\n/, "the gate's request log is a ring in memory");
     assert.match(cfg, /http-response set-log-level silent unless \{ srv_name,strcmp\(proc\.switchyard_watch\) eq 0 \}/, "only the watched color is logged");
     assert.match(cfg, /backend app\n\s+balance roundrobin\n\s+option httpchk GET \/healthz\n/);
@@ -245,5 +245,17 @@ describe("haproxy router (real process)", function () {
     await assertPortFree(spec.port);
     await assertPortFree(spec.testPort);
     await stopRouter(spec.dir); // idempotent
+  });
+});
+
+describe("haproxy gate log lines (pure)", () => {
+  it("reads the server, status, time and the app's flag header; older lines without the header too", () => {
+    assert.deepStrictEqual(parseGateLine("green 200 12 dark-mode=off,new-checkout=on"), { server: "green", status: 200, totalMs: 12, flags: "dark-mode=off,new-checkout=on" });
+    assert.deepStrictEqual(parseGateLine("blue 503 7 -"), { server: "blue", status: 503, totalMs: 7 });
+    assert.deepStrictEqual(parseGateLine("blue 200 3"), { server: "blue", status: 200, totalMs: 3 });
+    assert.strictEqual(parseGateLine("not a line"), undefined);
+  });
+  it("logs either color's answers when any is watched (a flag step)", () => {
+    assert.match(renderConfig(baseSpec()), /\|\| \{ var\(proc\.switchyard_watch\) -m str any \} \{ rand\(1000\),sub\(proc\.switchyard_permille\) lt 0 \}/);
   });
 });

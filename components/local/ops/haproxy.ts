@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { assertPortFree, isAlive, run, sleep } from "./proc";
+import { FLAGS_HEADER } from "../../flags";
 
 export type Color = "blue" | "green";
 
@@ -25,6 +26,10 @@ const pidPathOf = (dir: string) => path.join(dir, "haproxy.pid");
 export const GATE_RING = "switchyard-gate";
 const WATCH_VAR = "proc.switchyard_watch";
 const SHARE_VAR = "proc.switchyard_permille";
+/** What `watchColor` watches to log both colors' answers (a flag step's flagged requests come from either). */
+export const WATCH_ANY = "any";
+const FLAGS_VAR = "txn.switchyard_flags";
+
 const PIN_VAR = "proc.switchyard_pin";
 
 /** Shortest time a health check may take before it counts as failed. */
@@ -64,7 +69,8 @@ export function renderConfig(spec: RouterSpec): string {
     "frontend app",
     `  bind 127.0.0.1:${spec.port}`,
     `  log ring@${GATE_RING} local0`,
-    `  log-format "%s %ST %Ta"`,
+    // The app's flag header (kept by `backend app` while a flag step is watched) lets the gate judge the flagged requests apart.
+    `  log-format "%s %ST %Ta %[var(${FLAGS_VAR})]"`,
     "  default_backend app",
     "",
     "frontend test",
@@ -75,8 +81,10 @@ export function renderConfig(spec: RouterSpec): string {
     "  balance roundrobin",
     `  option httpchk GET ${spec.healthPath}`,
     "  # Logged: only answers of the watched color, a share of them per mille; nothing when none is watched.",
-    `  http-response set-log-level silent unless { srv_name,strcmp(${WATCH_VAR}) eq 0 } { rand(1000),sub(${SHARE_VAR}) lt 0 }`,
+    `  http-response set-log-level silent unless { srv_name,strcmp(${WATCH_VAR}) eq 0 } { rand(1000),sub(${SHARE_VAR}) lt 0 } || { var(${WATCH_VAR}) -m str ${WATCH_ANY} } { rand(1000),sub(${SHARE_VAR}) lt 0 }`,
     ...spec.servers.map((s) => server(s)),
+    "  # A flag step's window: the app's flag header, whole (fhdr does not split it at its commas), for the log line.",
+    `  http-response set-var(${FLAGS_VAR}) res.fhdr(${FLAGS_HEADER}) if { var(${WATCH_VAR}) -m str ${WATCH_ANY} }`,
     "",
     "# Always the idle color: for tests before any live traffic reaches it.",
     "backend test",
@@ -224,24 +232,29 @@ export async function setWeights(socketPath: string, w: Record<Color, number>): 
  * Starts or stops logging one color's answers into the gate's ring: `permille` of them, at random
  * (1000: all). `undefined` stops. Set at runtime (HAProxy's experimental `set var`), no reload.
  */
-export async function watchColor(socketPath: string, color: Color | undefined, permille = 1000): Promise<void> {
+export async function watchColor(socketPath: string, color: Color | typeof WATCH_ANY | undefined, permille = 1000): Promise<void> {
   const share = Math.max(0, Math.min(1000, Math.round(permille)));
   const cmd = `experimental-mode on; set var ${WATCH_VAR} str(${color ?? "none"}); set var ${SHARE_VAR} int(${share})`;
   const r = (await runtimeCommand(socketPath, cmd)).trim();
   if (r !== "") throw new Error(`HAProxy refused "${cmd}": ${r}`);
 }
 
-/** One answer in the gate's ring: the server (color), the HTTP status and the total time in ms. */
+/** One answer in the gate's ring: the server (color), the HTTP status, the total time in ms and the app's flag header. */
 export interface LoggedAnswer {
   server: string;
   status: number;
   totalMs: number;
+  /** The answer's x-flags header (`new-checkout=on`), when it had one. */
+  flags?: string;
 }
 
-/** Parses one line of the gate's ring (`%s %ST %Ta`). Pure; undefined for anything else. */
+/** Parses one line of the gate's ring (`%s %ST %Ta %[res.fhdr(x-flags)]`; older routers log no header). Pure; undefined for anything else. */
 export function parseGateLine(line: string): LoggedAnswer | undefined {
-  const m = /^(\S+) (-?\d+) (-?\d+)$/.exec(line.trim());
-  return m ? { server: m[1], status: Number(m[2]), totalMs: Number(m[3]) } : undefined;
+  const m = /^(\S+) (-?\d+) (-?\d+)(?: (.*))?$/.exec(line.trim());
+  if (!m) return undefined;
+  const a: LoggedAnswer = { server: m[1], status: Number(m[2]), totalMs: Number(m[3]) };
+  if (m[4] !== undefined && m[4] !== "-" && m[4] !== "") a.flags = m[4];
+  return a;
 }
 
 /**
