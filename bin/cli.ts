@@ -15,6 +15,7 @@ import { PACKAGE_ROOT } from "../stack/env";
 import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 import * as opt from "../cutover/options";
 import { readPolicyConfigFile } from "../policies/config";
+import { checkSuiteName } from "../components/testRuns";
 import { maskSandbox } from "../stack/mask";
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad input or environment. */
@@ -317,6 +318,31 @@ async function main(argv: string[]): Promise<void> {
             }
         });
 
+    program
+        .command("test")
+        .description(
+            "run your own test suite against a sandbox and record the result (suite, version, pass/fail, duration, the output's tail) in its stack's state.\n" +
+                "The command gets SWITCHYARD_URL (the sandbox's app), DATABASE_URL (its database), SWITCHYARD_VERSION (the candidate), SWITCHYARD_SUITE and SWITCHYARD_STACK; " +
+                "it runs with no shell (use `-- sh -c '...'` for one). A production stack's switchyard:cutover.requireTests names the suites a cutover of a version needs a passing run of. " +
+                "Exit codes: the command's own (0 passed), 2 bad input",
+        )
+        .argument("<stack>", "a sandbox stack that is up", opt.parseStackName)
+        .argument("<command...>", "the suite's command and its arguments, after --")
+        .addOption(new Option("--suite <name>", "the suite's name, as switchyard:cutover.requireTests names it").default("default").argParser((v) => parseSuite(v)))
+        .option("--sandbox <name>", "the sandbox to test, when the stack has several (its name in the program)")
+        .option("--json", "print the recorded run as JSON at the end")
+        .action(async (stack: string, command: string[], o: { suite: string; sandbox?: string; json?: boolean }) => {
+            const { runTestSuite } = await import("../stack/testRuns");
+            const r = await runTestSuite(target(stack, true), { command, suite: o.suite, sandbox: o.sandbox });
+            process.stderr.write(
+                `switchyard: suite ${r.suite} ${r.passed ? "passed" : "FAILED"} on ${r.version} (${r.signal ?? `exit ${r.exitCode}`}, ${(r.durationMs / 1000).toFixed(1)} s), recorded in stack ${stack}\n`,
+            );
+            if (o.json) {
+                process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+            }
+            process.exitCode = r.exitCode ?? EXIT_FAILED;
+        });
+
     for (const name of ["cutover", "resume"]) {
         addGateOptions(program.commands.find((c) => c.name() === name) as Command);
     }
@@ -328,6 +354,15 @@ async function main(argv: string[]): Promise<void> {
     }
 
     await program.parseAsync(argv);
+}
+
+/** `--suite`: a suite name, checked once here (exit 2 naming the value). */
+function parseSuite(v: string): string {
+    const problem = checkSuiteName(v);
+    if (problem) {
+        throw new run.UserError(problem);
+    }
+    return v;
 }
 
 interface GateFlags {

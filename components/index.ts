@@ -4,3 +4,4 @@ export * from "./types";
 export * as local from "./local";
 export * as aws from "./aws";
 export { switchyardHome, localStackDataDir, trafficFromConfig, TRAFFIC_CONFIG_KEY } from "./config";
+export { TestRunLog, TestRun, TEST_RUNS_KEY, REQUIRE_TESTS_KEY, checkRequireTests, checkSuiteName } from "./testRuns";

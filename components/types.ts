@@ -137,6 +137,8 @@ export const CONFIG_KEYS = {
     masking: "switchyard:masking",
     /** Privacy by default: a personal-looking column with no masking rule fails the preview. */
     maskingStrict: "switchyard:maskingStrict",
+    /** A sandbox's recorded test runs (`switchyard test` writes it; see components/testRuns.ts). */
+    testRuns: "switchyard:testRuns",
 } as const;
 
 /** The namespace of every key in {@link CONFIG_KEYS} (`new pulumi.Config(CONFIG_NAMESPACE)`). */

@@ -12,6 +12,7 @@ import { utcStamp } from "../stack/snapshot";
 import { drive, DriveOptions } from "./run";
 import { AutomationStackStore, Intent, lockCutover, StackState, StackStore } from "./stackState";
 import { validateRequest } from "./options";
+import { requireTests } from "./preflight";
 import { Checkpoint, CutoverPort, FINAL_PHASES, GateSpec, TrafficWeights } from "./types";
 
 export * from "./types";
@@ -20,6 +21,7 @@ export { drive, pause } from "./run";
 export { probe } from "./probe";
 export { AutomationStackStore, StackStore, StackState, Intent, lockCutover } from "./stackState";
 export { validateRequest } from "./options";
+export { requiredTestsMissing, checkRequiredTests, describeTestGaps, requireTests, requiredSuites, TestGap, RecordedRun } from "./preflight";
 export { runSession, SessionOptions, SessionResult, SessionDrive } from "./session";
 export { Listener, webhook, report, slackBody, WebhookFormat, WEBHOOK_FORMATS } from "./listeners";
 export { formatEvent, jsonLine } from "./display";
@@ -117,6 +119,8 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
         if (plan.flagSteps && !port.flags) {
             throw new UserError(`stack "${target.stackName}" serves no flag file (no flagsFile output on ${port.platform}): a plan with flag steps cannot run; run \`switchyard up ${target.stackName}\` with switchyard:flags declared`);
         }
+        // switchyard:cutover.requireTests: refused, nothing changed, without a passing run of each suite.
+        await requireTests(target, plan.to, state.outputs);
         const now = (opts.now ?? (() => new Date()))();
         return drive(port, plan, start(plan, state.weights, newId(now), now.toISOString()), opts);
     });

@@ -11,9 +11,10 @@
  *   switchyard:databasePassword  (secret, optional) the master password; generated and kept otherwise
  *   switchyard:aws       { vpcId, subnetIds, publicSubnetIds?, internal?, listener?: { port?, testPort?,
  *                          certificateArn?, allowedCidrBlocks?, testAllowedCidrBlocks?, stickiness? } }
- *   switchyard:cutover   { steps }                             (blue-green, optional)
+ *   switchyard:cutover   { steps?, requireTests? }             (blue-green, optional; requireTests is read by the cutover)
  *   switchyard:sandbox   { productionStack, ttlHours, color? } (sandbox)
  *   switchyard:migrations { command, table?, dir? }  read by `switchyard rehearse` (sandbox), not by the program
+ *   switchyard:testRuns  the runs `switchyard test` recorded (sandbox; written by it, recorded in the state by TestRunLog)
  *   (the cutover writes only switchyard:traffic here; its checkpoint and intent live in the backend)
  *   switchyard:name      logical name prefix of every resource (default "app"; never change it)
  *
@@ -22,13 +23,14 @@
  * is used as is.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Color, CutoverPlanArgs, DatabaseMode, HealthCheckArgs, TrafficWeights } from "../types";
+import { Color, DatabaseMode, HealthCheckArgs, TrafficWeights } from "../types";
 import { readSandboxCandidate, readStackBasics } from "../config";
 import { AwsColorArgs, BlueGreen, BlueGreenListenerArgs, RdsBlueGreenTargetArgs } from "./blueGreen";
 import { ImageBuildArgs } from "./colorEnvironment";
 import { Engine } from "./common";
 import { Sandbox } from "./sandbox";
 import { awsConfigKeys, withConfigKeys } from "../configKeys";
+import { cutoverPlanOf, TestRunLog } from "../testRuns";
 
 /** `switchyard:app` */
 export interface AppConfig {
@@ -126,7 +128,7 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
     const keys = awsConfigKeys((shown) => (shown === JSON.stringify(net.listener?.port) && shown !== JSON.stringify(app.port) ? "switchyard:aws.listener.port" : "switchyard:app.port"));
 
     if (role === "blue-green") {
-        const cutover = cfg.getObject<CutoverPlanArgs>("cutover");
+        const cutover = cutoverPlanOf(cfg);
         const pair = withConfigKeys(keys, () => new BlueGreen(name, {
             colors: {
                 blue: colorConfig(colors, app, "blue"),
@@ -169,6 +171,7 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
     }
 
     const { sandbox: sb, color, candidate } = readSandboxCandidate(cfg, colors);
+    new TestRunLog(); // switchyard:testRuns, recorded in the state by `switchyard test`
     const image = candidate.image ?? (app.image !== undefined ? imageForVersion(app.image, String(candidate.version)) : undefined);
     const sandbox = withConfigKeys(keys, () => new Sandbox(name, {
         productionStack: sb.productionStack,

@@ -9,23 +9,25 @@
  *   switchyard:colors    { blue: { version, environment? }, green: { … } }
  *   switchyard:app       { command, cwd?, environment?, healthCheck?: { path, intervalSeconds }, startTimeoutMs? }
  *   switchyard:database  { mode: shared | snapshot, name?, snapshot?: "latest" | <name> }
- *   switchyard:cutover   { steps }                                        (blue-green, optional)
+ *   switchyard:cutover   { steps?, requireTests? }                        (blue-green, optional; requireTests is read by the cutover)
  *   switchyard:flags     { <flag>: { variants?, defaultVariant?, onVariant?, internal?, rollout?, state? } }  (blue-green, optional)
  *   switchyard:sandbox   { productionStack, ttlHours, color? }            (sandbox)
  *   switchyard:migrations { command, table?, dir? }  read by `switchyard rehearse` (sandbox), not by the program
  *   switchyard:masking   [{ table, column, rule, kind?, first?, last? }]  (sandbox; components/masking.ts)
  *   switchyard:maskingStrict  true: a personal-looking column with no masking rule fails the preview (sandbox)
+ *   switchyard:testRuns  the runs `switchyard test` recorded (sandbox; written by it, recorded in the state by TestRunLog)
  *   (the cutover writes only switchyard:traffic here; its checkpoint and intent live in the backend)
  *   switchyard:local     { ports?: { router, test, blue, green, database, app }, dataDir? }
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { readSandboxCandidate, readStackBasics } from "../config";
-import { Color, COLORS, ColorArgs, CutoverPlanArgs, TrafficWeights } from "../types";
+import { Color, COLORS, ColorArgs, TrafficWeights } from "../types";
 import { LocalAppArgs, LocalBlueGreen, LocalPortsArgs } from "./blueGreen";
 import { LocalSandbox } from "./sandbox";
 import { localConfigKeys, withConfigKeys } from "../configKeys";
 import { parseStrict } from "../masking";
+import { cutoverPlanOf, TestRunLog } from "../testRuns";
 
 export interface LocalConfig {
     ports?: LocalPortsArgs & { app?: number };
@@ -54,7 +56,7 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
                 app: appArgs,
                 colors: colors as Record<Color, ColorArgs>,
                 database: { mode, name: db.name },
-                cutover: cfg.getObject<CutoverPlanArgs>("cutover"),
+                cutover: cutoverPlanOf(cfg),
                 ports: local.ports,
                 dataDir,
             }),
@@ -79,6 +81,7 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
     }
 
     const { sandbox: sb, color, candidate } = readSandboxCandidate(cfg, colors);
+    new TestRunLog(); // switchyard:testRuns, recorded in the state by `switchyard test`
     const prod = new pulumi.StackReference(`${name}-production`, { name: sb.productionStack });
     const maskingRules = cfg.getObject<unknown>("masking");
     const strict = parseStrict(cfg.get("maskingStrict"));
