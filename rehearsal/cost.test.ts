@@ -87,13 +87,33 @@ describe("rehearsal cost: from samples to each migration's time and locks", () =
         ]);
     });
 
-    it("a lock waited for, then held", () => {
+    it("a lock taken late in the transaction is held from the last sample without it, not from the transaction's start", () => {
+        const r = measureCosts(
+            [
+                sample(10, { locks: [lock("ShareLock")] }),
+                sample(100, { locks: [lock("ShareLock")] }),
+                sample(120, { locks: [lock("ShareLock"), lock("AccessExclusiveLock")] }),
+                sample(130, { locks: [lock("ShareLock"), lock("AccessExclusiveLock")] }),
+            ],
+            [M3],
+            { intervalMs: 10 },
+        );
+        assert.deepStrictEqual(
+            r.migrations[0].locks.map((l) => [l.mode, l.heldMs]),
+            [
+                ["AccessExclusiveLock", 30],
+                ["ShareLock", 130],
+            ],
+        );
+    });
+
+    it("a lock waited for, then held: held from the last sample that saw it waiting", () => {
         const r = measureCosts(
             [sample(10, { locks: [lock("ShareLock", "public.items", false)] }), sample(40, { locks: [lock("ShareLock", "public.items", false)] }), sample(50, { locks: [lock("ShareLock")] })],
             [M3],
             { intervalMs: 10 },
         );
-        assert.deepStrictEqual(r.migrations[0].locks, [{ relation: "public.items", mode: "ShareLock", blocks: "writes", heldMs: 50, waitedMs: 30 }]);
+        assert.deepStrictEqual(r.migrations[0].locks, [{ relation: "public.items", mode: "ShareLock", blocks: "writes", heldMs: 10, waitedMs: 30 }]);
     });
 
     it("what each lock mode blocks", () => {

@@ -36,7 +36,11 @@ export interface LockHold {
     readonly mode: string;
     /** What it keeps the application from doing while held. */
     readonly blocks: "reads and writes" | "writes" | "no reads or writes";
-    /** From the start of the transaction (or statement) that took it to the last sample that saw it, summed over transactions. */
+    /**
+     * From when it may have been taken (the transaction's last sample without it, else the start of the
+     * transaction) to the last sample that saw it, summed over transactions: an upper estimate to
+     * within one interval, since a table lock is kept to the end of its transaction.
+     */
     readonly heldMs: number;
     /** Time seen waiting for it, when it was not granted at once. */
     readonly waitedMs: number;
@@ -132,10 +136,12 @@ function costOf(migration: string, seen: ActivitySample[], ignored: (rel: string
     const begin = (s: ActivitySample) => s.xactStart ?? s.queryStart ?? s.at;
     const first = Math.min(...seen.map(begin));
     const last = Math.max(...seen.map((s) => s.at));
-    // per lock: per transaction, the span from the transaction's start to the last sample holding it
+    // per lock: per transaction, from the last sample without it (else the transaction's start) to the last sample with it
     const held = new Map<string, Map<string, { from: number; to: number }>>();
     const waited = new Map<string, { from: number; to: number }>();
-    for (const s of seen) {
+    const previous = new Map<string, number>(); // per transaction, the time of its previous sample
+    for (const s of [...seen].sort((a, b) => a.at - b.at)) {
+        const tx = `${s.pid}@${begin(s)}`;
         for (const l of s.locks) {
             if (l.mode === "AccessShareLock" || ignored(l.relation)) continue;
             const key = `${l.relation}\u0000${l.mode}`;
@@ -144,12 +150,12 @@ function costOf(migration: string, seen: ActivitySample[], ignored: (rel: string
                 waited.set(key, { from: Math.min(w?.from ?? s.at, s.at), to: Math.max(w?.to ?? s.at, s.at) });
                 continue;
             }
-            const tx = `${s.pid}@${begin(s)}`;
             const spans = held.get(key) ?? new Map();
             const span = spans.get(tx);
-            spans.set(tx, { from: begin(s), to: Math.max(span?.to ?? s.at, s.at) });
+            spans.set(tx, { from: span?.from ?? previous.get(tx) ?? begin(s), to: s.at });
             held.set(key, spans);
         }
+        previous.set(tx, s.at);
     }
     const keys = [...new Set([...held.keys(), ...waited.keys()])];
     const locks = keys

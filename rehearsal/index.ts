@@ -153,6 +153,13 @@ export async function rehearse(target: StackTarget, opts: RehearseOptions = {}):
         throw new UserError(`stack "${target.stackName}" exports no databaseUrl reachable from here: pass --database-url`);
     }
     const cwd = opts.cwd ?? projectOf(target).root;
+    const configuredDir = opts.dir ?? sb.config.dir;
+    if (configuredDir !== undefined) {
+        const key = opts.dir !== undefined ? "--migrations-dir" : `${CONFIG_KEYS.migrations}.dir in stack "${target.stackName}"`;
+        if (typeof configuredDir !== "string" || !fs.statSync(path.resolve(cwd, configuredDir), { throwIfNoEntry: false })?.isDirectory()) {
+            throw new UserError(`${key} is ${JSON.stringify(configuredDir)}, which is not a folder (relative to ${cwd}): give the folder of the migrations' .sql files`);
+        }
+    }
     const say = opts.onProgress ?? (() => undefined);
     const fp = () => fingerprint(url, { migrationsTable: opts.table ?? sb.config.table });
     const tables = (f: DbFingerprint) => `${Object.keys(f.tables).length} tables, ${Object.values(f.tables).reduce((a, t) => a + t.rows, 0)} rows, migrations [${f.migrations.join(", ")}]`;
@@ -175,7 +182,7 @@ export async function rehearse(target: StackTarget, opts: RehearseOptions = {}):
     const forward = await fp();
     say(`         ${tables(forward)}`);
     const applied = forward.migrations.filter((m) => !start.migrations.includes(m));
-    const dir = migrationsDir(command, cwd, opts.dir ?? sb.config.dir);
+    const dir = migrationsDir(command, cwd, configuredDir);
     const sql = readMigrationSql(dir, applied);
     const findings = await lintMigrations(sql.found);
     say(`lint:    ${findings.length} statement(s) named in the SQL of ${sql.found.length} migration(s) from ${path.relative(cwd, dir) || "."}${sql.missing.length ? `; ${sql.missing.length} not found` : ""}`);
