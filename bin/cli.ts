@@ -283,8 +283,8 @@ async function main(argv: string[]): Promise<void> {
         .description(
             "rehearse the migrations on a sandbox's copy of production data: forward, back and forward again,\n" +
                 "with a fingerprint of every table after each phase and amcheck on every index. Never on production.\n" +
-                "Each migration's SQL is linted (NOT NULL without default, index without CONCURRENTLY, type change,\n" +
-                "rename, constraint without NOT VALID, no lock_timeout: each named with its fix), and its run time and\n" +
+                "Each migration's SQL is linted (NOT NULL without default, index without CONCURRENTLY, type change, " +
+                "rename, constraint without NOT VALID, no lock_timeout: each named with its fix), and its run time and " +
                 "table locks are measured while it runs forward: the expected cost in production.",
         )
         .argument("<stack>", "a sandbox stack that is up", opt.parseStackName)
