@@ -27,6 +27,7 @@ import { probe } from "./probe";
 import { pause } from "./run";
 import { StackBackedPort, StackStore } from "./stackState";
 import { Color, CutoverPort, Sample, TrafficWeights } from "./types";
+import { FlagsPort } from "./flags";
 
 // ---------------------------------------------------------------------------------------------
 // Stack outputs.
@@ -409,6 +410,12 @@ export interface AwsCutoverOptions {
     readonly backupMaxWaitSeconds?: number;
     /** Shortest pause between checks of the backup snapshot, in seconds. @default 15 */
     readonly backupPollSeconds?: number;
+    /**
+     * The flagd file's S3 object, set at once for a flag step and read back (`S3Flags`). CloudWatch
+     * has no per-flag metrics: a flag step's window judges the new color's whole traffic.
+     * @default none (flag steps are refused)
+     */
+    readonly flags?: FlagsPort;
 }
 
 /**
@@ -431,6 +438,7 @@ export class AwsCutoverPort extends StackBackedPort implements CutoverPort {
     private readonly cloudwatch: CloudWatchClient;
     private readonly rds: RDSClient;
     private readonly now: () => Date;
+    readonly flags?: FlagsPort;
 
     /**
      * @param store the stack's weights and checkpoint
@@ -449,6 +457,7 @@ export class AwsCutoverPort extends StackBackedPort implements CutoverPort {
         this.cloudwatch = options.cloudwatch ?? new CloudWatchClient({});
         this.rds = options.rds ?? new RDSClient({});
         this.now = options.now ?? (() => new Date());
+        this.flags = options.flags;
     }
 
     /** The weights the main listener applies, read from ELBv2. */

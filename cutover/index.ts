@@ -42,7 +42,9 @@ export async function portFor(target: StackTarget, store: StackStore, state: Sta
     }
     if (platform === "aws") {
         const { AwsCutoverPort } = await import("./aws");
-        return new AwsCutoverPort(store, state.outputs, { stackName: `stack "${target.stackName}"` });
+        const { S3Flags } = await import("./flagsS3");
+        const flags = state.flagsUri && state.flags ? new S3Flags(state.flagsUri, state.flags) : undefined;
+        return new AwsCutoverPort(store, state.outputs, { stackName: `stack "${target.stackName}"`, ...(flags ? { flags } : {}) });
     }
     throw new UserError(`stack "${target.stackName}" reports platform ${JSON.stringify(platform)}: the cutover drives "local" and "aws"`);
 }

@@ -58,6 +58,8 @@ export interface StackState {
     readonly flags?: FlagsConfig;
     /** The flagd flag-definitions file the stack writes (its `flagsFile` output), on the local platform. */
     readonly flagsFile?: string;
+    /** The S3 object of the flagd file (`s3://<bucket>/<key>`, the stack's `flagsUri` output), on AWS. */
+    readonly flagsUri?: string;
     /** The pair's outputs, for the adapters (router socket, listener ARN, test URL…). */
     readonly outputs: Record<string, unknown>;
 }
@@ -119,7 +121,9 @@ export class AutomationStackStore implements StackStore {
         const declared = parseJson<{ steps?: number[] }>(config[CONFIG_KEYS.cutover]?.value, CONFIG_KEYS.cutover, this.target.stackName);
         const steps = Array.isArray(pair.outputs.cutoverSteps) ? (pair.outputs.cutoverSteps as unknown[]) : declared?.steps;
         // Flags a cutover may step: those the pair reads from the stack's config (not from the program's arguments).
-        const flagsKey = typeof pair.outputs.flagsConfigKey === "string" ? pair.outputs.flagsConfigKey : undefined;
+        // On AWS the flags are the program's own (a stack output names their S3 object), from switchyard:flags.
+        const flagsUri = pair.platform === "aws" ? await stack.outputs().then((o) => o.flagsUri?.value as unknown, () => undefined) : undefined;
+        const flagsKey = typeof pair.outputs.flagsConfigKey === "string" ? pair.outputs.flagsConfigKey : typeof flagsUri === "string" ? FLAGS_CONFIG_KEY : undefined;
         this.flagsKey = flagsKey;
         const flagsRaw = flagsKey ? parseJson<unknown>(config[flagsKey]?.value, flagsKey, this.target.stackName) : undefined;
         let flags: FlagsConfig | undefined;
@@ -140,6 +144,7 @@ export class AutomationStackStore implements StackStore {
             plannedSteps: steps,
             ...(flags ? { flags } : {}),
             ...(flagsFile ? { flagsFile } : {}),
+            ...(typeof flagsUri === "string" ? { flagsUri } : {}),
             outputs: pair.outputs,
         };
     }
