@@ -1,0 +1,286 @@
+/**
+ * A `replicated` pair end to end, with real PostgreSQL, HAProxy and the example app (run it under
+ * `flock /tmp/switchyard-e2e.lock`): green's database restored from blue's snapshot while blue takes
+ * writes, kept in sync by logical replication; a switchover and a revert under steady writes through
+ * the router, every written id looked for in both databases; the lag gate; a breaking change named.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawn } from "child_process";
+import { Client } from "pg";
+import * as ops from "../components/local/ops";
+import * as repl from "../components/local/ops/replication";
+import { checkSwitchable, DbSwitchRefused, reconcileReplication, switchDatabases } from "../cutover/dbswitch";
+import { startWriteLoad, WriteLoadResult } from "../cutover/dbswitchLoad";
+import { freePort } from "./support/ports";
+
+const ROOT = path.resolve(__dirname, "..");
+const APP = path.join(ROOT, "examples", "app");
+
+async function query(port: number, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    const c = new Client({ host: "127.0.0.1", port, user: "postgres", database: "app" });
+    await c.connect();
+    try {
+        return (await c.query(sql, params)).rows;
+    } finally {
+        await c.end();
+    }
+}
+
+/** name → id of every item whose name starts with prefix, and names found more than once. */
+async function itemsOf(port: number, prefix: string): Promise<{ ids: Map<string, number>; dupes: string[] }> {
+    const rows = await query(port, "SELECT id::int AS id, name FROM items WHERE name LIKE $1", [`${prefix}-%`]);
+    const ids = new Map<string, number>();
+    const dupes: string[] = [];
+    for (const r of rows) {
+        if (ids.has(r.name as string)) dupes.push(r.name as string);
+        ids.set(r.name as string, r.id as number);
+    }
+    return { ids, dupes };
+}
+
+async function waitCaughtUp(from: repl.DbSide, to: repl.DbSide["color"], timeoutMs = 20_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    const marker = `sync ${Date.now()} ${Math.random()}`;
+    await query(from.port, `INSERT INTO ${repl.MARKER_TABLE} (token) VALUES ($1)`, [marker]);
+    const toPort = to === "blue" ? blueSide.port : greenSide.port;
+    while ((await query(toPort, `SELECT 1 FROM ${repl.MARKER_TABLE} WHERE token = $1`, [marker])).length === 0) {
+        if (Date.now() > end) throw new Error(`${to} did not catch up with ${from.color} within ${timeoutMs} ms`);
+        await ops.sleep(20);
+    }
+}
+
+/** Every acknowledged write is in both databases once, with the same id; no refused write is anywhere. */
+async function assertNoLossNoDupe(w: WriteLoadResult, prefix: string): Promise<{ blue: number; green: number }> {
+    const [b, g] = [await itemsOf(blueSide.port, prefix), await itemsOf(greenSide.port, prefix)];
+    assert.deepStrictEqual(b.dupes, [], "a write duplicated on blue");
+    assert.deepStrictEqual(g.dupes, [], "a write duplicated on green");
+    const lostBlue = w.acked.filter((id) => !b.ids.has(id));
+    const lostGreen = w.acked.filter((id) => !g.ids.has(id));
+    assert.deepStrictEqual(lostBlue.slice(0, 5), [], `${lostBlue.length} acknowledged writes missing on blue`);
+    assert.deepStrictEqual(lostGreen.slice(0, 5), [], `${lostGreen.length} acknowledged writes missing on green`);
+    const refusedFound = w.failed.filter((id) => b.ids.has(id) || g.ids.has(id));
+    assert.deepStrictEqual(refusedFound, [], "a write answered with an error was committed");
+    // Same rows on both sides, with the same ids (sequences carried over, nothing applied twice).
+    assert.strictEqual(b.ids.size, g.ids.size, `blue has ${b.ids.size} rows of the run, green ${g.ids.size}`);
+    for (const [name, id] of b.ids) assert.strictEqual(g.ids.get(name), id, `${name} has id ${id} on blue but ${g.ids.get(name)} on green`);
+    const sent = new Set([...w.acked, ...w.failed, ...w.unknown]);
+    assert.deepStrictEqual([...b.ids.keys()].filter((n) => !sent.has(n)), [], "a row nobody wrote");
+    return { blue: b.ids.size, green: g.ids.size };
+}
+
+let blueSide: repl.DbSide;
+let greenSide: repl.DbSide;
+
+describe("replicated databases: switchover and revert under writes (real PostgreSQL, HAProxy, app)", function () {
+    this.timeout(180_000);
+    let dir: string;
+    let blueDir: string;
+    let greenDir: string;
+    let router: ops.RouterSpec;
+    let socket: string;
+    const apps: number[] = [];
+    const seed = Date.now() % 100_000;
+    const run = `r${seed}`;
+    let snapshotWrites: { committed: string[]; failed: number };
+
+    before(async () => {
+        console.log(`      run id ${run}`);
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-repl-"));
+        fs.chmodSync(dir, 0o755);
+        const [pb, pg, pa, pgreen, pr, pt] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+        blueSide = { color: "blue", port: pb, database: "app" };
+        greenSide = { color: "green", port: pg, database: "app" };
+        blueDir = path.join(dir, "blue", "pg");
+        greenDir = path.join(dir, "green", "pg");
+        await ops.initServer({ dataDir: blueDir, port: pb, databases: ["app"] });
+        const url = (p: number) => `postgres://postgres@127.0.0.1:${p}/app`;
+        await ops.run("node", [path.join(APP, "migrate.js"), "up", "1"], { env: { ...process.env, DATABASE_URL: url(pb) } });
+
+        // Writes committed on blue all through the snapshot and the replica's start.
+        let stop = false;
+        const committed: string[] = [];
+        let failed = 0;
+        const writerAgain = async (from: number): Promise<void> => {
+            let c: Client | undefined;
+            for (let i = from; !stop; i++) {
+                try {
+                    if (!c) {
+                        c = new Client({ host: "127.0.0.1", port: pb, user: "postgres", database: "app" });
+                        c.on("error", () => undefined); // blue restarts once, to turn on wal_level = logical
+                        await c.connect();
+                    }
+                    const name = `${run}snap-${i}`;
+                    await c.query("INSERT INTO items (name) VALUES ($1)", [name]);
+                    committed.push(name);
+                } catch {
+                    failed++;
+                    await c?.end().catch(() => undefined);
+                    c = undefined;
+                    await ops.sleep(50);
+                }
+            }
+            await c?.end().catch(() => undefined);
+        };
+        const writer = writerAgain(0);
+        const replica = await repl.startReplica({ sourceDataDir: blueDir, source: blueSide, to: greenSide, dataDir: greenDir, snapshotDir: path.join(dir, "snapshots", "replica") });
+        console.log(`      replica at ${replica.lsn} (${replica.method}) in ${replica.durationMs} ms; ${committed.length} writes committed on blue meanwhile`);
+        await ops.sleep(300);
+        stop = true;
+        await writer;
+        snapshotWrites = { committed, failed };
+        // The candidate's migration, applied to green alone: additive (a nullable column).
+        await ops.run("node", [path.join(APP, "migrate.js"), "up"], { env: { ...process.env, DATABASE_URL: url(pg), PGOPTIONS: `-c ${repl.MIGRATING_SETTING}=on` } });
+
+        for (const [color, port, db] of [["blue", pa, pb], ["green", pgreen, pg]] as const) {
+            const p = await ops.startApp({
+                command: `node ${path.join(APP, "server.js")}`,
+                cwd: ROOT,
+                env: { PATH: process.env.PATH ?? "", DATABASE_URL: url(db), COLOR: color, VERSION: color === "blue" ? "1.0.0" : "1.1.0", PORT: String(port) },
+                port,
+                logDir: path.join(dir, "logs"),
+                name: color,
+                healthPath: "/healthz",
+            });
+            apps.push(p.pid);
+        }
+        router = {
+            dir: path.join(dir, "router"),
+            port: pr,
+            testPort: pt,
+            servers: [
+                { color: "blue", port: pa, weight: 100 },
+                { color: "green", port: pgreen, weight: 0 },
+            ],
+            healthPath: "/healthz",
+            checkIntervalMs: 500,
+            idle: "green",
+        };
+        socket = (await ops.startRouter(router)).socketPath;
+        for (let i = 0; i < 100; i++) {
+            const h = await ops.serverHealth(socket);
+            if (h.blue.status === "UP" && h.green.status === "UP") break;
+            await ops.sleep(100);
+        }
+    });
+
+    after(async () => {
+        if (router) await ops.stopRouter(router.dir).catch(() => undefined);
+        for (const pid of apps) await ops.stopProcessGroup(pid).catch(() => undefined);
+        if (greenDir) await ops.destroyServer(greenDir).catch(() => undefined);
+        if (blueDir) await ops.destroyServer(blueDir).catch(() => undefined);
+        if (dir) {
+            await ops.run("chmod", ["-R", "u+w", dir]).catch(() => undefined);
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("green starts exactly at its snapshot's position: every write blue committed meanwhile is in green once", async () => {
+        await waitCaughtUp(blueSide, "green");
+        assert.ok(snapshotWrites.committed.length > 100, `only ${snapshotWrites.committed.length} writes during the snapshot`);
+        const [b, g] = [await itemsOf(blueSide.port, `${run}snap`), await itemsOf(greenSide.port, `${run}snap`)];
+        assert.deepStrictEqual(g.dupes, []);
+        const missing = snapshotWrites.committed.filter((n) => !g.ids.has(n));
+        assert.deepStrictEqual(missing, [], `${missing.length} writes committed on blue are missing on green`);
+        assert.strictEqual(g.ids.size, b.ids.size);
+        for (const [name, id] of b.ids) assert.strictEqual(g.ids.get(name), id);
+        assert.deepStrictEqual((await repl.readReplicationState(blueSide, greenSide)).streams, ["blue→green"]);
+    });
+
+    it("the lag is read, and the gate refuses a switchover while green is behind, giving the lag", async () => {
+        const lag = await repl.readLag(blueSide, "green");
+        assert.ok(lag.slotExists && lag.streaming, JSON.stringify(lag));
+        await repl.setSubscriptionEnabled("blue", greenSide, false);
+        try {
+            await query(blueSide.port, "INSERT INTO items (name) SELECT 'behind-' || g FROM generate_series(1, 5000) g");
+            await assert.rejects(
+                switchDatabases({ socketPath: socket, from: blueSide, to: greenSide }),
+                (e: Error) => e instanceof DbSwitchRefused && /green is \d+(\.\d)? (KiB|MiB|bytes).* behind blue/.test(e.message) && /not streaming/.test(e.message),
+            );
+            assert.deepStrictEqual(await ops.readWeights(socket), { blue: 100, green: 0 }, "the refused switchover changed the weights");
+        } finally {
+            await repl.setSubscriptionEnabled("blue", greenSide, true);
+        }
+        await waitCaughtUp(blueSide, "green");
+        const after = await repl.readLag(blueSide, "green");
+        assert.ok(repl.judgeLag(after).ok, repl.judgeLag(after).message);
+    });
+
+    it("a switchover then a revert under 250 writes/s lose no row and duplicate none; replication runs one way at a time", async () => {
+        const w = startWriteLoad(`http://127.0.0.1:${router.port}`, { rate: 250, connections: 10, prefix: run, durationMs: 60_000 });
+        await ops.sleep(2000);
+        const sw = await switchDatabases({ socketPath: socket, from: blueSide, to: greenSide });
+        console.log(`      switchover: writes paused ${sw.pauseMs.toFixed(1)} ms (catch-up ${sw.catchUpMs.toFixed(1)} ms), ${sw.refusedWrites} refused`);
+        assert.deepStrictEqual(await ops.readWeights(socket), { blue: 0, green: 100 });
+        assert.deepStrictEqual((await repl.readReplicationState(blueSide, greenSide)).streams, ["green→blue"]);
+        assert.deepStrictEqual(sw.reverseColumns["public.items"], ["id", "name", "created_at"], "the way back carries blue's columns only");
+        await ops.sleep(2000);
+        const rv = await switchDatabases({ socketPath: socket, from: greenSide, to: blueSide });
+        console.log(`      revert: writes paused ${rv.pauseMs.toFixed(1)} ms (catch-up ${rv.catchUpMs.toFixed(1)} ms), ${rv.refusedWrites} refused`);
+        assert.deepStrictEqual(await ops.readWeights(socket), { blue: 100, green: 0 });
+        assert.deepStrictEqual((await repl.readReplicationState(blueSide, greenSide)).streams, ["blue→green"]);
+        await ops.sleep(1500);
+        const r = await w.stop();
+        await waitCaughtUp(blueSide, "green");
+        const counts = await assertNoLossNoDupe(r, run);
+        console.log(
+            `      ${r.acked.length} writes acknowledged (${r.rps.toFixed(0)}/s), ${r.failed.length} refused, ${r.unknown.length} unanswered; ` +
+                `rows: blue ${counts.blue}, green ${counts.green}; 0 lost; slowest acknowledged write ${r.maxLatencyMs.toFixed(0)} ms`,
+        );
+        assert.ok(r.rps >= 200, `only ${r.rps.toFixed(0)} writes/s`);
+        // The only failures: writes that reached the old color as it closed (refused by its write gate, nothing committed).
+        for (const e of r.errors) assert.match(e, /writes are refused here/, `a write failed otherwise: ${e}`);
+        assert.ok(r.failed.length <= 60, `${r.failed.length} writes refused: more than the writes in flight around two pauses`);
+        assert.ok(sw.pauseMs < 5000 && rv.pauseMs < 5000, "a write pause of 5 s or more");
+    });
+
+    it("a change that would break replication is named before the switchover", async () => {
+        await query(blueSide.port, "CREATE TABLE extra (id int PRIMARY KEY, v text)");
+        await query(greenSide.port, "CREATE TABLE extra (id int PRIMARY KEY, v integer)");
+        try {
+            await assert.rejects(checkSwitchable(blueSide, greenSide), (e: Error) => e instanceof DbSwitchRefused && /column public\.extra\.v is text on blue but integer on green/.test(e.message));
+            await query(greenSide.port, "DROP TABLE extra");
+            await assert.rejects(checkSwitchable(blueSide, greenSide), (e: Error) => /table public\.extra exists on blue but not on green/.test(e.message));
+        } finally {
+            await query(blueSide.port, "DROP TABLE IF EXISTS extra");
+            await query(greenSide.port, "DROP TABLE IF EXISTS extra");
+        }
+        await checkSwitchable(blueSide, greenSide);
+    });
+
+    it("SIGKILL of a switchover after the weights changed, then reconcile: no row lost, replication one way", async () => {
+        const prefix = `${run}k`;
+        const w = startWriteLoad(`http://127.0.0.1:${router.port}`, { rate: 250, connections: 10, prefix, durationMs: 60_000 });
+        await ops.sleep(1500);
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "test", "fixtures", "dbswitch-child.ts")], {
+            cwd: ROOT,
+            env: { ...process.env, SOCKET: socket, BLUE_PORT: String(blueSide.port), GREEN_PORT: String(greenSide.port), HOLD_AT: "release" },
+            stdio: ["ignore", "pipe", "inherit"],
+        });
+        await new Promise<void>((resolve, reject) => {
+            let out = "";
+            child.stdout!.on("data", (d) => {
+                out += String(d);
+                if (out.includes("at release")) {
+                    child.kill("SIGKILL");
+                    resolve();
+                }
+            });
+            child.on("exit", () => reject(new Error(`the switchover ended before its step: ${out}`)));
+        });
+        assert.deepStrictEqual(await ops.readWeights(socket), { blue: 0, green: 100 }, "killed after the weights changed");
+        const fixed = await reconcileReplication({ socketPath: socket, blue: blueSide, green: greenSide });
+        console.log(`      after SIGKILL: ${fixed.did.join("; ")}`);
+        assert.strictEqual(fixed.live, "green");
+        assert.deepStrictEqual((await repl.readReplicationState(blueSide, greenSide)).streams, ["green→blue"]);
+        await ops.sleep(1500);
+        const back = await switchDatabases({ socketPath: socket, from: greenSide, to: blueSide });
+        const r = await w.stop();
+        await waitCaughtUp(blueSide, "green");
+        await assertNoLossNoDupe(r, prefix);
+        console.log(`      ${r.acked.length} writes acknowledged, ${r.failed.length} refused; revert paused writes ${back.pauseMs.toFixed(1)} ms; 0 lost`);
+        assert.deepStrictEqual((await repl.readReplicationState(blueSide, greenSide)).streams, ["blue→green"]);
+    });
+});
