@@ -4,7 +4,7 @@
  * reverts, one that promotes green.
  */
 import * as sy from "../index";
-import { countColors, load } from "../cutover/traffic";
+import { countColors, load, startLoad } from "../cutover/traffic";
 
 // The demo drives Switchyard's own project through the library's public API, as any program would.
 const run = sy.stack;
@@ -114,6 +114,47 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 }
 
 /**
+ * A flag rollout as cutover steps, under load from 2,000 users (one in ten internal): new-checkout for
+ * internal users, then 10% of users; there its code path fails, the gate judges the flagged requests
+ * alone and halts, and the revert turns the flag off before anything else.
+ */
+async function demoFlagRollout(
+    target: sy.stack.StackTarget,
+    url: string,
+    outputs: Record<string, { value: unknown }>,
+    gate: Partial<sy.cutover.GateSpec>,
+    session: { write: (l: string) => void },
+): Promise<void> {
+    const flag = "new-checkout";
+    process.stdout.write(`\n== flag rollout: ${flag} for internal users, then 10% of users, whose checkout then fails: the gate turns the flag off\n`);
+    const ports = Object.values((outputs.appPorts?.value as Record<string, number> | undefined) ?? {});
+    const breakFlagged = (rate: number) =>
+        Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/admin/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ flaggedFailRate: rate }) })));
+    const served: Record<string, number> = {};
+    let user = 0;
+    const traffic = startLoad(url, {
+        connections: 4,
+        rate: 400,
+        durationMs: 300_000,
+        headers: () => ((user = (user + 7919) % 2000), { "x-user-id": `user-${user}`, ...(user % 10 === 0 ? { "x-user-group": "internal" } : {}) }),
+        onAnswer: (a) => {
+            const k = `${String(a.headers?.["x-flags"] ?? "").match(/new-checkout=(\w+)/)?.[1] ?? "none"}${a.status >= 500 ? " (failed)" : ""}`;
+            served[k] = (served[k] ?? 0) + 1;
+        },
+    });
+    const breakAt10: sy.cutover.Listener = { onEvent: (e) => void (e.type === "step" && e.flag?.stage === 10 && breakFlagged(1)), close: async () => undefined };
+    try {
+        const steps = [{ flag, stage: "internal" as const }, { flag, stage: 10 }, 100];
+        const r = await cut.runSession(target, { ...session, listeners: [breakAt10] }, "promoted", (drive) => cut.cutover(target, { steps, gate, pretest: false, backup: false }, drive));
+        process.stdout.write(`flag rollout ended ${r.checkpoint.phase}: ${r.checkpoint.reason ?? ""}\n`);
+    } finally {
+        await breakFlagged(0);
+        const l = await traffic.stop();
+        process.stdout.write(`load during the flag rollout: ${l.total} requests; ${flag} served ${JSON.stringify(served)}\n`);
+    }
+}
+
+/**
  * Two cutovers to green under steady load: in the first, green starts failing once live traffic
  * reaches it, so its gate fails and traffic goes back to blue at once; the second promotes green.
  */
@@ -146,6 +187,8 @@ async function demoCutovers(prod: sy.stack.StackTarget, url: string, outputs: Re
     );
     await faults(0);
     process.stdout.write(`cutover 1 ended ${first.phase}: ${first.reason ?? ""}\n`);
+
+    await demoFlagRollout(quiet, url, outputs, gate, session);
 
     say("cutover 2 of 2: green fixed; steps from switchyard:cutover, each one `up` and read back from HAProxy");
     const second = await underLoad("second cutover", async () =>
