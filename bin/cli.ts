@@ -10,6 +10,7 @@ import { runDemo } from "../stack/demo";
 import { destroyExpired, listSandboxes } from "../stack/expiry";
 import * as cut from "../cutover";
 import { runSession, SessionOptions } from "../cutover/session";
+import { restore } from "../cutover/restore";
 import { WebhookFormat, WEBHOOK_FORMATS } from "../cutover/listeners";
 import { PACKAGE_ROOT } from "../stack/env";
 import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
@@ -134,6 +135,17 @@ async function main(argv: string[]): Promise<void> {
             process.stdout.write(
                 `snapshot ${meta.name}: ${(meta.sizeBytes / 1048576).toFixed(1)} MiB by ${meta.method} in ${meta.durationMs} ms\n  ${meta.dir}\n`,
             );
+        });
+
+    program
+        .command("restore")
+        .description("bring a local stack's database back from a backup snapshot (when data, not code, went wrong); a snapshot of the current data is taken first")
+        .argument("<stack>", "a local blue-green stack", opt.parseStackName)
+        .addOption(new Option("--snapshot <name>", "the snapshot to restore (see `switchyard snapshot`)").argParser((v) => opt.parseSnapshotName(v, "--snapshot")).makeOptionMandatory())
+        .option("--yes", "go ahead: the database's data is replaced by the snapshot's (without it nothing changes)")
+        .action(async (stack: string, o: { snapshot: string; yes?: boolean; pair?: string }) => {
+            const r = await restore(target(stack, true), { snapshot: o.snapshot, confirm: o.yes === true, pair: o.pair, onProgress: (l) => process.stderr.write(`switchyard: ${l}\n`) });
+            process.stdout.write(`restored ${r.snapshot} into stack ${r.stack} (database down ${r.downtimeMs} ms); the data from before is snapshot ${r.preRestore}\n`);
         });
 
     program
@@ -352,7 +364,7 @@ async function main(argv: string[]): Promise<void> {
     for (const name of ["cutover", "resume", "revert"]) {
         addOutputOptions(program.commands.find((c) => c.name() === name) as Command);
     }
-    for (const name of ["cutover", "resume", "revert", "status", "snapshot"]) {
+    for (const name of ["cutover", "resume", "revert", "status", "snapshot", "restore"]) {
         (program.commands.find((c) => c.name() === name) as Command).option("--pair <name>", "the blue-green pair to act on, when the stack has several (its name in the program)");
     }
 

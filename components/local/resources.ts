@@ -133,6 +133,8 @@ const postgresProvider: pulumi.dynamic.ResourceProvider = {
     async update(id: string, olds: PostgresServerOutputs, news: PostgresServerInputs) {
         const ops = loadOps();
         let { pid, running } = olds;
+        // What a `switchyard restore` cut short left is taken to one whole side before the start.
+        await ops.finishInterruptedRestore(id);
         if (!ops.serverStatus(id).running) {
             const s = await ops.startServer(id, news.port);
             pid = s.pid;

@@ -29,6 +29,8 @@ if (!process.env.DATABASE_URL) {
     process.exit(2);
 }
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 5 });
+// An idle connection the database closed (a restart, a restore) is dropped, not fatal: the next query opens another.
+pool.on("error", (e) => process.stderr.write(`app: idle database connection lost: ${e.message}\n`));
 const faults = { failRate: Number(process.env.FAIL_RATE || 0), latencyMs: Number(process.env.LATENCY_MS || 0), slowShare: 0, slowMs: 0, faultHealth: false, flaggedFailRate: 0 };
 const checkoutFlag = process.env.CHECKOUT_FLAG || "new-checkout";
 let flags; // set by main() when a flags file is given

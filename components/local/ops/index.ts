@@ -5,3 +5,4 @@ export * from "./postgres";
 export * from "./clone";
 export * from "./haproxy";
 export * from "./mask";
+export * from "./restore";
