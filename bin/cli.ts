@@ -16,6 +16,7 @@ import { PACKAGE_ROOT } from "../stack/env";
 import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 import * as opt from "../cutover/options";
 import { readPolicyConfigFile } from "../policies/config";
+import { formatImpact, impact, ImpactMap } from "../stack/impactRun";
 import { checkSuiteName } from "../components/testRuns";
 import { maskSandbox } from "../stack/mask";
 
@@ -80,9 +81,29 @@ async function main(argv: string[]): Promise<void> {
         .argument("<stack>", "stack name (stacks/Pulumi.<stack>.yaml)", opt.parseStackName)
         .option("--no-policy", "skip the policy pack")
         .option("--policy-config <file>", "policy config file (JSON), e.g. to make a rule advisory")
-        .action(async (stack: string, o: { policy: boolean; policyConfig?: string }) => {
-            const r = await run.up(target(stack), policyOpts(o));
+        .option("--no-impact", "skip the impact map printed first (a preview of its own)")
+        .action(async (stack: string, o: { policy: boolean; policyConfig?: string; impact: boolean }) => {
+            const policy = policyOpts(o);
+            if (o.impact) {
+                process.stdout.write(formatImpact(await impact(target(stack)), { short: true }) + "\n");
+            }
+            const r = await run.up(target(stack), policy);
             printOutputs(r.outputs);
+        });
+
+    program
+        .command("impact")
+        .description(
+            "the impact map of what `up` would change: the change classed (app version, configuration, schema migration pending, " +
+                "database engine or major version, infrastructure), the resources it touches (a stateful one replaced or deleted flagged, " +
+                "with the property that forced it), the migrations pending, the risk tier (low, medium, high) and the release path it allows",
+        )
+        .argument("<stack>", "stack name", opt.parseStackName)
+        .option("--json", "print the map as JSON")
+        .option("--database-url <url>", "the database whose applied migrations are read (default: the databaseUrl in the stack's state)")
+        .action(async (stack: string, o: { json?: boolean; databaseUrl?: string }) => {
+            const map = await impact(target(stack, true), { databaseUrl: o.databaseUrl });
+            process.stdout.write(o.json ? JSON.stringify(map, null, 2) + "\n" : formatImpact(map));
         });
 
     program
@@ -231,7 +252,9 @@ async function main(argv: string[]): Promise<void> {
             opt.checkCutoverFlags(o);
             const req = { to: o.to, steps: o.steps, maxStep: o.maxStep, gate: gateOf(o), pretest: o.pretest, backup: o.backup, pauseAt: o.pauseAt };
             cut.validateRequest({ stackName: stack }, req);
-            await withOutputs(stack, o, "promoted", (drive) => cut.cutover(target(stack, !o.verbose), req, drive));
+            // The impact map first (a JSON line `{"impact": …}` with --json); its tier may refuse the plan.
+            const onMap = (m: ImpactMap) => process.stdout.write(o.json ? JSON.stringify({ impact: m }) + "\n" : formatImpact(m, { short: true }) + "\n");
+            await withOutputs(stack, o, "promoted", (drive) => cut.cutover(target(stack, !o.verbose), req, { ...drive, impact: { onMap } }));
         });
 
     program

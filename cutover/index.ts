@@ -13,6 +13,7 @@ import { drive, DriveOptions } from "./run";
 import { AutomationStackStore, Intent, lockCutover, StackState, StackStore } from "./stackState";
 import { validateRequest } from "./options";
 import { requireTests } from "./preflight";
+import { impactGate, ImpactGateOptions } from "./impactGate";
 import { Checkpoint, CutoverPort, FINAL_PHASES, GateSpec, TrafficWeights } from "./types";
 
 export * from "./types";
@@ -22,6 +23,7 @@ export { probe } from "./probe";
 export { AutomationStackStore, StackStore, StackState, Intent, lockCutover } from "./stackState";
 export { validateRequest } from "./options";
 export { requiredTestsMissing, checkRequiredTests, describeTestGaps, requireTests, requiredSuites, TestGap, RecordedRun } from "./preflight";
+export { impactGate, ImpactGateOptions, highRiskSuites } from "./impactGate";
 export { runSession, SessionOptions, SessionResult, SessionDrive } from "./session";
 export { Listener, webhook, report, slackBody, WebhookFormat, WEBHOOK_FORMATS } from "./listeners";
 export { formatEvent, jsonLine } from "./display";
@@ -112,7 +114,7 @@ function asUserError<T>(fn: () => T): T {
 }
 
 /** Moves traffic to the new color step by step behind the health gate; reverts at once when it fails. */
-export async function cutover(target: StackTarget, req: Omit<PlanRequest, "current">, opts: DriveOptions & PairOption = {}): Promise<Checkpoint> {
+export async function cutover(target: StackTarget, req: Omit<PlanRequest, "current">, opts: DriveOptions & PairOption & { impact?: ImpactGateOptions } = {}): Promise<Checkpoint> {
     validateRequest(target, req);
     return withLock(target, opts, async (store) => {
         const { state, port } = await open(target, store);
@@ -123,6 +125,8 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
         }
         // switchyard:cutover.requireTests: refused, nothing changed, without a passing run of each suite.
         await requireTests(target, plan.to, state.outputs);
+        // The impact map (with `impact`): shown, and a plan its risk tier does not allow refused, nothing changed.
+        if (opts.impact) await impactGate(target, plan, state.outputs, opts.impact);
         const now = (opts.now ?? (() => new Date()))();
         return drive(port, plan, start(plan, state.weights, newId(now), now.toISOString()), opts);
     });

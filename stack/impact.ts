@@ -265,7 +265,8 @@ export function affectedResources(steps: readonly PlannedStep[]): AffectedResour
         if (!action || s.custom === false || s.type === "pulumi:pulumi:Stack" || s.type.startsWith("pulumi:providers:")) {
             continue;
         }
-        const changed = [...(s.diffs ?? []), ...(action === "update" || action === "replace" ? changedInputs(s.olds, s.news) : [])];
+        // Inputs are compared once a resource's steps are merged: a replacement's own steps carry only old or new ones.
+        const changed = s.diffs ?? [];
         const forcedBy = action === "replace" ? (s.keys ?? []) : [];
         const seen = byUrn.get(s.urn);
         if (!seen) {
@@ -285,7 +286,8 @@ export function affectedResources(steps: readonly PlannedStep[]): AffectedResour
     const out: AffectedResource[] = [];
     for (const [urn, r] of byUrn) {
         const { type, olds, news } = r.step;
-        const changed = uniqSorted([...r.changed].filter((k) => !BOOKKEEPING.has(k)));
+        const compared = (r.action === "update" || r.action === "replace") && olds !== undefined && news !== undefined ? changedInputs(olds, news) : [];
+        const changed = uniqSorted([...r.changed, ...compared].filter((k) => !BOOKKEEPING.has(k)));
         const forcedBy = uniqSorted(r.forcedBy);
         const stateful = STATEFUL_TYPES.has(type);
         const traffic = TRAFFIC_PROPERTIES[type];

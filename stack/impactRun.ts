@@ -159,7 +159,9 @@ export async function impact(target: StackTarget, o: ImpactOptions = {}): Promis
             },
         });
     } catch (e) {
-        throw refusal(e as Error) ?? new Error(`the preview of stack "${target.stackName}" failed: ${(e as Error).message}\n${log.slice(-2000)}`);
+        // A resource's check refusing a value (a port in use, a missing snapshot) is the user's to fix: named, exit 2.
+        const diagnostic = /^\s+error: (.+)$/m.exec(log)?.[1];
+        throw refusal(e as Error) ?? (diagnostic ? new UserError(`the preview of stack "${target.stackName}" failed: ${diagnostic}`) : new Error(`the preview of stack "${target.stackName}" failed: ${(e as Error).message}\n${log.slice(-2000)}`));
     }
     const resources = await stateResources(stack);
     const component = [...componentsIn(resources, "pair"), ...componentsIn(resources, "sandbox")][0];

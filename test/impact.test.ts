@@ -5,6 +5,7 @@
  * the database has not applied is a schema migration; a high-risk cutover is refused.
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -153,6 +154,12 @@ describe("impact map: the pure core", () => {
             step(`${L}:PostgresServer`, "shop-db", "create-replacement", { keys: ["port"] }),
         ]);
         assert.strictEqual(r.length, 1);
+        const green = affectedResources([
+            step(`${L}:AppProcess`, "shop-green", "delete-replaced", { keys: ["version"], olds: { version: "1.1.0", port: 1 } }),
+            step(`${L}:AppProcess`, "shop-green", "replace", { keys: ["version"], diffs: ["version"], olds: { version: "1.1.0", port: 1 }, news: { version: "1.2.0", port: 1 } }),
+            step(`${L}:AppProcess`, "shop-green", "create-replacement", { keys: ["version"], news: { version: "1.2.0", port: 1 } }),
+        ]);
+        assert.deepStrictEqual(green.map((g) => [g.changed, g.class]), [[["version"], "app-version"]], "one-sided inputs of a replacement's own steps are not changes");
         assert.deepStrictEqual({ action: r[0].action, forcedBy: r[0].forcedBy, changed: r[0].changed, stateful: r[0].stateful }, { action: "replace", forcedBy: ["dataDir", "port"], changed: ["dataDir", "port"], stateful: true });
     });
 
@@ -250,7 +257,8 @@ import { localPairConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
 
 const BASE = 20700 + (process.pid % 50) * 10;
-const APP_MIGRATIONS = path.resolve(__dirname, "..", "examples", "app", "migrations");
+const ROOT = path.resolve(__dirname, "..");
+const APP_MIGRATIONS = path.join(ROOT, "examples", "app", "migrations");
 
 describe("impact map on the real engine (local platform)", function () {
     this.timeout(300_000);
@@ -261,12 +269,15 @@ describe("impact map on the real engine (local platform)", function () {
     const target = (): run.StackTarget => ({ stackName: "pair", root: proj.root, program, onOutput: (s) => (logs += s), onNotice: (s) => (logs += s) });
     const inEnv = <T>(fn: () => Promise<T>) => withEnv(env(), fn);
     const file = () => path.join(proj.root, "stacks", "Pulumi.pair.yaml");
-    const base = localPairConfig(BASE, { "switchyard:traffic": { blue: 100, green: 0 } });
+    const pair = localPairConfig(BASE, { "switchyard:traffic": { blue: 100, green: 0 } });
+    // The app runs from the package (the CLI runs the project's own program: the ready-made one, as `main`).
+    const base: Record<string, unknown> = { ...pair, "switchyard:app": { ...(pair["switchyard:app"] as object), cwd: ROOT } };
     /** The pair's stack file with these keys over the config it was brought up with. */
     const configure = (over: Record<string, unknown>) => fs.writeFileSync(file(), YAML.stringify({ config: { ...base, ...over } }));
 
     before(async () => {
         proj = tempProject({ pair: YAML.stringify({ config: base }) });
+        fs.writeFileSync(path.join(proj.root, "Pulumi.yaml"), `name: switchyard-test\nruntime: nodejs\nmain: ${path.join(ROOT, "stack", "classic.ts")}\nstackConfigDir: stacks\n`);
         home = path.join(proj.root, "home");
         await inEnv(() => run.up(target()));
     });
@@ -292,6 +303,16 @@ describe("impact map on the real engine (local platform)", function () {
             [["shop-router", "update", ["weights"], true]],
         );
         assert.strictEqual(map.releasePath.allAtOnce, true);
+        // The CLI gives the same map to scripts.
+        const cli = spawnSync(process.execPath, [path.join(ROOT, "bin", "switchyard"), "--cwd", proj.root, "impact", "pair", "--json"], {
+            cwd: ROOT,
+            env: { ...process.env, ...env() },
+            encoding: "utf8",
+            timeout: 180_000,
+        });
+        assert.strictEqual(cli.status, 0, cli.stderr);
+        const json = JSON.parse(cli.stdout) as typeof map;
+        assert.deepStrictEqual([json.tier, json.classes, json.resources.map((r) => r.name)], ["low", ["configuration"], ["shop-router"]]);
     });
 
     it("the database's port changed: its replacement is flagged high risk, naming port", async () => {
@@ -306,14 +327,6 @@ describe("impact map on the real engine (local platform)", function () {
         assert.match(map.reasons[0], /stateful PostgresServer shop-db is replaced: its data goes with it; forced by port/);
     });
 
-    it("the data directory changed: the database's replacement is high risk, naming dataDir", async () => {
-        configure({ "switchyard:local": { ...(base["switchyard:local"] as object), dataDir: path.join(proj.root, "elsewhere") } });
-        const map = await inEnv(() => impact(target()));
-        assert.strictEqual(map.tier, "high");
-        const db = map.resources.find((r) => r.type.endsWith(":PostgresServer"));
-        assert.ok(db && db.action === "replace" && db.forcedBy.includes("dataDir"), JSON.stringify(map.resources, null, 2));
-    });
-
     it("a version change with a migration the database has not applied is classed as a schema migration", async () => {
         const dir = path.join(proj.root, "candidate-migrations");
         fs.cpSync(APP_MIGRATIONS, dir, { recursive: true });
@@ -326,7 +339,7 @@ describe("impact map on the real engine (local platform)", function () {
         const map = await inEnv(() => impact(target()));
         process.stdout.write(formatImpact(map));
         assert.deepStrictEqual(map.migrations, { known: true, pending: ["003_orders"], applied: ["001_items", "002_items_add_sku"], source: dir });
-        assert.deepStrictEqual(map.classes, ["app-version", "schema-migration"]);
+        assert.deepStrictEqual(map.classes, ["app-version", "schema-migration"], JSON.stringify(map.resources, null, 2));
         assert.strictEqual(map.tier, "high");
         const green = map.resources.find((r) => r.name === "shop-green");
         assert.ok(green && green.class === "app-version" && green.forcedBy.includes("version"), JSON.stringify(map.resources, null, 2));
