@@ -294,7 +294,7 @@ async function main(argv: string[]): Promise<void> {
                     `intent:           ${s.intent ? `${s.intent.action}${s.intent.weights ? ` to ${cut.formatWeights(s.intent.weights)}` : ""} (cutover ${s.intent.id}, ${s.intent.at}), not finished` : "none pending"}`,
                     ...s.disagreements.map((d) => `DISAGREES: ${d}`),
                     cp
-                        ? `last cutover:    ${cp.id} ${cp.from} → ${cp.to}, ${cp.phase} at step ${cp.step + 1}/${cp.steps.length} (${cp.steps.join(", ")})` +
+                        ? `last cutover:    ${cp.id} ${cp.from} → ${cp.to}, ${cp.phase} at step ${cp.step + 1}/${cp.steps.length} (${cut.formatSteps(cp)})` +
                           `${cp.reason ? `\n  reason: ${cp.reason}` : ""}${cp.backup ? `\n  backup: ${cp.backup}` : ""}\n  updated ${cp.updatedAt}`
                         : "last cutover:    none",
                     "",

@@ -315,7 +315,7 @@ export function start(plan: CutoverPlan, current: TrafficWeights, id: string, no
         ...(plan.pauseAt.length > 0 ? { pauseAt: plan.pauseAt } : {}),
         ...(plan.flagSteps ? { flagSteps: plan.flagSteps } : {}),
     };
-    const started: CutoverEvent = { type: "started", at: now, from: plan.from, to: plan.to, steps: plan.steps };
+    const started: CutoverEvent = { type: "started", at: now, from: plan.from, to: plan.to, steps: plan.steps, ...(plan.flagSteps ? { flagSteps: plan.flagSteps } : {}) };
     if (plan.pretest) {
         return { checkpoint: cp, action: { kind: "pretest", color: plan.to }, events: [started] };
     }
@@ -359,6 +359,14 @@ export function resume(cp: Checkpoint, plan: CutoverPlan, now: string): Transiti
 /** The flag step at a step's index, if it is one. */
 export function flagStepAt(cp: Pick<Checkpoint, "flagSteps">, step: number): FlagStep | undefined {
     return cp.flagSteps?.[step];
+}
+
+/**
+ * A plan's steps as written: weights, and flag steps as `flag:<name>=<stage>`.
+ * @example formatSteps({ steps: [0, 100], flagSteps: { 0: { flag: "f", stage: 10 } } }) // "flag:f=10, 100"
+ */
+export function formatSteps(p: Pick<Checkpoint, "steps" | "flagSteps">): string {
+    return p.steps.map((s, i) => (p.flagSteps?.[i] ? formatFlagStep(p.flagSteps[i]) : String(s))).join(", ");
 }
 
 /** A step as an operator reads it: `green 50%`, or `flag:new-checkout=10`. */

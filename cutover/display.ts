@@ -2,7 +2,7 @@
  * Listeners on the cutover's event stream: operator lines for the terminal (in the style Flagger's
  * users read), and JSON lines for scripts. Pure formatting.
  */
-import { formatWeights } from "./core";
+import { formatSteps, formatWeights } from "./core";
 import { CutoverEvent } from "./types";
 
 const time = (at: string) => at.slice(11, 19);
@@ -13,7 +13,7 @@ export function formatEvent(e: CutoverEvent): string | undefined {
         case "progress":
             return undefined;
         case "started":
-            return `${time(e.at)} cutover ${e.from} → ${e.to} in steps ${e.steps.join(", ")}`;
+            return `${time(e.at)} cutover ${e.from} → ${e.to} in steps ${formatSteps(e)}`;
         case "resumed":
             return `${time(e.at)} resumed at step ${e.step + 1} (${e.phase})`;
         case "pretest":

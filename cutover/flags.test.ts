@@ -4,10 +4,11 @@
  * in-memory port, with no process, clock or network.
  */
 import * as assert from "assert";
-import { advance, makePlan, operatorRevert, planOf, plannedSteps, resume, start, Transition } from "./core";
+import { advance, formatSteps, makePlan, operatorRevert, planOf, plannedSteps, resume, start, Transition } from "./core";
 import { checkFlagSteps, flagsOn, nopFlags, parseFlagStep } from "./flags";
 import { checkCutoverFlags, parseStepsFlag, validateRequest } from "./options";
 import { drive } from "./run";
+import { formatEvent } from "./display";
 import { Checkpoint, CutoverEvent, CutoverPort, DEFAULT_GATE, FlagStage, Sample, TrafficWeights, Watch } from "./types";
 
 const T0 = "2026-11-30T10:00:00Z";
@@ -246,5 +247,15 @@ describe("flag steps: the driver", () => {
         const cp = await drive(port, plan, start(plan, CURRENT, "c1", T0));
         assert.strictEqual(cp.phase, "reverted");
         assert.match(cp.reason ?? "", /the memory platform runs no flag steps/);
+    });
+});
+
+describe("flag steps: display", () => {
+    it("shows a plan's flag steps as written", () => {
+        const plan = makePlan({ current: CURRENT, steps: [{ flag: "f", stage: "internal" }, { flag: "f", stage: 10 }, 100], flagNames: ["f"] });
+        assert.strictEqual(formatSteps(plan), "flag:f=internal, flag:f=10, 100");
+        const started = start(plan, CURRENT, "c", T0).events[0];
+        assert.match(formatEvent(started) ?? "", /cutover blue → green in steps flag:f=internal, flag:f=10, 100$/);
+        assert.match(formatEvent({ type: "flag", at: T0, flag: "f", stage: "off", served: "off" }) ?? "", /flag f set off: served off$/);
     });
 });

@@ -221,7 +221,7 @@ export type Input =
 
 /** The one event stream: the terminal display, `--json` lines and reports all listen to it. */
 export type CutoverEvent =
-    | { readonly type: "started"; readonly at: string; readonly from: Color; readonly to: Color; readonly steps: number[] }
+    | { readonly type: "started"; readonly at: string; readonly from: Color; readonly to: Color; readonly steps: number[]; readonly flagSteps?: Readonly<Record<number, FlagStep>> }
     | { readonly type: "resumed"; readonly at: string; readonly step: number; readonly phase: Phase }
     | { readonly type: "pretest"; readonly at: string; readonly color: Color; readonly verdict: Verdict }
     | { readonly type: "backup"; readonly at: string; readonly name: string }
