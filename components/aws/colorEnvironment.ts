@@ -21,6 +21,7 @@ import {
     throwIfInvalid,
 } from "../types";
 import { checkIntRange, checkNow, checkedOutput, childTags, isEventual } from "./common";
+import { FLAGD_CONTAINER, flagdAppEnvironment, flagdSidecar, flagsReadPolicy } from "./flags";
 
 /** Environment variables the component sets itself; `environment` may not override them. */
 export const RESERVED_ENV = ["PORT", "COLOR", "VERSION", "DATABASE_URL"] as const;
@@ -138,6 +139,14 @@ export interface ColorEnvironmentArgs extends ColorArgs {
      * @default none
      */
     readonly taskRoleArn?: pulumi.Input<string>;
+    /**
+     * Feature flags: a flagd sidecar syncing the stack's flagd file from S3 (an AwsFlags' `uri` and
+     * `objectArn`), and the app pointed at it (`FLAGD_RESOLVER=in-process`, `FLAGD_HOST`,
+     * `FLAGD_PORT`). Without a taskRoleArn, a task role that may read the object is made
+     * (`<name>-task-role`); a given task role must be allowed `s3:GetObject` on it.
+     * @default none: no sidecar
+     */
+    readonly flags?: { readonly uri: pulumi.Input<string>; readonly objectArn: pulumi.Input<string>; readonly image?: string };
     /**
      * Wait, during the update, until the service's tasks are running and healthy.
      * @default true
@@ -271,6 +280,8 @@ export class ColorEnvironment extends pulumi.ComponentResource {
     public readonly image?: docker.Image;
     /** The SSM parameter holding DATABASE_URL, when a database URL is given. */
     public readonly databaseUrlParameter?: aws.ssm.Parameter;
+    /** The task role made to read the flags, when flags are given without a taskRoleArn. */
+    public readonly taskRole?: aws.iam.Role;
     public readonly targetGroupArn: pulumi.Output<string>;
     /** The image the service runs (a digest reference when built). */
     public readonly imageUri: pulumi.Output<string>;
@@ -433,15 +444,38 @@ export class ColorEnvironment extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        let taskRoleArn = args.taskRoleArn;
+        if (args.flags !== undefined && taskRoleArn === undefined) {
+            this.taskRole = new aws.iam.Role(
+                `${name}-task-role`,
+                {
+                    description: `Switchyard: ${name}'s flagd sidecar reads the flags`,
+                    assumeRolePolicy: JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                    }),
+                    tags,
+                },
+                { parent: this },
+            );
+            executionDeps.push(
+                new aws.iam.RolePolicy(`${name}-read-flags`, { role: this.taskRole.id, policy: pulumi.output(args.flags.objectArn).apply(flagsReadPolicy) }, { parent: this }),
+            );
+            taskRoleArn = this.taskRole.arn;
+        }
         const region = aws.getRegionOutput({}, { parent: this }).region;
+        const flagsUri = args.flags !== undefined ? pulumi.output(args.flags.uri) : pulumi.output(undefined);
         const containerDefinitions = pulumi
-            .all([imageUri, port, version, pulumi.output(args.environment ?? {}), this.logGroup.name, region, pulumi.all(secrets)])
-            .apply(([image, p, v, extra, logGroup, r, secretLists]) => {
+            .all([imageUri, port, version, pulumi.output(args.environment ?? {}), this.logGroup.name, region, pulumi.all(secrets), flagsUri])
+            .apply(([image, p, v, extra, logGroup, r, secretLists, uri]) => {
                 const clash = Object.keys(extra).filter((k) => (RESERVED_ENV as readonly string[]).includes(k));
                 throwIfInvalid(this, clash.length > 0 ? `environment sets ${clash.join(", ")}: ${RESERVED_ENV.join(", ")} are set by Switchyard` : undefined);
-                const env: Record<string, string> = { ...(extra as Record<string, string>), PORT: String(p), COLOR: color, VERSION: v };
+                const flagsEnv = uri !== undefined ? flagdAppEnvironment() : {};
+                const env: Record<string, string> = { ...flagsEnv, ...(extra as Record<string, string>), PORT: String(p), COLOR: color, VERSION: v };
+                const sidecar = uri !== undefined ? [flagdSidecar({ uri, region: r, logGroup, streamPrefix: color, image: args.flags?.image })] : [];
                 return JSON.stringify([
                     {
+                        ...(uri !== undefined ? { dependsOn: [{ containerName: FLAGD_CONTAINER, condition: "START" }] } : {}),
                         name: CONTAINER_NAME,
                         image,
                         essential: true,
@@ -455,6 +489,7 @@ export class ColorEnvironment extends pulumi.ComponentResource {
                             options: { "awslogs-group": logGroup, "awslogs-region": r, "awslogs-stream-prefix": color },
                         },
                     },
+                    ...sidecar,
                 ]);
             });
 
@@ -468,7 +503,7 @@ export class ColorEnvironment extends pulumi.ComponentResource {
                     cpu: pulumi.output(args.cpu ?? 256).apply(String),
                     memory: pulumi.output(args.memory ?? 512).apply(String),
                     executionRoleArn: this.executionRole.arn,
-                    taskRoleArn: args.taskRoleArn,
+                    taskRoleArn,
                     runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
                     containerDefinitions,
                     tags,

@@ -12,3 +12,4 @@ export * from "./frontDoor";
 export * from "./blueGreen";
 export * from "./sandbox";
 export * from "./program";
+export * from "./flags";

@@ -12,6 +12,8 @@
  *   switchyard:aws       { vpcId, subnetIds, publicSubnetIds?, internal?, listener?: { port?, testPort?,
  *                          certificateArn?, allowedCidrBlocks?, testAllowedCidrBlocks?, stickiness? } }
  *   switchyard:cutover   { steps?, requireTests? }             (blue-green, optional; requireTests is read by the cutover)
+ *   switchyard:flags     { <flag>: { variants?, defaultVariant?, onVariant?, internal?, rollout?, state? } }
+ *                        (blue-green, optional: an S3 flagd file and a flagd sidecar in each color's task)
  *   switchyard:sandbox   { productionStack, ttlHours, color? } (sandbox)
  *   switchyard:migrations { command, table?, dir? }  read by `switchyard rehearse` (sandbox), not by the program
  *   switchyard:testRuns  the runs `switchyard test` recorded (sandbox; written by it, recorded in the state by TestRunLog)
@@ -30,6 +32,8 @@ import { ImageBuildArgs } from "./colorEnvironment";
 import { Engine } from "./common";
 import { Sandbox } from "./sandbox";
 import { awsConfigKeys, withConfigKeys } from "../configKeys";
+import { resolveFlags } from "../flagsConfig";
+import { AwsFlags } from "./flags";
 import { cutoverPlanOf, TestRunLog } from "../testRuns";
 
 /** `switchyard:app` */
@@ -129,6 +133,11 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
 
     if (role === "blue-green") {
         const cutover = cutoverPlanOf(cfg);
+        const { flags, problems: flagProblems } = resolveFlags(undefined);
+        if (flagProblems.length > 0) {
+            throw new Error(flagProblems.join("\n"));
+        }
+        const awsFlags = flags !== undefined ? new AwsFlags(`${name}-flags`, { flags }) : undefined;
         const pair = withConfigKeys(keys, () => new BlueGreen(name, {
             colors: {
                 blue: colorConfig(colors, app, "blue"),
@@ -154,6 +163,7 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
             internal: net.internal,
             listener: net.listener,
             cutover,
+            ...(awsFlags ? { transform: { colorEnvironment: (a) => ({ ...a, flags: { uri: awsFlags.uri, objectArn: awsFlags.objectArn } }) } } : {}),
         }));
         return {
             url: pair.url,
@@ -167,6 +177,7 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
             engine: pair.engine,
             engineVersion: pair.engineVersion,
             rdsBlueGreenDeploymentId: pair.rdsBlueGreenDeploymentId,
+            ...(awsFlags ? { flagsBucket: awsFlags.bucketName, flagsKey: pulumi.output(awsFlags.key), flagsUri: awsFlags.uri } : {}),
         };
     }
 
