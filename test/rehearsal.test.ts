@@ -32,13 +32,13 @@ describe("migration rehearsal on a sandbox (real PostgreSQL)", function () {
     const target = (stackName: string): run.StackTarget => ({ stackName, root: proj.root, program, onOutput: (s) => (logs += s) });
     const inEnv = <T>(fn: () => Promise<T>) => withEnv(env(), fn);
 
-    /** A migrations folder: the app's own, plus a candidate 003 with the given up and down SQL. */
-    function candidate(name: string, up: string, down: string): string {
+    /** A migrations folder: the app's own, plus a candidate 003 with the given up and down SQL; the command and the folder to lint. */
+    function candidate(name: string, up: string, down: string): { command: string; dir: string } {
         const dir = path.join(proj.root, `migrations-${name}`);
         fs.cpSync(APP_MIGRATIONS, dir, { recursive: true });
         fs.writeFileSync(path.join(dir, `003_${name}.up.sql`), up);
         fs.writeFileSync(path.join(dir, `003_${name}.down.sql`), down);
-        return `MIGRATIONS_DIR=${dir} ${MIGRATE}`;
+        return { command: `MIGRATIONS_DIR=${dir} ${MIGRATE}`, dir };
     }
 
     before(async () => {
@@ -143,27 +143,32 @@ describe("migration rehearsal on a sandbox (real PostgreSQL)", function () {
     });
 
     it("a candidate whose down loses rows fails the rehearsal, naming the table and the loss", async () => {
-        const command = candidate("prices", "ALTER TABLE items ADD COLUMN price integer; UPDATE items SET price = 1;", "DELETE FROM items WHERE id > 2; ALTER TABLE items DROP COLUMN price;");
-        const r = await inEnv(() => rehearse(target("sandbox"), { command, cwd: path.resolve(__dirname, "..") }));
+        const c = candidate("prices", "ALTER TABLE items ADD COLUMN price integer; UPDATE items SET price = 1;", "DELETE FROM items WHERE id > 2; ALTER TABLE items DROP COLUMN price;");
+        const r = await inEnv(() => rehearse(target("sandbox"), { ...c, cwd: path.resolve(__dirname, "..") }));
         assert.strictEqual(r.verdict.ok, false);
         assert.deepStrictEqual(r.verdict.applied, ["003_prices"]);
         const back = r.verdict.checks.find((c) => c.name.startsWith("back restores"));
         assert.deepStrictEqual(back?.findings, ["table public.items went from 4 to 2 rows"]);
+        assert.deepStrictEqual(
+            r.verdict.lint?.map((f) => `${f.rule}: ${f.statement}`),
+            ["missing-lock-timeout: ALTER TABLE items ADD COLUMN price integer"],
+            "the candidate's SQL is linted from its own folder",
+        );
         assert.strictEqual(r.fingerprints.back.tables["public.items"].rows, 2, "the rows really are gone from the sandbox");
         assert.strictEqual((await fingerprint(prodUrl)).tables["public.items"].rows, 4, "and still in production");
     });
 
     it("a candidate that drops a column the live version reads fails as a contract step", async () => {
-        const command = candidate("drop_name", "ALTER TABLE items DROP COLUMN name;", "ALTER TABLE items ADD COLUMN name text NOT NULL DEFAULT '';");
-        const r = await inEnv(() => rehearse(target("sandbox"), { command, cwd: path.resolve(__dirname, "..") }));
+        const c = candidate("drop_name", "ALTER TABLE items DROP COLUMN name;", "ALTER TABLE items ADD COLUMN name text NOT NULL DEFAULT '';");
+        const r = await inEnv(() => rehearse(target("sandbox"), { ...c, cwd: path.resolve(__dirname, "..") }));
         assert.strictEqual(r.verdict.ok, false);
         const fwd = r.verdict.checks.find((c) => c.name.startsWith("forward only expands"));
         assert.deepStrictEqual(fwd?.findings, ["column public.items.name dropped with 2 non-null values"]);
     });
 
     it("a migration that fails stops the rehearsal, naming the phase and the error", async () => {
-        const command = candidate("broken", "ALTER TABLE no_such_table ADD COLUMN x int;", "SELECT 1;");
-        await assert.rejects(inEnv(() => rehearse(target("sandbox"), { command, cwd: path.resolve(__dirname, "..") })), (e: Error) => {
+        const c = candidate("broken", "ALTER TABLE no_such_table ADD COLUMN x int;", "SELECT 1;");
+        await assert.rejects(inEnv(() => rehearse(target("sandbox"), { ...c, cwd: path.resolve(__dirname, "..") })), (e: Error) => {
             assert.ok(e instanceof MigrationFailed);
             assert.match(e.message, /the migration command failed while running forward \(exit 1\):\nmigrate: migration 003_broken \(up\) failed: relation "no_such_table" does not exist/);
             return true;
