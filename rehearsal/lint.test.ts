@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { formatFinding, LINT_RULES, LintRuleId, lintMigration } from "./lint";
+import { formatFinding, LINT_RULES, LintRuleId, lintMigration, lintMigrations } from "./lint";
 
 const SET = "SET lock_timeout = '5s';\n";
 
@@ -85,6 +85,20 @@ describe("migration lint: each rule", () => {
             "003_x line 2: CREATE INDEX items_name_idx ON items (name)\n" +
                 "  builds index items_name_idx on items under a SHARE lock: every INSERT, UPDATE and DELETE on it waits until the whole build is done\n" +
                 `  fix: ${LINT_RULES["index-without-concurrently"].fix}`,
+        );
+    });
+});
+
+describe("migration lint: a run of migrations", () => {
+    it("a table created by an earlier migration of the run is new to the later ones; one that existed before is not", async () => {
+        const found = await lintMigrations([
+            { id: "003_shops", sql: "CREATE TABLE shops (id bigint PRIMARY KEY, name text);" },
+            { id: "004_shops_code", sql: "ALTER TABLE shops ADD COLUMN code text NOT NULL;\nCREATE INDEX ON shops (code);" },
+            { id: "005_items_code", sql: "ALTER TABLE items ADD COLUMN code text NOT NULL;" },
+        ]);
+        assert.deepStrictEqual(
+            found.map((f) => `${f.migration} ${f.rule}`),
+            ["005_items_code not-null-without-default", "005_items_code missing-lock-timeout"],
         );
     });
 });

@@ -6,8 +6,8 @@
  * so it installs from npm with no native build and reads exactly what the server reads), never by
  * regular expressions. Nothing here touches a database or a file.
  *
- * Statements on a table created earlier in the same migration are not judged: nobody reads a table
- * that did not exist, and it is empty.
+ * Statements on a table created earlier in the same migration, or in an earlier one of the same run,
+ * are not judged: no live version reads a table that did not exist, and it is empty.
  *
  * @example
  * const findings = await lintMigration({ id: "003_items_name_index", sql: "CREATE INDEX i ON items (name);" });
@@ -94,10 +94,11 @@ export interface LintFinding {
     readonly fix: string;
 }
 
-/** Lints each migration in turn. */
+/** Lints each migration in turn, in the order they run: a table one creates is new to the next ones too. */
 export async function lintMigrations(migrations: readonly MigrationSql[]): Promise<LintFinding[]> {
     await loadModule();
-    return migrations.flatMap((m) => lintSync(m));
+    const created = new Set<string>();
+    return migrations.flatMap((m) => lintSync(m, created));
 }
 
 /** Lints one migration. */
@@ -111,7 +112,7 @@ export function formatFinding(f: LintFinding): string {
     return `${f.migration} line ${f.line}: ${f.statement}\n  ${f.problem}\n  fix: ${f.fix}`;
 }
 
-function lintSync(m: MigrationSql): LintFinding[] {
+function lintSync(m: MigrationSql, created = new Set<string>()): LintFinding[] {
     let parsed: ParseResult;
     try {
         parsed = parseSync(m.sql);
@@ -119,14 +120,16 @@ function lintSync(m: MigrationSql): LintFinding[] {
         const pos = (e as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition ?? 0;
         return [finding(m, "syntax-error", lineAt(m.sql, pos), "", `the parser cannot read it: ${(e as Error).message}`)];
     }
-    return lintParsed(m, parsed);
+    return lintParsed(m, parsed, created);
 }
 
-/** The rules over a parsed migration (exported for callers that parse themselves). */
-export function lintParsed(m: MigrationSql, parsed: ParseResult): LintFinding[] {
+/**
+ * The rules over a parsed migration (exported for callers that parse themselves).
+ * @param created tables new in this run, added to as the migration creates more
+ */
+export function lintParsed(m: MigrationSql, parsed: ParseResult, created = new Set<string>()): LintFinding[] {
     const bytes = Buffer.from(m.sql, "utf8");
     const out: LintFinding[] = [];
-    const created = new Set<string>();
     const validated = new Set<string>();
     let lockTimeout = false;
     let lockTimeoutReported = false;
