@@ -173,12 +173,13 @@ export async function rehearse(target: StackTarget, opts: RehearseOptions = {}):
     say(`forward: ${command} up`);
     const interval = opts.sampleIntervalMs ?? 10;
     const sampler = await sampleActivity(url, interval);
-    let samples: Awaited<ReturnType<typeof sampler.stop>>;
     try {
         await runCommand(command, "up", url, cwd, "running forward");
-    } finally {
-        samples = await sampler.stop();
+    } catch (e) {
+        await sampler.stop().catch(() => undefined); // the migration's failure is the one to report
+        throw e;
     }
+    const samples = await sampler.stop();
     const forward = await fp();
     say(`         ${tables(forward)}`);
     const applied = forward.migrations.filter((m) => !start.migrations.includes(m));
