@@ -241,6 +241,38 @@ describe("flag steps: the driver", () => {
         assert.deepStrictEqual(port.log.slice(-1), ["up 0 f=off"]);
     });
 
+    it("a flag step's `up` still running when the gate halts cannot leave the flag on: the revert holds it off", async () => {
+        // The step's `up` writes the step's stage into the flag file 150 ms after it starts (as the
+        // stack's file resource does), after the revert has set it off.
+        const port = memoryPort((flag) => (flag ? ok("green", 400, 200) : ok()));
+        const timeline: [number, FlagStage][] = [];
+        const t0 = performance.now();
+        const set = port.flags!.setNow;
+        const flags = { ...port.flags!, holdPollMs: 5, setNow: async (f: string, s: FlagStage) => (timeline.push([performance.now() - t0, s]), set(f, s)) };
+        const slowUp: CutoverPort = {
+            ...port,
+            flags,
+            apply: async (w, cp, f) => {
+                if (f && f.f !== "off") {
+                    await new Promise((r) => setTimeout(r, 150));
+                    port.flagsNow.f = f.f;
+                    timeline.push([performance.now() - t0, f.f]);
+                    await new Promise((r) => setTimeout(r, 100));
+                }
+                await port.apply(w, cp, f);
+            },
+        };
+        const plan = makePlan({ current: CURRENT, steps: [{ flag: "f", stage: 10 }, 100], pretest: false, backup: false, gate: { ...gate, intervalMs: 1000 }, flagNames: ["f"] });
+        const cp = await drive(slowUp, plan, start(plan, CURRENT, "c1", T0));
+        assert.strictEqual(cp.phase, "reverted");
+        assert.strictEqual(port.flagsNow.f, "off");
+        // The rewrite to 10 by the step's `up` is undone within a few polls.
+        const rewrite = timeline.findIndex(([, s], i) => i > 1 && s === 10);
+        assert.ok(rewrite > 0, JSON.stringify(timeline));
+        const undone = timeline.slice(rewrite).find(([, s]) => s === "off");
+        assert.ok(undone && undone[0] - timeline[rewrite][0] < 60, JSON.stringify(timeline));
+    });
+
     it("a platform without a flags port refuses the flag step before traffic moves, and fails", async () => {
         const port = { ...memoryPort(() => ok()), flags: undefined };
         const plan = makePlan({ current: CURRENT, steps: [{ flag: "f", stage: 10 }, 100], pretest: false, backup: false, gate });

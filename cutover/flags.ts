@@ -144,6 +144,12 @@ export interface FlagsPort {
     setNow(flag: string, stage: FlagStage): Promise<void>;
     /** The stage the app is served now (read back); undefined when the flag is not served at all. */
     served(flag: string): Promise<FlagStage | undefined>;
+    /**
+     * How often a revert reads the flags back while a flag step's `up` still runs (which would write
+     * the step's stage again), setting them off again at once if so.
+     * @default 50
+     */
+    readonly holdPollMs?: number;
 }
 
 /** A port that sets nothing and reads back what it was told: where flags are switched off, and in tests. */

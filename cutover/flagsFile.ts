@@ -10,6 +10,9 @@ import { flagdText, FlagsConfig, servedRollouts, withRollout } from "../componen
 import { FlagsPort, FlagStage } from "./flags";
 
 export class FileFlags implements FlagsPort {
+    /** A local file is cheap to read: a revert holds the flags off reading it every 10 ms. */
+    readonly holdPollMs = 10;
+
     /**
      * @param file the flag-definitions file the app watches
      * @param config the stack's `switchyard:flags`, the base every write starts from

@@ -10,6 +10,9 @@ import { getFlags, parseS3Uri, putFlags } from "../components/aws/flags";
 import { FlagsPort, FlagStage } from "./flags";
 
 export class S3Flags implements FlagsPort {
+    /** Two S3 requests a second while a revert holds the flags off. */
+    readonly holdPollMs = 500;
+
     private readonly bucket: string;
     private readonly key: string;
 

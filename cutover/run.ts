@@ -146,7 +146,10 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
                 // The step's `up` would set the step's weights again when it reaches the router: the
                 // router is held at the revert's, and they are set once more after it.
                 const held = direct === undefined && port.hold ? await port.hold(action.weights).then(() => true, () => false) : false;
+                // Likewise a flag step's `up` would write its stage into the flag file again: held off.
+                const flagHold = flagsOff.length > 0 ? holdFlagsOff(ctx, flagsOff) : undefined;
                 await ctx.pending.done;
+                await flagHold?.stop();
                 ctx.pending = undefined;
                 if (direct === undefined && port.applyNow) {
                     await port.applyNow(action.weights).catch(() => undefined);
@@ -217,6 +220,31 @@ async function observe(ctx: Context, color: Color, cp: Checkpoint, flag?: string
     } finally {
         await w.close().catch(() => undefined);
     }
+}
+
+/**
+ * Keeps flags off while a step's `up` runs: reads them back every `holdPollMs` and sets any that is
+ * not off again at once. `stop()` ends it.
+ */
+function holdFlagsOff(ctx: Context, names: readonly string[]): { stop: () => Promise<void> } {
+    const flags = ctx.port.flags;
+    let stopped = false;
+    const loop = (async () => {
+        while (!stopped && flags) {
+            await pause(flags.holdPollMs ?? 50);
+            for (const f of names) {
+                if (stopped) break;
+                const s = await flags.served(f).catch(() => "off" as const);
+                if (s !== "off" && s !== undefined && !stopped) await flags.setNow(f, "off").catch(() => undefined);
+            }
+        }
+    })();
+    return {
+        stop: async () => {
+            stopped = true;
+            await loop;
+        },
+    };
 }
 
 /**
