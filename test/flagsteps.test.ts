@@ -205,6 +205,10 @@ describe("flag steps on the local platform (real engine, HAProxy, apps evaluatin
             const verdictAt = Date.parse((events.find((e) => e.type === "verdict" && e.verdict.outcome === "fail") as { at: string }).at);
             const offAt = Date.parse((events.find((e) => e.type === "flag" && e.stage === "off") as { at: string }).at);
             assert.ok(offAt - verdictAt <= 1000, `flag off ${offAt - verdictAt} ms after the verdict`);
+            // And as users saw it: no answer served with the flag on later than 1 s after the verdict.
+            await sleep(1500);
+            const lastOn = Math.max(...answers.filter((a) => a.variant === "on").map((a) => performance.timeOrigin + a.at));
+            assert.ok(lastOn - verdictAt <= 1000, `an answer was served with the flag on ${Math.round(lastOn - verdictAt)} ms after the verdict`);
             assert.ok(breachAt > 0);
         } finally {
             await setFlaggedFailRate(0);
