@@ -14,6 +14,7 @@ import * as ops from "../components/local/ops";
 import * as repl from "../components/local/ops/replication";
 import { checkSwitchable, DbSwitchRefused, reconcileReplication, switchDatabases } from "../cutover/dbswitch";
 import { startWriteLoad, WriteLoadResult } from "../cutover/dbswitchLoad";
+import { ReplicatedPair, startReplicatedPair } from "../components/local/ops/replicationPair";
 import { freePort } from "./support/ports";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -77,11 +78,9 @@ let greenSide: repl.DbSide;
 describe("replicated databases: switchover and revert under writes (real PostgreSQL, HAProxy, app)", function () {
     this.timeout(180_000);
     let dir: string;
-    let blueDir: string;
-    let greenDir: string;
-    let router: ops.RouterSpec;
+    let pair: ReplicatedPair | undefined;
+    let router: { port: number };
     let socket: string;
-    const apps: number[] = [];
     const seed = Date.now() % 100_000;
     const run = `r${seed}`;
     let snapshotWrites: { committed: string[]; failed: number };
@@ -89,26 +88,17 @@ describe("replicated databases: switchover and revert under writes (real Postgre
     before(async () => {
         console.log(`      run id ${run}`);
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-repl-"));
-        fs.chmodSync(dir, 0o755);
-        const [pb, pg, pa, pgreen, pr, pt] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-        blueSide = { color: "blue", port: pb, database: "app" };
-        greenSide = { color: "green", port: pg, database: "app" };
-        blueDir = path.join(dir, "blue", "pg");
-        greenDir = path.join(dir, "green", "pg");
-        await ops.initServer({ dataDir: blueDir, port: pb, databases: ["app"] });
-        const url = (p: number) => `postgres://postgres@127.0.0.1:${p}/app`;
-        await ops.run("node", [path.join(APP, "migrate.js"), "up", "1"], { env: { ...process.env, DATABASE_URL: url(pb) } });
-
+        const [blueDb, greenDb, blueApp, greenApp, routerPort, test] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
         // Writes committed on blue all through the snapshot and the replica's start.
         let stop = false;
         const committed: string[] = [];
         let failed = 0;
-        const writerAgain = async (from: number): Promise<void> => {
+        const writer = async (blue: repl.DbSide): Promise<void> => {
             let c: Client | undefined;
-            for (let i = from; !stop; i++) {
+            for (let i = 0; !stop; i++) {
                 try {
                     if (!c) {
-                        c = new Client({ host: "127.0.0.1", port: pb, user: "postgres", database: "app" });
+                        c = new Client({ host: "127.0.0.1", port: blue.port, user: "postgres", database: "app" });
                         c.on("error", () => undefined); // blue restarts once, to turn on wal_level = logical
                         await c.connect();
                     }
@@ -124,57 +114,28 @@ describe("replicated databases: switchover and revert under writes (real Postgre
             }
             await c?.end().catch(() => undefined);
         };
-        const writer = writerAgain(0);
-        const replica = await repl.startReplica({ sourceDataDir: blueDir, source: blueSide, to: greenSide, dataDir: greenDir, snapshotDir: path.join(dir, "snapshots", "replica") });
-        console.log(`      replica at ${replica.lsn} (${replica.method}) in ${replica.durationMs} ms; ${committed.length} writes committed on blue meanwhile`);
+        let writing: Promise<void> | undefined;
+        pair = await startReplicatedPair({
+            dir: path.join(dir, "pair"),
+            ports: { blueDb, greenDb, blueApp, greenApp, router: routerPort, test },
+            appDir: APP,
+            blueMigrations: 1,
+            duringReplica: (blue) => void (writing = writer(blue)),
+        });
+        console.log(`      replica at ${pair.replica.lsn} (${pair.replica.method}) in ${pair.replica.durationMs} ms; ${committed.length} writes committed on blue meanwhile`);
         await ops.sleep(300);
         stop = true;
-        await writer;
+        await writing;
         snapshotWrites = { committed, failed };
-        // The candidate's migration, applied to green alone: additive (a nullable column).
-        await ops.run("node", [path.join(APP, "migrate.js"), "up"], { env: { ...process.env, DATABASE_URL: url(pg), PGOPTIONS: `-c ${repl.MIGRATING_SETTING}=on` } });
-
-        for (const [color, port, db] of [["blue", pa, pb], ["green", pgreen, pg]] as const) {
-            const p = await ops.startApp({
-                command: `node ${path.join(APP, "server.js")}`,
-                cwd: ROOT,
-                env: { PATH: process.env.PATH ?? "", DATABASE_URL: url(db), COLOR: color, VERSION: color === "blue" ? "1.0.0" : "1.1.0", PORT: String(port) },
-                port,
-                logDir: path.join(dir, "logs"),
-                name: color,
-                healthPath: "/healthz",
-            });
-            apps.push(p.pid);
-        }
-        router = {
-            dir: path.join(dir, "router"),
-            port: pr,
-            testPort: pt,
-            servers: [
-                { color: "blue", port: pa, weight: 100 },
-                { color: "green", port: pgreen, weight: 0 },
-            ],
-            healthPath: "/healthz",
-            checkIntervalMs: 500,
-            idle: "green",
-        };
-        socket = (await ops.startRouter(router)).socketPath;
-        for (let i = 0; i < 100; i++) {
-            const h = await ops.serverHealth(socket);
-            if (h.blue.status === "UP" && h.green.status === "UP") break;
-            await ops.sleep(100);
-        }
+        blueSide = pair.blue;
+        greenSide = pair.green;
+        socket = pair.socketPath;
+        router = { port: routerPort };
     });
 
     after(async () => {
-        if (router) await ops.stopRouter(router.dir).catch(() => undefined);
-        for (const pid of apps) await ops.stopProcessGroup(pid).catch(() => undefined);
-        if (greenDir) await ops.destroyServer(greenDir).catch(() => undefined);
-        if (blueDir) await ops.destroyServer(blueDir).catch(() => undefined);
-        if (dir) {
-            await ops.run("chmod", ["-R", "u+w", dir]).catch(() => undefined);
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        await pair?.stop();
+        if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("green starts exactly at its snapshot's position: every write blue committed meanwhile is in green once", async () => {
@@ -250,37 +211,48 @@ describe("replicated databases: switchover and revert under writes (real Postgre
         await checkSwitchable(blueSide, greenSide);
     });
 
-    it("SIGKILL of a switchover after the weights changed, then reconcile: no row lost, replication one way", async () => {
-        const prefix = `${run}k`;
-        const w = startWriteLoad(`http://127.0.0.1:${router.port}`, { rate: 250, connections: 10, prefix, durationMs: 60_000 });
-        await ops.sleep(1500);
+    /** Runs a switchover blue→green in a child process and SIGKILLs it at `step`. */
+    async function killSwitchoverAt(step: string): Promise<void> {
         const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "test", "fixtures", "dbswitch-child.ts")], {
             cwd: ROOT,
-            env: { ...process.env, SOCKET: socket, BLUE_PORT: String(blueSide.port), GREEN_PORT: String(greenSide.port), HOLD_AT: "release" },
+            env: { ...process.env, SOCKET: socket, BLUE_PORT: String(blueSide.port), GREEN_PORT: String(greenSide.port), HOLD_AT: step },
             stdio: ["ignore", "pipe", "inherit"],
         });
         await new Promise<void>((resolve, reject) => {
             let out = "";
             child.stdout!.on("data", (d) => {
                 out += String(d);
-                if (out.includes("at release")) {
+                if (out.includes(`at ${step}`)) {
                     child.kill("SIGKILL");
                     resolve();
                 }
             });
-            child.on("exit", () => reject(new Error(`the switchover ended before its step: ${out}`)));
+            child.on("exit", () => reject(new Error(`the switchover ended before its step ${step}: ${out}`)));
         });
-        assert.deepStrictEqual(await ops.readWeights(socket), { blue: 0, green: 100 }, "killed after the weights changed");
-        const fixed = await reconcileReplication({ socketPath: socket, blue: blueSide, green: greenSide });
-        console.log(`      after SIGKILL: ${fixed.did.join("; ")}`);
-        assert.strictEqual(fixed.live, "green");
-        assert.deepStrictEqual((await repl.readReplicationState(blueSide, greenSide)).streams, ["green→blue"]);
-        await ops.sleep(1500);
-        const back = await switchDatabases({ socketPath: socket, from: greenSide, to: blueSide });
-        const r = await w.stop();
-        await waitCaughtUp(blueSide, "green");
-        await assertNoLossNoDupe(r, prefix);
-        console.log(`      ${r.acked.length} writes acknowledged, ${r.failed.length} refused; revert paused writes ${back.pauseMs.toFixed(1)} ms; 0 lost`);
-        assert.deepStrictEqual((await repl.readReplicationState(blueSide, greenSide)).streams, ["blue→green"]);
-    });
+        await new Promise((r) => child.once("exit", r));
+    }
+
+    for (const [step, live] of [["weights", "blue"], ["release", "green"]] as const) {
+        it(`SIGKILL of a switchover at its step "${step}", then reconcile: ${live} live, no row lost, replication one way`, async () => {
+            const prefix = `${run}k${step}`;
+            const w = startWriteLoad(`http://127.0.0.1:${router.port}`, { rate: 250, connections: 10, prefix, durationMs: 60_000 });
+            await ops.sleep(1500);
+            await killSwitchoverAt(step);
+            const weights = await ops.readWeights(socket);
+            assert.deepStrictEqual(weights, live === "green" ? { blue: 0, green: 100 } : { blue: 100, green: 0 }, `killed at ${step}`);
+            const fixed = await reconcileReplication({ socketPath: socket, blue: blueSide, green: greenSide });
+            console.log(`      killed at ${step}; reconcile: ${fixed.did.join("; ")}`);
+            assert.strictEqual(fixed.live, live);
+            const other = live === "blue" ? "green" : "blue";
+            assert.deepStrictEqual((await repl.readReplicationState(blueSide, greenSide)).streams, [`${live}→${other}`]);
+            await ops.sleep(1500);
+            if (live === "green") await switchDatabases({ socketPath: socket, from: greenSide, to: blueSide });
+            const r = await w.stop();
+            await waitCaughtUp(blueSide, "green");
+            await assertNoLossNoDupe(r, prefix);
+            for (const e of r.errors) assert.match(e, /writes are refused here/, `a write failed otherwise: ${e}`);
+            console.log(`      ${r.acked.length} writes acknowledged, ${r.failed.length} refused, 0 lost`);
+            assert.deepStrictEqual((await repl.readReplicationState(blueSide, greenSide)).streams, ["blue→green"]);
+        });
+    }
 });
