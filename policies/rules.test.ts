@@ -31,6 +31,7 @@ import { checkStepPlan } from "../components/types";
 import { flagsValid, S3_OBJECT } from "./rules";
 import { flagdText } from "../components/flags";
 import { sandboxMaskingValid } from "./rules";
+import { AWS_ENV, envNamesDatabase, productionDatabases, sandboxNoProductionDb, STACK_REFERENCE_TYPE } from "./rules";
 
 // The sentinels the policy framework uses for unknown values (internal to @pulumi/policy, so untyped).
 const { unknownBooleanValue, unknownNumberValue, unknownStringValue } = require("@pulumi/policy/proxy") as Record<string, unknown>;
@@ -729,6 +730,80 @@ describe("policies: rules", () => {
         });
     });
 
+    describe("sandbox-no-production-db", () => {
+        const PROD_URL = "postgres://127.0.0.1:20204/shop";
+        const sandboxStack = res(STACK_TYPE, "switchyard-test-sandbox", { role: "sandbox" });
+        const localRef = res(STACK_REFERENCE_TYPE, "shop-sandbox-production", {
+            name: "organization/switchyard-test/pair",
+            outputs: { role: "blue-green", databaseUrl: PROD_URL, databasePort: 20204 },
+        });
+        const app = (environment: Record<string, unknown>) =>
+            res(LOCAL.appProcess, "shop-sandbox-app", { role: "sandbox", environment: { PORT: "20205", DATABASE_URL: "postgres://127.0.0.1:20206/shop", ...environment } });
+
+        it("accepts a sandbox whose app reaches only its own database", () => {
+            assert.deepStrictEqual(sandboxNoProductionDb([sandboxStack, localRef, app({ REPORTS_URL: "http://127.0.0.1:9000/" })]), []);
+        });
+
+        it("blocks a local sandbox whose app names production's URL, its host and port in another URL, or its port", () => {
+            const urn = `urn:pulumi:test::switchyard::${LOCAL.appProcess}::shop-sandbox-app`;
+            const tail = "(stack organization/switchyard-test/pair); a sandbox must never reach production's database, or its tests would write to production. Point it at the sandbox's own database (DATABASE_URL is set to it) and remove the variable.";
+            const h = `${LOCAL.appProcess} "shop-sandbox-app": sandbox-no-production-db: its environment: `;
+            assert.deepStrictEqual(sandboxNoProductionDb([sandboxStack, localRef, app({ LEGACY_DATABASE_URL: PROD_URL })]), [
+                { urn, message: `${h}LEGACY_DATABASE_URL holds production's database URL ${tail}` },
+            ]);
+            assert.deepStrictEqual(
+                sandboxNoProductionDb([sandboxStack, localRef, app({ AUDIT_DSN: "postgresql://writer:pw@localhost:20204/audit?sslmode=disable" })]).map((v) => v.message),
+                [`${h}AUDIT_DSN names production's database at localhost:20204 ${tail}`],
+            );
+            assert.deepStrictEqual(sandboxNoProductionDb([sandboxStack, localRef, app({ PGPORT: 20204 })]).map((v) => v.message), [`${h}PGPORT is production's database port 20204 ${tail}`]);
+        });
+
+        it("blocks an AWS sandbox whose task definition or SSM parameter names production's RDS endpoint", () => {
+            const ref = res(STACK_REFERENCE_TYPE, "shop-sandbox-production", {
+                name: "organization/shop/prod",
+                outputs: { role: "blue-green", databaseAddress: "shop-prod.abc123.us-east-1.rds.amazonaws.com", databasePort: 5432 },
+            });
+            const task = res(AWS_ENV.taskDefinition, "shop-sandbox-app-task", {
+                tags: { "switchyard:role": "sandbox" },
+                containerDefinitions: JSON.stringify([{ name: "app", environment: [{ name: "DB_HOST", value: "shop-prod.abc123.us-east-1.rds.amazonaws.com" }, { name: "COLOR", value: "green" }] }]),
+            });
+            const param = res(AWS_ENV.ssmParameter, "shop-sandbox-app-database-url", {
+                tags: { "switchyard:role": "sandbox" },
+                name: "/switchyard/shop-sandbox/DATABASE_URL",
+                value: "postgres://app:pw@shop-prod.abc123.us-east-1.rds.amazonaws.com:5432/shop",
+            });
+            const own = res(AWS_ENV.ssmParameter, "own-url", { tags: { "switchyard:role": "sandbox" }, name: "/x", value: "postgres://app:pw@shop-sandbox.abc123.us-east-1.rds.amazonaws.com:5432/shop" });
+            const got = sandboxNoProductionDb([sandboxStack, ref, task, param, own]).map((v) => v.message.split(" (stack")[0]);
+            assert.deepStrictEqual(got, [
+                `${AWS_ENV.taskDefinition} "shop-sandbox-app-task": sandbox-no-production-db: its container "app" environment: DB_HOST is production's database host shop-prod.abc123.us-east-1.rds.amazonaws.com`,
+                `${AWS_ENV.ssmParameter} "shop-sandbox-app-database-url": sandbox-no-production-db: its value: /switchyard/shop-sandbox/DATABASE_URL names production's database at shop-prod.abc123.us-east-1.rds.amazonaws.com:5432`,
+            ]);
+        });
+
+        it("reads production's endpoint from the sandbox's ProductionDatabase (a stack policy is not shown StackReferences)", () => {
+            const recorded = res("switchyard:index:ProductionDatabase", "shop-sandbox-production-db", { stack: "organization/switchyard-test/pair", databaseUrl: PROD_URL, databasePort: 20204 });
+            assert.deepStrictEqual(
+                sandboxNoProductionDb([sandboxStack, recorded, app({ LEGACY_DATABASE_URL: PROD_URL })]).map((v) => v.message.split(" (stack")[0]),
+                [`${LOCAL.appProcess} "shop-sandbox-app": sandbox-no-production-db: its environment: LEGACY_DATABASE_URL holds production's database URL`],
+            );
+        });
+
+        it("judges only sandbox stacks, production references, and known values", () => {
+            const bad = app({ LEGACY_DATABASE_URL: PROD_URL });
+            assert.deepStrictEqual(sandboxNoProductionDb([res(STACK_TYPE, "s", { role: "blue-green" }), localRef, bad]), [], "a production stack is not a sandbox");
+            const otherSandbox = res(STACK_REFERENCE_TYPE, "peer", { name: "o/p/other", outputs: { role: "sandbox", databaseUrl: PROD_URL } });
+            assert.deepStrictEqual(sandboxNoProductionDb([sandboxStack, otherSandbox, bad]), [], "a reference to another sandbox is not production");
+            assert.deepStrictEqual(productionDatabases([res(STACK_REFERENCE_TYPE, "x-production", { name: "o/p/prod", outputs: unknownCheckingProxy })]), [], "unknown outputs are skipped");
+            assert.deepStrictEqual(productionDatabases([res(STACK_REFERENCE_TYPE, "x-production", { name: "o/p/prod", outputs: { databaseUrl: PROD_URL } })]), [
+                { stack: "o/p/prod", urls: [PROD_URL], host: "127.0.0.1", port: 20204 },
+            ], "no role output: a reference named *-production is production");
+            // On this machine a host alone is not production's (every local server is on 127.0.0.1): its port must match too.
+            const db = { stack: "p", urls: [], host: "127.0.0.1", port: 20204 };
+            assert.deepStrictEqual(envNamesDatabase({ PGHOST: "127.0.0.1", PGPORT: "20206" }, db), []);
+            assert.deepStrictEqual(envNamesDatabase({ PGHOST: "localhost", PGPORT: "20204" }, db), ["PGHOST is production's database host localhost (with PGPORT 20204)"]);
+        });
+    });
+
     describe("the rule table", () => {
         it("has every rule once, with its defaults in the config schema", () => {
             assert.deepStrictEqual(RULES.map((r) => r.name), [...RULE_NAMES]);
@@ -778,13 +853,14 @@ describe("policies: the pack (index.ts)", () => {
             "no-public-db-port": "mandatory",
             "health-check-required": "mandatory",
             "stack-role-consistent": "mandatory",
+            "sandbox-no-production-db": "mandatory",
         });
     });
 
     it("gives each policy a description and the right kind of validation, with valid config schemas", () => {
         for (const p of served!.args.policies) {
             assert.ok(typeof p.description === "string" && p.description.length > 0, `${p.name} description`);
-            const isStack = p.name === "stack-role-consistent";
+            const isStack = p.name === "stack-role-consistent" || p.name === "sandbox-no-production-db";
             assert.strictEqual(typeof (isStack ? p.validateStack : p.validateResource), "function", `${p.name} validation`);
             const schema = p.configSchema as { properties: Record<string, unknown> } | undefined;
             assert.ok(!schema || !("enforcementLevel" in schema.properties), `${p.name}: enforcementLevel may not be a config property`);

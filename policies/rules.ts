@@ -16,6 +16,7 @@
  */
 import { EnforcementLevel, PolicyConfigSchema, UnknownValueError } from "@pulumi/policy";
 import { MAX_WEIGHT, RoleTag, TAGS, checkStepPlan, checkTraffic } from "../components/types";
+import { PRODUCTION_DATABASE_TOKEN } from "../components/productionDatabase";
 import { checkFlagdDocument, checkFlags } from "../components/flags";
 import { checkMasking, DatabaseSchema, parseMasking } from "../components/masking";
 
@@ -281,6 +282,7 @@ export const RULE_NAMES = [
     "no-public-db-port",
     "health-check-required",
     "stack-role-consistent",
+    "sandbox-no-production-db",
 ] as const;
 export type RuleName = (typeof RULE_NAMES)[number];
 
@@ -940,6 +942,212 @@ export function stackRoleConsistent(resources: readonly RuleResource[], config: 
 }
 
 // ---------------------------------------------------------------------------------------------
+// A sandbox never reaches production's database.
+// ---------------------------------------------------------------------------------------------
+
+/** Type token of a StackReference, whose outputs (`props.outputs`) are the referenced stack's. */
+export const STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference";
+
+/** Type tokens of the AWS resources holding a sandbox app's environment. */
+export const AWS_ENV = {
+    taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
+    ssmParameter: "aws:ssm/parameter:Parameter",
+} as const;
+
+/** Production's database as a sandbox stack sees it through its StackReference. */
+export interface ProductionDatabase {
+    /** The referenced stack's name. */
+    readonly stack: string;
+    /** Its database URLs (`databaseUrl` output), verbatim. */
+    readonly urls: string[];
+    /** Its database host (`databaseAddress`/`databaseHost` output, else the URL's). */
+    readonly host?: string;
+    /** Its database port (`databasePort` output, else the URL's). */
+    readonly port?: number;
+}
+
+const DEFAULT_DB_PORTS: Record<string, number> = { postgres: 5432, postgresql: 5432, mysql: 3306 };
+
+/** Host and port of a URL (the scheme's default port when none is written), or undefined. */
+function endpointOf(url: string): { host: string; port?: number } | undefined {
+    try {
+        const u = new URL(url);
+        if (!u.hostname) {
+            return undefined;
+        }
+        const scheme = u.protocol.replace(/:$/, "");
+        return { host: u.hostname.replace(/^\[|\]$/g, "").toLowerCase(), port: u.port ? Number(u.port) : DEFAULT_DB_PORTS[scheme] };
+    } catch {
+        return undefined;
+    }
+}
+
+const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "::1", "0.0.0.0", ""];
+const isLoopbackHost = (h: string) => LOOPBACK_NAMES.includes(h) || h.startsWith("127.");
+
+/** Whether two hosts are the same: equal, or both this machine. */
+function sameHost(a: string, b: string): boolean {
+    const x = a.toLowerCase();
+    const y = b.toLowerCase();
+    return x === y || (isLoopbackHost(x) && isLoopbackHost(y));
+}
+
+/**
+ * Pure: production's databases a stack references: each ProductionDatabase component's outputs
+ * (what a Switchyard sandbox records: a stack policy is not shown StackReferences), and the outputs
+ * of each StackReference whose stack
+ * is production (its `role` output is "blue-green" or "production", or, with no role output, the
+ * reference is named `*-production`, as Switchyard's sandboxes name theirs). Unknown values are left out.
+ */
+export function productionDatabases(resources: readonly RuleResource[]): ProductionDatabase[] {
+    return resources.flatMap((r): ProductionDatabase[] => {
+        if (r.type !== STACK_REFERENCE_TYPE && r.type !== PRODUCTION_DATABASE_TOKEN) {
+            return [];
+        }
+        const own = r.type === PRODUCTION_DATABASE_TOKEN ? resolve(r.props) : undefined;
+        const outputs = own === undefined ? resolve(at(r.props, "outputs")) : own === UNKNOWN ? UNKNOWN : { role: "production", ...(own as object) };
+        if (outputs === UNKNOWN || typeof outputs !== "object" || outputs === null) {
+            return [];
+        }
+        const o = outputs as Record<string, unknown>;
+        const role = normalizeRole(o.role);
+        if (role === "sandbox" || (role === undefined && !r.name.endsWith("-production"))) {
+            return [];
+        }
+        const urls = [o.databaseUrl].filter((u): u is string => typeof u === "string" && u !== "");
+        const fromUrl = urls.map(endpointOf).find((e) => e !== undefined);
+        const host = [o.databaseAddress, o.databaseHost].find((h): h is string => typeof h === "string" && h !== "") ?? fromUrl?.host;
+        const port = [o.databasePort].map(Number).find((p) => Number.isInteger(p) && p > 0) ?? fromUrl?.port;
+        if (!urls.length && host === undefined && port === undefined) {
+            return [];
+        }
+        const name = r.type === PRODUCTION_DATABASE_TOKEN ? at(r.props, "stack") : at(r.props, "name");
+        return [{ stack: typeof name === "string" ? name : r.name, urls, host: host?.toLowerCase(), port }];
+    });
+}
+
+const HOST_KEY = /HOST|ADDR|ENDPOINT|SERVER/i;
+const PORT_KEY = /PORT/i;
+const DB_KEY = /DB|DATABASE|PG|POSTGRES|MYSQL|SQL/i;
+
+/**
+ * Pure: what in an environment names production's database: a value holding its URL, a URL whose
+ * host and port are its, a database host variable set to its host with its port (or a host that is
+ * not this machine's), a database port variable set to its port with no other host named. Each
+ * finding names the variable.
+ */
+export function envNamesDatabase(env: Readonly<Record<string, unknown>>, db: ProductionDatabase): string[] {
+    const entries = Object.entries(env).filter((e): e is [string, string | number] => typeof e[1] === "string" || typeof e[1] === "number");
+    const value = (k: string) => String(entries.find(([key]) => key === k)?.[1] ?? "");
+    const hostVars = entries.filter(([k]) => HOST_KEY.test(k) && DB_KEY.test(k)).map(([k, v]) => [k, String(v)] as const);
+    const portVars = entries.filter(([k]) => PORT_KEY.test(k) && DB_KEY.test(k)).map(([k, v]) => [k, String(v)] as const);
+    const out: string[] = [];
+    for (const [k, raw] of entries) {
+        const v = String(raw);
+        const url = db.urls.find((u) => v.includes(u));
+        if (url) {
+            out.push(`${k} holds production's database URL`);
+            continue;
+        }
+        const hit = (v.match(/[a-z][a-z0-9+.-]*:\/\/[^\s'"`,;]+/gi) ?? [])
+            .map(endpointOf)
+            .find((e) => e !== undefined && db.host !== undefined && sameHost(e.host, db.host) && (db.port === undefined || e.port === db.port));
+        if (hit) {
+            out.push(`${k} names production's database at ${hit.host}${hit.port ? `:${hit.port}` : ""}`);
+        }
+    }
+    if (db.host !== undefined) {
+        for (const [k, v] of hostVars) {
+            const portNamed = portVars.length === 0 ? !isLoopbackHost(db.host) : portVars.some(([, p]) => db.port !== undefined && Number(p) === db.port);
+            if (v !== "" && sameHost(v, db.host) && (portNamed || !isLoopbackHost(db.host))) {
+                out.push(`${k} is production's database host ${v}${portVars.length ? ` (with ${portVars.map(([pk]) => pk).join(", ")} ${value(portVars[0][0])})` : ""}`);
+            }
+        }
+    }
+    if (db.port !== undefined && hostVars.length === 0) {
+        for (const [k, v] of portVars) {
+            if (Number(v) === db.port && (db.host === undefined || isLoopbackHost(db.host))) {
+                out.push(`${k} is production's database port ${v}`);
+            }
+        }
+    }
+    return out;
+}
+
+/** A sandbox app's environments: a local app's `environment`, an ECS task's containers' `environment`, an SSM parameter's value. */
+function environmentsOf(r: RuleResource): { where: string; env: Record<string, unknown> }[] {
+    if (r.type === LOCAL.appProcess) {
+        const env = resolve(at(r.props, "environment"));
+        return env !== UNKNOWN && typeof env === "object" && env !== null ? [{ where: "environment", env: env as Record<string, unknown> }] : [];
+    }
+    if (r.type === AWS_ENV.taskDefinition) {
+        const defs = resolve(at(r.props, "containerDefinitions"));
+        let parsed: unknown = defs;
+        if (typeof defs === "string") {
+            try {
+                parsed = JSON.parse(defs);
+            } catch {
+                return [];
+            }
+        }
+        if (!Array.isArray(parsed)) {
+            return [];
+        }
+        return parsed.map((c: { name?: unknown; environment?: unknown }, i) => ({
+            where: `container ${typeof c?.name === "string" ? JSON.stringify(c.name) : i} environment`,
+            env: Object.fromEntries(
+                (Array.isArray(c?.environment) ? c.environment : [])
+                    .filter((e: { name?: unknown }) => typeof e?.name === "string")
+                    .map((e: { name: string; value?: unknown }) => [e.name, e.value]),
+            ),
+        }));
+    }
+    if (r.type === AWS_ENV.ssmParameter) {
+        const name = at(r.props, "name");
+        const v = at(r.props, "value");
+        return typeof v === "string" ? [{ where: "value", env: { [typeof name === "string" ? name : r.name]: v } }] : [];
+    }
+    return [];
+}
+
+/** Whether the stack is a sandbox: its `role` output says so, else some resource is a sandbox's and none production's. */
+function isSandboxStack(resources: readonly RuleResource[]): boolean {
+    const declared = declaredStackRole(resources);
+    if (declared) {
+        return declared.role === "sandbox";
+    }
+    const roles = resources.map(roleOf);
+    return roles.includes("sandbox") && !roles.includes("production");
+}
+
+/**
+ * sandbox-no-production-db: in a sandbox stack, no app's environment names production's database
+ * (its URL, its host and port, or its port on this machine), as read through the stack's reference
+ * to production. A sandbox that could write to production is blocked at preview.
+ */
+export function sandboxNoProductionDb(resources: readonly RuleResource[]): StackViolation[] {
+    if (!isSandboxStack(resources)) {
+        return [];
+    }
+    const prods = productionDatabases(resources);
+    if (prods.length === 0) {
+        return [];
+    }
+    return resources.flatMap((r) =>
+        environmentsOf(r).flatMap(({ where, env }) =>
+            prods.flatMap((db) =>
+                envNamesDatabase(env, db).map((finding) => ({
+                    urn: r.urn,
+                    message:
+                        `${head(r, "sandbox-no-production-db")}its ${where}: ${finding} (stack ${db.stack}); a sandbox must never reach production's database, ` +
+                        "or its tests would write to production. Point it at the sandbox's own database (DATABASE_URL is set to it) and remove the variable.",
+                })),
+            ),
+        ),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // The rule table: one entry per policy, used by index.ts and the tests.
 // ---------------------------------------------------------------------------------------------
 
@@ -1124,5 +1332,12 @@ export const RULES: readonly RuleSpec[] = [
             },
         },
         check: (rs, c) => stackRoleConsistent(rs, c as StackRoleConfig),
+    },
+    {
+        kind: "stack",
+        name: "sandbox-no-production-db",
+        description: "In a sandbox stack no app's environment names production's database (its URL, host and port), as read through the reference to production: a sandbox that could write to production is blocked.",
+        enforcementLevel: "mandatory",
+        check: (rs) => sandboxNoProductionDb(rs),
     },
 ];

@@ -21,6 +21,7 @@ import { tempProject, TempProject, withEnv } from "./support/project";
 import { portBlock } from "./support/ports";
 
 let BASE = 0;
+const PACK = path.resolve(__dirname, "..", "policies");
 
 /** The user's suite: checks the environment it is given against the sandbox, then passes or fails as told. */
 const SUITE = `
@@ -142,6 +143,23 @@ describe("test suites as a cutover gate (real engine, PostgreSQL, HAProxy)", fun
         assert.strictEqual(events[0]?.type, "started", "the cutover started");
         assert.strictEqual(cp.phase, "promoted", cp.reason);
         assert.deepStrictEqual(await readWeights(prodOut.adminSocket.value as string), { blue: 0, green: 100 });
+    });
+
+    it("a sandbox whose app environment names production's database is blocked at preview (policy sandbox-no-production-db)", async () => {
+        const prodUrl = prodOut.databaseUrl.value as string;
+        const leaky = localSandboxConfig(BASE + 100, {
+            "switchyard:name": "leaky",
+            "switchyard:app": { command: "node examples/app/server.js", healthCheck: { path: "/healthz" }, environment: { REPORTING_DATABASE_URL: prodUrl } },
+        });
+        fs.writeFileSync(path.join(proj.root, "stacks", "Pulumi.leaky.yaml"), YAML.stringify({ config: leaky }));
+        let text = "";
+        await assert.rejects(
+            inEnv(() => run.preview({ ...target("leaky"), onOutput: (t) => (text += t) }, { policyPacks: [PACK] })),
+            () => true,
+        );
+        assert.match(text, /\[mandatory\]\s+sandbox-no-production-db/, text.slice(-3000));
+        assert.ok(text.includes("REPORTING_DATABASE_URL holds production's database URL (stack organization/switchyard-test/pair)"), text.slice(-3000));
+        assert.ok(!fs.existsSync(path.join(home, "data", "leaky")), "a preview creates nothing");
     });
 
     it("a suite that cannot start, a bad suite name and a production stack are refused as bad input, with nothing recorded", async () => {

@@ -174,6 +174,9 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
             liveColor: pair.liveColor,
             appImage: pair.appImage,
             databaseIdentifier: pair.databaseIdentifier,
+            // Read by a sandbox (ProductionDatabase) so the policy can block an app environment naming it.
+            databaseAddress: pair.database.address,
+            databasePort: pair.database.port,
             engine: pair.engine,
             engineVersion: pair.engineVersion,
             rdsBlueGreenDeploymentId: pair.rdsBlueGreenDeploymentId,

@@ -101,6 +101,7 @@ describe("aws Sandbox", () => {
                 "pulumi:pulumi:StackReference try-150-production",
                 "switchyard:aws:ColorEnvironment try-150-app",
                 "switchyard:aws:SnapshotDatabase try-150-db",
+                "switchyard:index:ProductionDatabase try-150-production-db",
             ],
         );
         const components = new Set(g.resources.filter((r) => !r.custom).map((r) => r.urn));

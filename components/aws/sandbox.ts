@@ -23,6 +23,7 @@ import { ColorEnvironment, ColorEnvironmentArgs, ImageBuildArgs, checkColorEnvir
 import { Engine, checkEngine, checkNow, checkedOutput, childTags, deferred } from "./common";
 import { FrontDoorTransforms, frontDoor } from "./frontDoor";
 import { SnapshotDatabase, SnapshotDatabaseArgs } from "./snapshotDatabase";
+import { ProductionDatabase } from "../productionDatabase";
 
 /** Outputs of the production stack a Sandbox reads. */
 export const PRODUCTION_OUTPUTS = ["databaseIdentifier", "engine", "engineVersion", "appImage"] as const;
@@ -208,6 +209,8 @@ export class Sandbox extends pulumi.ComponentResource {
             applyTransform<pulumi.StackReferenceArgs>({ name: args.productionStack }, t.production),
             { parent: this },
         );
+        // Production's database endpoint, kept here for the policy sandbox-no-production-db.
+        new ProductionDatabase(`${name}-production-db`, { reference: this.production }, { parent: this });
         const prod = (key: (typeof PRODUCTION_OUTPUTS)[number]): pulumi.Output<string> =>
             this.production.getOutput(key).apply((v) => {
                 throwIfInvalid(

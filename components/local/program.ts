@@ -28,6 +28,7 @@ import { LocalSandbox } from "./sandbox";
 import { localConfigKeys, withConfigKeys } from "../configKeys";
 import { parseStrict } from "../masking";
 import { cutoverPlanOf, TestRunLog } from "../testRuns";
+import { ProductionDatabase } from "../productionDatabase";
 
 export interface LocalConfig {
     ports?: LocalPortsArgs & { app?: number };
@@ -83,6 +84,7 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
     const { sandbox: sb, color, candidate } = readSandboxCandidate(cfg, colors);
     new TestRunLog(); // switchyard:testRuns, recorded in the state by `switchyard test`
     const prod = new pulumi.StackReference(`${name}-production`, { name: sb.productionStack });
+    new ProductionDatabase(`${name}-production-db`, { reference: prod }); // read by the policy sandbox-no-production-db
     const maskingRules = cfg.getObject<unknown>("masking");
     const strict = parseStrict(cfg.get("maskingStrict"));
     if (strict.problem) {
