@@ -62,7 +62,7 @@ const SHARED: ConfigKeyMap = [
 export function localConfigKeys(sandboxColor = "green"): ConfigKeyMap {
     return [
         ...SHARED,
-        [/^ports\.(router|test|blue|green|database|app)\b/, (m) => `switchyard:local.ports.${m[1]}`],
+        [/^ports\.(router|test|blue|greenDatabase|green|database|app)\b/, (m) => `switchyard:local.ports.${m[1]}`],
         [/^ports must all differ/, "switchyard:local.ports"],
         [/^app\.command/, "switchyard:app.command"],
         [/^candidate\.version/, `switchyard:colors.${sandboxColor}.version`],

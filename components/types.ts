@@ -25,9 +25,11 @@ export const PLATFORMS: readonly Platform[] = ["local", "aws"];
  *   color restored from a snapshot would lose the writes made to the other color after it).
  * - `rds-blue-green`: Amazon RDS's native blue/green deployment (AWS only), created in one update and
  *   switched over later as a separate, explicit step.
+ * - `replicated`: each color has its own database server (local only): green's is restored from
+ *   blue's snapshot and kept in sync by logical replication; the switchover reverses it.
  */
-export type DatabaseMode = "shared" | "snapshot" | "rds-blue-green";
-export const DATABASE_MODES: readonly DatabaseMode[] = ["shared", "snapshot", "rds-blue-green"];
+export type DatabaseMode = "shared" | "snapshot" | "rds-blue-green" | "replicated";
+export const DATABASE_MODES: readonly DatabaseMode[] = ["shared", "snapshot", "rds-blue-green", "replicated"];
 
 /**
  * Traffic weights per color, as integers from 0 to 100. The share a color receives is its weight
@@ -255,6 +257,12 @@ export function checkDatabaseMode(mode: unknown, role: Role, platform: Platform)
     }
     if (mode === "rds-blue-green" && platform !== "aws") {
         return 'database mode "rds-blue-green" exists on AWS only: use "shared" on the local platform';
+    }
+    if (mode === "replicated" && platform !== "local") {
+        return 'database mode "replicated" exists on the local platform only: use "rds-blue-green" on AWS';
+    }
+    if (mode === "replicated" && role === "sandbox") {
+        return 'database mode "replicated" is for a live pair: a sandbox uses "snapshot"';
     }
     if (mode === "rds-blue-green" && role === "sandbox") {
         return 'database mode "rds-blue-green" is for a live pair: a sandbox uses "snapshot"';

@@ -42,6 +42,7 @@ import {
     subscribe,
     unsubscribe,
     dropSlot,
+    waitStreaming,
 } from "../components/local/ops/replication";
 
 export interface DbSwitchOptions {
@@ -76,6 +77,8 @@ export interface DbSwitchResult {
     readonly lagBefore: LagReading;
     /** The columns the way back carries, by table. */
     readonly reverseColumns: Record<string, string[]>;
+    /** Milliseconds from the way back's subscription to its stream running (after the pause). */
+    readonly reverseStartMs: number;
 }
 
 /** A switchover refused before it changed anything: the lag gate or the schema check. */
@@ -194,8 +197,9 @@ export async function switchDatabases(o: DbSwitchOptions): Promise<DbSwitchResul
         await unsubscribe(dst, from.color, to.color);
         await dropSlot(from, forward.slot);
         await subscribe(to, from);
-        o.onStep?.("done", { pauseMs, catchUpMs });
-        return { pauseMs, catchUpMs, refusedWrites: refused.rows[0].n, sequences, lagBefore, reverseColumns };
+        const reverseStartMs = await waitStreaming(to, from.color);
+        o.onStep?.("done", { pauseMs, catchUpMs, reverseStartMs });
+        return { pauseMs, catchUpMs, refusedWrites: refused.rows[0].n, sequences, lagBefore, reverseColumns, reverseStartMs };
     } catch (e) {
         if (!switched) {
             // The weights did not change: `from` keeps the writes, the way back is undone, the forward stream resumes.

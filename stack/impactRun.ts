@@ -21,7 +21,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { CONFIG_KEYS } from "../components/types";
 import { componentsIn } from "./pairs";
 import { ImpactMap, impactOf, MigrationStatus, PlannedStep, readReleasePolicy } from "./impact";
-import { openStack, projectOf, refusal, StackTarget, stateResources, UserError } from "./run";
+import { openStack, preview, projectOf, StackTarget, stateResources, UserError } from "./run";
 
 export * from "./impact";
 
@@ -151,17 +151,23 @@ export async function impact(target: StackTarget, o: ImpactOptions = {}): Promis
     const steps: PlannedStep[] = [];
     let log = "";
     try {
-        await stack.preview({
-            onOutput: (s) => (log += s),
-            onEvent: (e) => {
-                const s = stepOf(e);
-                if (s) steps.push(s);
+        // Through `preview`, so a program's or a config's refusal is reported as for `switchyard preview` (exit 2).
+        await preview(
+            { ...target, onOutput: (s) => (log += s), onNotice: target.onNotice ?? (() => undefined) },
+            {
+                onEvent: (e) => {
+                    const s = stepOf(e);
+                    if (s) steps.push(s);
+                },
             },
-        });
+        );
     } catch (e) {
+        if (e instanceof UserError) {
+            throw e;
+        }
         // A resource's check refusing a value (a port in use, a missing snapshot) is the user's to fix: named, exit 2.
         const diagnostic = /^\s+error: (.+)$/m.exec(log)?.[1];
-        throw refusal(e as Error) ?? (diagnostic ? new UserError(`the preview of stack "${target.stackName}" failed: ${diagnostic}`) : new Error(`the preview of stack "${target.stackName}" failed: ${(e as Error).message}\n${log.slice(-2000)}`));
+        throw diagnostic ? new UserError(`the preview of stack "${target.stackName}" failed: ${diagnostic}`) : new Error(`the preview of stack "${target.stackName}" failed: ${(e as Error).message}\n${log.slice(-2000)}`);
     }
     const resources = await stateResources(stack);
     const component = [...componentsIn(resources, "pair"), ...componentsIn(resources, "sandbox")][0];

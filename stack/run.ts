@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
     DestroyResult,
+    EngineEvent,
     LocalWorkspace,
     OutputMap,
     PreviewResult,
@@ -178,6 +179,8 @@ export interface PreviewOptions {
     readonly policyPacks?: string[];
     /** Policy config files (JSON: `{ "<rule>": "advisory" }`). */
     readonly policyPackConfigs?: string[];
+    /** The engine's events as they come (a preview's resource pre-events feed the impact map). */
+    readonly onEvent?: (e: EngineEvent) => void;
 }
 
 /** Turns a failure the user's program or a component reported into a UserError (exit 2). */
@@ -221,6 +224,7 @@ export async function preview(target: StackTarget, opts: PreviewOptions = {}): P
             policyPacks: opts.policyPacks,
             policyPackConfigs: opts.policyPackConfigs,
             diff: false,
+            onEvent: opts.onEvent,
         }),
     );
 }

@@ -15,7 +15,12 @@ import * as repl from "../components/local/ops/replication";
 import { checkSwitchable, DbSwitchRefused, reconcileReplication, switchDatabases } from "../cutover/dbswitch";
 import { startWriteLoad, WriteLoadResult } from "../cutover/dbswitchLoad";
 import { ReplicatedPair, startReplicatedPair } from "../components/local/ops/replicationPair";
-import { freePort } from "./support/ports";
+import * as YAML from "yaml";
+import * as stackRun from "../stack/run";
+import { program } from "../index";
+import { freePort, portBlock } from "./support/ports";
+import { localPairConfig } from "./support/stacks";
+import { tempProject, TempProject, withEnv } from "./support/project";
 
 const ROOT = path.resolve(__dirname, "..");
 const APP = path.join(ROOT, "examples", "app");
@@ -255,4 +260,63 @@ describe("replicated databases: switchover and revert under writes (real Postgre
             assert.deepStrictEqual((await repl.readReplicationState(blueSide, greenSide)).streams, ["blue→green"]);
         });
     }
+});
+
+describe("database mode replicated through the stack (real engine, PostgreSQL, app, HAProxy)", function () {
+    this.timeout(300_000);
+    let proj: TempProject;
+    let home: string;
+    let base: number;
+    const env = () => ({ PULUMI_BACKEND_URL: `file://${proj.stateDir}`, SWITCHYARD_HOME: home });
+    const target = (): stackRun.StackTarget => ({ stackName: "pair", root: proj.root, program });
+
+    before(async () => {
+        base = await portBlock(6);
+        proj = tempProject({});
+        home = path.join(proj.root, "home");
+        const config = localPairConfig(base, {
+            "switchyard:traffic": { blue: 100, green: 0 },
+            "switchyard:database": { mode: "replicated", name: "shop" },
+            "switchyard:cutover": { steps: [100] },
+            "switchyard:local": { ports: { router: base, test: base + 1, blue: base + 2, green: base + 3, database: base + 4, greenDatabase: base + 5 } },
+        });
+        fs.writeFileSync(path.join(proj.root, "stacks", "Pulumi.pair.yaml"), YAML.stringify({ config }));
+    });
+    after(async () => {
+        await withEnv(env(), () => stackRun.destroy(target())).catch(() => undefined);
+    });
+
+    it("up makes green's own database from blue's, kept in sync; its lag is an output; destroy leaves nothing", async () => {
+        const up = await withEnv(env(), () => stackRun.up(target()));
+        const out = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value])) as Record<string, unknown>;
+        const pair = (Object.values(out).find((v) => typeof v === "object" && v !== null && "greenDatabasePort" in (v as object)) ?? out) as Record<string, unknown>;
+        assert.strictEqual(pair.greenDatabasePort, base + 5, JSON.stringify(out));
+        assert.deepStrictEqual(pair.replicationStreams, ["blue→green"]);
+        assert.strictEqual(typeof pair.replicationLagBytes, "number");
+        // A write through the router lands on blue and reaches green's own server.
+        const res = await fetch(`http://127.0.0.1:${base}/items`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "through-the-stack" }) });
+        assert.strictEqual(res.status, 201);
+        const q = async (port: number) => {
+            const c = new Client({ host: "127.0.0.1", port, user: "postgres", database: "shop" });
+            await c.connect();
+            try {
+                return (await c.query("SELECT count(*)::int AS n FROM items WHERE name = 'through-the-stack'")).rows[0].n as number;
+            } finally {
+                await c.end();
+            }
+        };
+        let n = 0;
+        for (let i = 0; i < 200 && n === 0; i++) {
+            n = await q(base + 5);
+            if (!n) await ops.sleep(25);
+        }
+        assert.strictEqual(await q(base + 4), 1);
+        assert.strictEqual(n, 1, "the write did not reach green's database");
+        // Green's app is on green's own server: its health check fails when that one stops.
+        const greenDir = pair.greenDataDir as string;
+        assert.ok(ops.serverStatus(greenDir).running);
+        await withEnv(env(), () => stackRun.destroy(target()));
+        assert.ok(!ops.serverStatus(greenDir).running, "green's server still runs after destroy");
+        assert.ok(!fs.existsSync(greenDir));
+    });
 });

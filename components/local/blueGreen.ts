@@ -21,7 +21,8 @@ import {
     ROLE_TAGS,
 } from "../types";
 import { localStackDataDir, resolveTraffic } from "../config";
-import { AppProcess, DataDirectory, PostgresServer, Router } from "./resources";
+import { AppProcess, DataDirectory, PostgresServer, ReplicaServer, Router } from "./resources";
+import { checkReplicatedSteps } from "./ops/replicationPlan";
 import { FLAGS_FILE_ENV, FlagsConfig } from "../flags";
 import { resolveFlags } from "../flagsConfig";
 import { FlagsFile, LOCAL_FLAGS_FILE } from "./flags";
@@ -68,6 +69,8 @@ export interface LocalPortsArgs {
     readonly green?: number;
     /** PostgreSQL. @default 15432 */
     readonly database?: number;
+    /** Green's own PostgreSQL, in database mode `replicated`. @default the database port + 1 */
+    readonly greenDatabase?: number;
 }
 
 export interface LocalBlueGreenArgs {
@@ -87,8 +90,11 @@ export interface LocalBlueGreenArgs {
      */
     readonly traffic?: TrafficWeights;
     /**
-     * Database mode and name. Only `shared` is offered for a live pair on this platform.
+     * Database mode and name: `shared` (one server for both colors, expand/contract migrations) or
+     * `replicated` (green gets its own server, restored from blue's snapshot and kept in sync by
+     * logical replication; the switchover moves the writes in one step and reverses replication).
      * @default { mode: "shared", name: "app" }
+     * @example { mode: "replicated" }
      */
     readonly database?: { readonly mode?: DatabaseMode; readonly name?: string };
     /** The cutover plan this stack declares, checked here and by the policy pack. */
@@ -140,6 +146,9 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
     public readonly testUrl: pulumi.Output<string>;
     public readonly databaseUrl: pulumi.Output<string>;
     public readonly database: PostgresServer;
+    /** Green's own server, in database mode `replicated`. */
+    public readonly greenDatabase?: ReplicaServer;
+    public readonly greenDatabaseUrl?: pulumi.Output<string>;
     public readonly apps: Record<Color, AppProcess>;
     public readonly router: Router;
     public readonly snapshotRoot: string;
@@ -154,8 +163,11 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
 
     constructor(name: string, args: LocalBlueGreenArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE_TOKENS.localBlueGreen, name, {}, opts);
-        const ports = { ...DEFAULT_LOCAL_PORTS, ...definedOnly(args.ports ?? {}) };
         const mode = args.database?.mode ?? "shared";
+        const replicated = mode === "replicated";
+        const { greenDatabase: greenDbPortArg, ...portArgs } = args.ports ?? {};
+        const ports: Record<keyof typeof DEFAULT_LOCAL_PORTS, number> & { greenDatabase?: number } = { ...DEFAULT_LOCAL_PORTS, ...definedOnly(portArgs) };
+        if (replicated) ports.greenDatabase = greenDbPortArg ?? ports.database + 1;
         const { traffic, key: trafficKey, problem: trafficProblem } = resolveTraffic(args.traffic);
         throwIfInvalid(this, trafficProblem);
         this.traffic = traffic as TrafficWeights;
@@ -165,6 +177,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
             this,
             checkDatabaseMode(mode, "blue-green", "local"),
             args.cutover ? checkStepPlan(args.cutover.steps) : undefined,
+            replicated ? checkReplicatedSteps(args.cutover?.steps) : undefined,
             !args.app?.command?.trim() ? "app.command is missing: give the shell command that starts the app" : undefined,
             ...Object.entries(ports).map(([k, v]) => checkPort(`ports.${k}`, v)),
             new Set(Object.values(ports)).size !== Object.values(ports).length
@@ -194,6 +207,26 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
             { parent: this, protect: opts?.protect, dependsOn: [home] },
         );
         this.databaseUrl = localDatabaseUrl(this.database.port, dbName);
+        if (replicated) {
+            this.greenDatabase = new ReplicaServer(
+                `${name}-db-green`,
+                applyTransform<pulumi.Inputs>(
+                    {
+                        role: ROLE_TAGS["blue-green"],
+                        sourceDataDir: this.database.dataDir,
+                        sourcePort: this.database.port,
+                        database: dbName,
+                        dataDir: path.join(dir, "pg-green"),
+                        port: ports.greenDatabase,
+                        snapshotDir: path.join(dir, "replica-snapshots", "replica"),
+                    },
+                    args.transform?.database,
+                ),
+                { parent: this, protect: opts?.protect, dependsOn: [home, this.database] },
+            );
+            this.greenDatabaseUrl = localDatabaseUrl(this.greenDatabase.port, dbName);
+        }
+        const databaseUrlOf = (color: Color) => (color === "green" && this.greenDatabaseUrl ? this.greenDatabaseUrl : this.databaseUrl);
 
         const apps = {} as Record<Color, AppProcess>;
         for (const color of COLORS) {
@@ -209,7 +242,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
                         cwd: args.app.cwd ?? process.cwd(),
                         port: ports[color],
                         environment: pulumi
-                            .all([args.app.environment ?? {}, c.environment ?? {}, this.databaseUrl])
+                            .all([args.app.environment ?? {}, c.environment ?? {}, databaseUrlOf(color)])
                             .apply(([a, b, url]) => ({ ...a, ...b, ...flagsEnv, DATABASE_URL: url })),
                         healthCheckPath: health.path,
                         logDir: path.join(dir, "logs"),
@@ -217,7 +250,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
                     },
                     args.transform?.app,
                 ),
-                { parent: this, dependsOn: [home, this.database, ...(this.flagsFile ? [this.flagsFile] : [])] },
+                { parent: this, dependsOn: [home, this.database, ...(this.flagsFile ? [this.flagsFile] : []), ...(this.greenDatabase ? [this.greenDatabase] : [])] },
             );
         }
         this.apps = apps;
@@ -261,6 +294,16 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
             versions: { blue: args.colors.blue.version, green: args.colors.green.version },
             ...(args.cutover ? { cutoverSteps: args.cutover.steps } : {}),
             ...(this.flagsFile ? { flagsFile: this.flagsFile.path, flagsConfigKey: this.flagsConfigKey } : {}),
+            databaseMode: mode,
+            ...(this.greenDatabase && this.greenDatabaseUrl
+                ? {
+                      greenDatabaseUrl: this.greenDatabaseUrl,
+                      greenDatabasePort: this.greenDatabase.port,
+                      greenDataDir: this.greenDatabase.dataDir,
+                      replicationLagBytes: this.greenDatabase.lagBytes,
+                      replicationStreams: this.greenDatabase.streams,
+                  }
+                : {}),
         };
         this.registerOutputs(outputs);
     }
@@ -285,6 +328,16 @@ export interface LocalPairOutputs {
     readonly versions: Record<Color, pulumi.Input<string>>;
     /** The step plan the pair declares (`cutover.steps`), the cutover's default. */
     readonly cutoverSteps?: number[];
+    /** `shared` or `replicated`. */
+    readonly databaseMode?: DatabaseMode;
+    /** Mode `replicated`: green's own database. */
+    readonly greenDatabaseUrl?: pulumi.Input<string>;
+    readonly greenDatabasePort?: pulumi.Input<number>;
+    readonly greenDataDir?: pulumi.Input<string>;
+    /** Mode `replicated`: bytes of WAL the replica had not applied when last read (`up`, `refresh`). */
+    readonly replicationLagBytes?: pulumi.Input<number>;
+    /** Mode `replicated`: which way data flows, e.g. ["blue→green"], when last read. */
+    readonly replicationStreams?: pulumi.Input<string[]>;
     /** The served flagd file's path, when the pair has flags. */
     readonly flagsFile?: pulumi.Input<string>;
     /** Where flag steps write the flags (`switchyard:flags`); absent when they are given in the program. */

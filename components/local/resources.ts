@@ -467,3 +467,127 @@ export class Masking extends pulumi.dynamic.Resource {
         super(maskingProvider, name, { databaseUrl: undefined, tables: undefined, durationMs: undefined, ...args }, opts, LOCAL_MODULE, "Masking");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// ReplicaServer (database mode `replicated`)
+// ---------------------------------------------------------------------------------------------
+
+/** Absolute path of the replication module, captured by the replica's provider. */
+const REPLICATION_PATH: string = require.resolve("./ops/replication");
+
+/** Loads the replication module inside a provider process. */
+function loadReplication(): typeof import("./ops/replication") {
+    if (REPLICATION_PATH.endsWith(".ts")) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require(TS_NODE_PATH).register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(REPLICATION_PATH);
+}
+
+export interface ReplicaServerInputs {
+    role: Role;
+    /** The source: blue's server. */
+    sourceDataDir: string;
+    sourcePort: number;
+    database: string;
+    /** The replica's data directory and port. */
+    dataDir: string;
+    port: number;
+    /** Where the replica's snapshot of the source is kept (a thin clone where the filesystem allows). */
+    snapshotDir: string;
+}
+
+export interface ReplicaServerOutputs extends ReplicaServerInputs {
+    pid: number;
+    running: boolean;
+    /** The snapshot's position, where replication started. */
+    lsn: string;
+    method: string;
+    restoreMs: number;
+    /** Bytes of WAL the source wrote that the replica has not applied, when last read (`up`, `refresh`). */
+    lagBytes: number;
+    /** Which way data flows, as "blue→green", when last read. */
+    streams: string[];
+}
+
+const replicaProvider: pulumi.dynamic.ResourceProvider = {
+    async check(olds: Partial<ReplicaServerInputs>, news: ReplicaServerInputs) {
+        const failures = await portFailures(olds, news as unknown as Record<string, unknown>, ["port"], () => {
+            const st = loadOps().serverStatus(news.dataDir);
+            return st.running && st.port === news.port;
+        });
+        return { inputs: news, failures };
+    },
+    async create(inputs: ReplicaServerInputs) {
+        const r = loadReplication();
+        const source = { color: "blue" as const, port: inputs.sourcePort, database: inputs.database };
+        const to = { color: "green" as const, port: inputs.port, database: inputs.database };
+        const snapshotDir = `${inputs.snapshotDir}-${Date.now()}`;
+        const rep = await r.startReplica({ sourceDataDir: inputs.sourceDataDir, source, to, dataDir: inputs.dataDir, snapshotDir });
+        const outs: ReplicaServerOutputs = { ...inputs, snapshotDir, pid: rep.pid, running: true, lsn: rep.lsn, method: rep.method, restoreMs: rep.durationMs, lagBytes: 0, streams: ["blue→green"] };
+        return { id: inputs.dataDir, outs };
+    },
+    async read(id: string, props: ReplicaServerOutputs) {
+        const st = loadOps().serverStatus(id);
+        let { lagBytes, streams } = props;
+        if (st.running) {
+            const r = loadReplication();
+            const blue = { color: "blue" as const, port: props.sourcePort, database: props.database };
+            const green = { color: "green" as const, port: props.port, database: props.database };
+            try {
+                streams = (await r.readReplicationState(blue, green)).streams;
+                const [from, to] = streams[0] === "green→blue" ? [green, "blue" as const] : [blue, "green" as const];
+                lagBytes = (await r.readLag(from, to)).lagBytes;
+            } catch {
+                /* keep the recorded figures */
+            }
+        }
+        return { id, props: { ...props, running: st.running, pid: st.pid ?? 0, lagBytes, streams } };
+    },
+    async diff(id: string, olds: ReplicaServerOutputs, news: ReplicaServerInputs) {
+        const replaces = (["dataDir", "port", "sourceDataDir", "sourcePort", "database"] as const).filter((k) => olds[k] !== news[k]);
+        const changes = replaces.length > 0 || olds.role !== news.role || !loadOps().serverStatus(id).running;
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+    async update(id: string, olds: ReplicaServerOutputs, news: ReplicaServerInputs) {
+        const ops = loadOps();
+        let { pid } = olds;
+        if (!ops.serverStatus(id).running) pid = (await ops.startServer(id, news.port)).pid;
+        return { outs: { ...olds, ...news, snapshotDir: olds.snapshotDir, pid, running: true } };
+    },
+    async delete(id: string, props: ReplicaServerOutputs) {
+        const r = loadReplication();
+        await r.destroyReplica({
+            source: { color: "blue", port: props.sourcePort, database: props.database },
+            to: { color: "green", port: props.port, database: props.database },
+            dataDir: id,
+        });
+        require("fs").rmSync(props.snapshotDir, { recursive: true, force: true });
+    },
+};
+
+/**
+ * Green's own PostgreSQL server in database mode `replicated`: restored from blue's snapshot at the
+ * position of a logical replication slot, then kept in sync by logical replication from blue.
+ */
+export class ReplicaServer extends pulumi.dynamic.Resource {
+    public readonly dataDir!: pulumi.Output<string>;
+    public readonly port!: pulumi.Output<number>;
+    public readonly pid!: pulumi.Output<number>;
+    public readonly lsn!: pulumi.Output<string>;
+    public readonly method!: pulumi.Output<string>;
+    public readonly restoreMs!: pulumi.Output<number>;
+    public readonly lagBytes!: pulumi.Output<number>;
+    public readonly streams!: pulumi.Output<string[]>;
+    constructor(name: string, args: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            replicaProvider,
+            name,
+            { pid: undefined, running: undefined, lsn: undefined, method: undefined, restoreMs: undefined, lagBytes: undefined, streams: undefined, ...args },
+            opts,
+            LOCAL_MODULE,
+            "ReplicaServer",
+        );
+    }
+}

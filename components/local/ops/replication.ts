@@ -381,6 +381,20 @@ export async function setSubscriptionEnabled(from: DbSide["color"], to: DbSide, 
     await withClient(to, (c) => c.query(`ALTER SUBSCRIPTION ${ident(subscription)} ${enabled ? "ENABLE" : "DISABLE"}`));
 }
 
+/** Waits until a subscriber streams from `from`'s slot to `to`; returns the milliseconds waited. */
+export async function waitStreaming(from: DbSide, to: DbSide["color"], timeoutMs = 30_000): Promise<number> {
+    const started = Date.now();
+    const { slot } = replicationNames(from.color, to);
+    return withClient(from, async (c) => {
+        for (;;) {
+            const r = await c.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+            if (r.rows[0]?.active) return Date.now() - started;
+            if (Date.now() - started > timeoutMs) throw new Error(`replication from ${from.color} to ${to} did not start streaming within ${timeoutMs} ms`);
+            await sleep(20);
+        }
+    });
+}
+
 /** Which way data flows now: the subscriptions each side has, enabled or not. */
 export interface ReplicationState {
     /** Enabled subscriptions, as "blue→green". */
@@ -415,6 +429,12 @@ export async function readReplicationState(blue: DbSide, green: DbSide): Promise
 
 /** Turns on `wal_level = logical` (a restart of the server when it was off); returns whether it restarted. */
 export async function ensureLogicalWal(dataDir: string, s: DbSide): Promise<boolean> {
+    // The launcher starts a new subscription's worker at most once per wal_retrieve_retry_interval
+    // (5 s by default): short, so the way back streams soon after a switchover. Copied to the replica.
+    await withClient(s, async (c) => {
+        await c.query("ALTER SYSTEM SET wal_retrieve_retry_interval = '200ms'");
+        await c.query("SELECT pg_reload_conf()");
+    });
     const level = await withClient(s, async (c) => (await c.query("SHOW wal_level")).rows[0].wal_level);
     if (level === "logical") return false;
     await withClient(s, (c) => c.query("ALTER SYSTEM SET wal_level = logical"));
