@@ -18,6 +18,8 @@ import * as opt from "../cutover/options";
 import { readPolicyConfigFile } from "../policies/config";
 import { formatImpact, impact, ImpactMap } from "../stack/impactRun";
 import { checkSuiteName } from "../components/testRuns";
+import { flagsStatus, formatFlagsStatus } from "../stack/flags";
+import { UserError } from "../stack/errors";
 import { maskSandbox } from "../stack/mask";
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad input or environment. */
@@ -314,6 +316,20 @@ async function main(argv: string[]): Promise<void> {
         .action(async (stack: string, o: { sandbox?: string; json?: boolean }) => {
             const r = await maskSandbox(target(stack, true), { sandbox: o.sandbox, onProgress: o.json ? undefined : (l) => process.stdout.write(`${l}\n`) });
             process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `masked ${r.tables.length} table(s) of sandbox ${r.sandbox} in ${r.durationMs} ms\n`);
+        });
+
+    program
+        .command("flags")
+        .description("each feature flag's rollout as the stack's config, its state and the served flagd file hold it, and (local) as each color's app serves it")
+        .argument("<stack>", "a stack with switchyard:flags", opt.parseStackName)
+        .option("--sample <n>", "users each color's app evaluates the flags for, 0 to ask no app (a whole number from 0 to 100000; default 1000)", (t: string) => {
+            if (!/^(0|[1-9]\d{0,5})$/.test(t) || Number(t) > 100_000) throw new UserError(`--sample is ${JSON.stringify(t)}: give a whole number from 0 to 100000`);
+            return Number(t);
+        })
+        .option("--json", "print JSON")
+        .action(async (stack: string, o: { sample?: number; json?: boolean }) => {
+            const s = await flagsStatus(target(stack, true), { sample: o.sample });
+            process.stdout.write(o.json ? JSON.stringify(s, null, 2) + "\n" : formatFlagsStatus(s));
         });
 
     program

@@ -67,5 +67,8 @@ export class FlagsFile extends pulumi.dynamic.Resource {
     }
 }
 
+/** The FlagsFile's type token, as the stack's state and the policy pack see it. */
+export const LOCAL_FLAGS_FILE_TYPE = `pulumi-nodejs:dynamic/${LOCAL_MODULE}:FlagsFile`;
+
 /** The file's name under a pair's data folder: `<dataDir>/flags/flags.flagd.json`. */
 export const LOCAL_FLAGS_FILE = ["flags", "flags.flagd.json"] as const;
