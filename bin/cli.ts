@@ -227,7 +227,9 @@ async function main(argv: string[]): Promise<void> {
         .command("cutover")
         .description(
             "move traffic to the idle color step by step behind health gates; revert at once when a gate fails.\n" +
-                "Each step goes into the stack's config (switchyard:traffic) and through `up`, and is read back from the router.",
+                "Each step goes into the stack's config (switchyard:traffic) and through `up`, and is read back from the router.\n" +
+                "The impact map is shown first (`switchyard impact`): a medium-risk change may not go all at once, a high-risk one needs " +
+                "switchyard:cutover.minSteps steps (default 4) and passing runs of this version of the suite `rehearsal` and of the required suites.",
         )
         .argument("<stack>", "a blue-green stack that is up", opt.parseStackName)
         .addOption(new Option("--to <color>", "the color to move traffic to (default: the idle one)").choices(["blue", "green"]))
