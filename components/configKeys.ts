@@ -88,6 +88,7 @@ export function awsConfigKeys(portKey: (shown: string) => string = () => "switch
         [/^color (blue|green) has no version/, (m) => `switchyard:colors.${m[1]}.version`],
         [/^color (blue|green): give exactly one of image/, (m) => `switchyard:colors.${m[1]}.image`],
         [/^masterPassword/, "switchyard:databasePassword"],
+        [/^manageMasterUserPassword/, "switchyard:database.manageMasterUserPassword"],
         [/^(?:production database: )?(?:no snapshot to restore|both snapshotIdentifier)/, "switchyard:database.snapshot"],
         [/^database\.blueGreen/, "switchyard:database.blueGreen"],
         [/^database engine/, "switchyard:database.engine"],

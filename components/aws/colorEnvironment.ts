@@ -91,6 +91,13 @@ export interface ColorEnvironmentArgs extends ColorArgs {
      */
     readonly databaseUrl?: pulumi.Input<string>;
     /**
+     * The Secrets Manager secret holding the database's master password, when RDS manages it
+     * (SnapshotDatabase `masterUserSecretArn`): ECS injects its `password` as `DATABASE_PASSWORD`
+     * (then `databaseUrl` carries no password), and the execution role may read only that secret.
+     * @default none: no DATABASE_PASSWORD
+     */
+    readonly databasePasswordSecretArn?: pulumi.Input<string | undefined>;
+    /**
      * VPC of the target group. Required: no default.
      * @example "vpc-0a1b2c3d4e5f60718"
      */
@@ -416,6 +423,23 @@ export class ColorEnvironment extends pulumi.ComponentResource {
                 ),
             );
             secrets.push(param.arn.apply((arn) => [{ name: "DATABASE_URL", valueFrom: arn }]));
+        }
+        if (args.databasePasswordSecretArn !== undefined) {
+            const secretArn = pulumi.output(args.databasePasswordSecretArn);
+            executionDeps.push(
+                new aws.iam.RolePolicy(
+                    `${name}-read-database-password`,
+                    {
+                        role: this.executionRole.id,
+                        policy: pulumi.jsonStringify({
+                            Version: "2012-10-17",
+                            Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [secretArn] }],
+                        }),
+                    },
+                    { parent: this },
+                ),
+            );
+            secrets.push(secretArn.apply((arn) => (arn ? [{ name: "DATABASE_PASSWORD", valueFrom: `${arn}:password::` }] : [])));
         }
 
         this.targetGroup = new aws.lb.TargetGroup(

@@ -7,8 +7,10 @@
  *   switchyard:colors    { blue: { version, image? }, green: { version, image? } }
  *   switchyard:app       { image?, build?, port?, healthCheck?, environment?, desiredCount?, cpu?, memory? }
  *   switchyard:database  { mode, engine?, engineVersion?, sourceInstance?, snapshot?, name?, instanceClass?,
- *                          multiAz?, backupRetentionPeriod?, blueGreen?: { targetEngineVersion?, targetInstanceClass? } }
+ *                          multiAz?, backupRetentionPeriod?, blueGreen?: { targetEngineVersion?, targetInstanceClass? },
+ *                          manageMasterUserPassword? (sandbox; recommended: RDS keeps the password in Secrets Manager) }
  *   switchyard:databasePassword  (secret, optional) the master password; generated and kept otherwise
+ *                        (production only: a sandbox always gets credentials of its own, and is refused one)
  *   switchyard:aws       { vpcId, subnetIds, publicSubnetIds?, internal?, listener?: { port?, testPort?,
  *                          certificateArn?, allowedCidrBlocks?, testAllowedCidrBlocks?, stickiness? } }
  *   switchyard:cutover   { steps?, requireTests? }             (blue-green, optional; requireTests is read by the cutover)
@@ -70,6 +72,8 @@ export interface DatabaseConfig {
     multiAz?: boolean;
     backupRetentionPeriod?: number;
     blueGreen?: { targetEngineVersion?: string; targetInstanceClass?: string; deploymentName?: string };
+    /** Sandbox: RDS keeps the master password in Secrets Manager (recommended); none in the state. */
+    manageMasterUserPassword?: boolean;
 }
 
 /** `switchyard:aws` */
@@ -208,6 +212,7 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
             instanceClass: db.instanceClass,
             databaseName: db.name,
             masterPassword: password,
+            manageMasterUserPassword: db.manageMasterUserPassword,
         },
         vpcId: net.vpcId,
         subnetIds: net.subnetIds,

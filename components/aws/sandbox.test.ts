@@ -159,6 +159,11 @@ describe("aws Sandbox", () => {
             ["an unknown engine", { database: { engine: "oracle-se2" as never } }, /database engine "oracle-se2" is not supported/],
             ["no production stack", { productionStack: "" }, /productionStack is missing/],
             ["an internet-facing ALB without public subnets", { internal: false }, /needs publicSubnetIds/],
+            [
+                "a password of its own choosing (it could be production's)",
+                { database: { masterPassword: "correct-horse-battery" } },
+                /masterPassword is set for a sandbox: a sandbox restored from production's snapshot always gets credentials of its own/,
+            ],
         ];
         for (const [what, extra, message] of cases) {
             it(`refuses ${what}`, async () => {
@@ -168,6 +173,21 @@ describe("aws Sandbox", () => {
                 assert.deepStrictEqual(graph.resources.map((r) => r.type), ["switchyard:aws:Sandbox"], "not even the StackReference is read");
             });
         }
+    });
+
+    it("gets credentials of its own: a password generated for it, or one RDS manages and the app reads from the secret", async () => {
+        const own = await runGraph(() => new Sandbox("sb", args()), { stacks: STACKS });
+        assert.strictEqual(own.one("aws:rds/instance:Instance").inputs.password, "mock-password-of-sb-db-password", "a password generated for the sandbox");
+        const m = await runGraph(() => new Sandbox("sb", args({ database: { manageMasterUserPassword: true } })), { stacks: STACKS });
+        const inst = m.one("aws:rds/instance:Instance").inputs;
+        assert.deepStrictEqual([inst.manageMasterUserPassword, "password" in inst], [true, false], "RDS manages it: no password in the state");
+        assert.strictEqual(m.all("pulumi-nodejs:dynamic:Resource").length, 0);
+        const c = JSON.parse(m.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions)[0];
+        const secret = c.secrets.find((s: { name: string }) => s.name === "DATABASE_PASSWORD");
+        assert.match(secret?.valueFrom ?? "", /^arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-.*:password::$/);
+        const policy = JSON.parse(m.one("aws:iam/rolePolicy:RolePolicy", "sb-app-read-database-password").inputs.policy);
+        assert.deepStrictEqual(policy.Statement[0].Action, ["secretsmanager:GetSecretValue"]);
+        assert.doesNotMatch(m.one("aws:ssm/parameter:Parameter").inputs.value, /:[^@/]+@/, "DATABASE_URL carries no password");
     });
 
     it("honours its transform hooks", async () => {

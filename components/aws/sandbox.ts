@@ -45,8 +45,22 @@ export interface SandboxDatabaseArgs {
     readonly instanceClass?: pulumi.Input<string>;
     /** Database name in DATABASE_URL. @default the snapshot's @example "shop" */
     readonly databaseName?: pulumi.Input<string>;
-    /** Master password. @default generated once and kept as a secret */
+    /**
+     * Not taken: a sandbox restored from production's snapshot always gets credentials of its own
+     * (a password generated for it, or one RDS manages), never one given (which could be production's).
+     * Giving one is refused.
+     * @default none: refused when given
+     * @deprecated leave it out; set `manageMasterUserPassword` instead
+     */
     readonly masterPassword?: pulumi.Input<string>;
+    /**
+     * Let RDS manage the sandbox database's master password in AWS Secrets Manager (recommended):
+     * the restore gets a new secret of its own, no password sits in the stack's state, and the app
+     * gets it as `DATABASE_PASSWORD` from the secret. A plain value.
+     * @default false: a password generated for the sandbox, kept as a secret in its state
+     * @example true
+     */
+    readonly manageMasterUserPassword?: boolean;
 }
 
 /** Arguments of a Sandbox. */
@@ -127,6 +141,12 @@ export function checkSandboxArgs(args: SandboxArgs | undefined): string | undefi
     }
     if (args.color !== undefined && !(COLORS as readonly unknown[]).includes(args.color)) {
         return `color ${JSON.stringify(args.color)} is unknown: use "blue" or "green"`;
+    }
+    if (args.database?.masterPassword !== undefined) {
+        return (
+            "masterPassword is set for a sandbox: a sandbox restored from production's snapshot always gets credentials of its own " +
+            "(a password generated for it, or one RDS manages with database.manageMasterUserPassword); leave it out"
+        );
     }
     if (args.database?.engine !== undefined) {
         const e = checkNow(args.database.engine, checkEngine);
@@ -249,7 +269,7 @@ export class Sandbox extends pulumi.ComponentResource {
                     engineVersion: prod("engineVersion"),
                     instanceClass: dbArgs.instanceClass,
                     databaseName: dbArgs.databaseName,
-                    masterPassword: dbArgs.masterPassword,
+                    manageMasterUserPassword: dbArgs.manageMasterUserPassword,
                     vpcId: args.vpcId,
                     subnetIds: args.subnetIds,
                     appSecurityGroupId: this.appSecurityGroup.id,
@@ -277,6 +297,7 @@ export class Sandbox extends pulumi.ComponentResource {
                     subnetIds: args.subnetIds,
                     securityGroupIds: [this.appSecurityGroup.id],
                     databaseUrl: this.database.connectionUrl,
+                    ...(dbArgs.manageMasterUserPassword === true ? { databasePasswordSecretArn: this.database.masterUserSecretArn } : {}),
                     serviceDependsOn: listenerReady.promise,
                     tags,
                 },

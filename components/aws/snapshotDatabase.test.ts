@@ -178,6 +178,43 @@ describe("aws SnapshotDatabase", () => {
             assert.strictEqual(g.all(DYNAMIC).length, 0);
         });
 
+        it("manageMasterUserPassword: RDS keeps the password in Secrets Manager; none is generated, none is in the state", async () => {
+            const g = await runGraph(() => new SnapshotDatabase("db", sandboxArgs({ manageMasterUserPassword: true })));
+            const inst = g.one(INSTANCE);
+            assert.strictEqual(inst.inputs.manageMasterUserPassword, true);
+            assert.ok(!("password" in inst.inputs), `no password input: ${JSON.stringify(Object.keys(inst.inputs))}`);
+            assert.strictEqual(g.all(DYNAMIC).length, 0, "no generated password resource");
+            assert.strictEqual(await valueOf(g.result.password), undefined);
+            assert.strictEqual(await valueOf(g.result.masterUserSecretArn), "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-db-instance-abc123-AbCdEf");
+            const url = (await valueOf(g.result.connectionUrl)) as string;
+            assert.strictEqual(url, "postgres://shop_admin@db-instance-abc123.cmock.us-east-1.rds.amazonaws.com:5432/shop", "the URL carries no password");
+            assert.strictEqual(await pulumi.isSecret(g.result.connectionUrl), true);
+        });
+
+        it("manageMasterUserPassword takes a KMS key for the secret", async () => {
+            const g = await runGraph(() => new SnapshotDatabase("db", prodArgs({ manageMasterUserPassword: true, masterUserSecretKmsKeyId: "alias/shop-secrets" })));
+            assert.strictEqual(g.one(INSTANCE).inputs.masterUserSecretKmsKeyId, "alias/shop-secrets");
+        });
+
+        it("without manageMasterUserPassword the secret ARN is undefined and a password is generated", async () => {
+            const g = await runGraph(() => new SnapshotDatabase("db", sandboxArgs()));
+            assert.strictEqual(await valueOf(g.result.masterUserSecretArn), undefined);
+            assert.strictEqual(g.one(INSTANCE).inputs.manageMasterUserPassword, undefined);
+            assert.strictEqual(g.all(DYNAMIC).length, 1);
+        });
+
+        for (const [what, extra, message] of [
+            ["a managed password with a given one", { manageMasterUserPassword: true, masterPassword: "correct-horse-battery" }, /manageMasterUserPassword and masterPassword are both set/],
+            ["a KMS key without a managed password", { masterUserSecretKmsKeyId: "alias/x" }, /masterUserSecretKmsKeyId is set without manageMasterUserPassword/],
+            ["a non-boolean manageMasterUserPassword", { manageMasterUserPassword: "yes" as unknown as boolean }, /manageMasterUserPassword is "yes": give true/],
+        ] as const) {
+            it(`refuses ${what}, creating nothing`, async () => {
+                const { error, graph } = await expectThrows(() => new SnapshotDatabase("db", sandboxArgs(extra as Partial<SnapshotDatabaseArgs>)));
+                assert.match(error.message, message);
+                assert.deepStrictEqual(graph.resources.map((r) => r.type), ["switchyard:aws:SnapshotDatabase"]);
+            });
+        }
+
         it("refuses a password RDS would refuse", async () => {
             const { error } = await expectThrows(() => new SnapshotDatabase("db", prodArgs({ masterPassword: "p@ss word" })));
             assert.match(error.message, /masterPassword must not contain/);

@@ -1,7 +1,8 @@
 /**
  * SnapshotDatabase: an RDS instance restored from a snapshot, never publicly accessible, reachable
  * only from the app's security group on the engine port, with encrypted storage and a master
- * password that exists only as a Pulumi secret.
+ * password that exists only as a Pulumi secret, or (recommended: `manageMasterUserPassword`) only in
+ * AWS Secrets Manager, managed and rotated by RDS, so that no password sits in the stack's state.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -142,6 +143,22 @@ export interface SnapshotDatabaseArgs extends SandboxLifetimeArgs {
      */
     readonly masterPassword?: pulumi.Input<string>;
     /**
+     * Let RDS manage the master password in AWS Secrets Manager (recommended): RDS generates it,
+     * keeps it in a secret of its own (`masterUserSecretArn`) and rotates it; no password is ever in
+     * the stack's state, and none is generated here. A restored database gets a new secret, so a
+     * sandbox restored from production's snapshot never shares production's password. The app reads
+     * the password from the secret (`connectionUrl` then carries none); a plain value.
+     * @default false: a password generated once and kept as a secret in the state
+     * @example true
+     */
+    readonly manageMasterUserPassword?: boolean;
+    /**
+     * The KMS key that encrypts the managed secret (with `manageMasterUserPassword`).
+     * @default the account's `aws/secretsmanager` key
+     * @example "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+     */
+    readonly masterUserSecretKmsKeyId?: pulumi.Input<string>;
+    /**
      * Days of automated backups (0 to 35). A production database needs at least 1 (RDS blue/green
      * deployments need backups too).
      * @default 7 (production), 0 (sandbox)
@@ -251,6 +268,15 @@ export function checkSnapshotDatabaseArgs(args: SnapshotDatabaseArgs | undefined
     } else if (args.ttlHours !== undefined) {
         return "ttlHours is for sandboxes: a production database does not expire";
     }
+    if (args.manageMasterUserPassword !== undefined && typeof args.manageMasterUserPassword !== "boolean") {
+        return `manageMasterUserPassword is ${JSON.stringify(args.manageMasterUserPassword)}: give true (RDS keeps the password in Secrets Manager) or false`;
+    }
+    if (args.manageMasterUserPassword === true && args.masterPassword !== undefined) {
+        return "manageMasterUserPassword and masterPassword are both set: with manageMasterUserPassword RDS makes and keeps the password in Secrets Manager; leave masterPassword out";
+    }
+    if (args.manageMasterUserPassword !== true && args.masterUserSecretKmsKeyId !== undefined) {
+        return "masterUserSecretKmsKeyId is set without manageMasterUserPassword: it encrypts the secret RDS manages; set manageMasterUserPassword: true, or leave it out";
+    }
     if (args.masterPassword !== undefined) {
         const m = checkNow(args.masterPassword, checkMasterPassword);
         if (m) {
@@ -289,10 +315,15 @@ export class SnapshotDatabase extends pulumi.ComponentResource {
     /** The snapshot restored. */
     public readonly snapshotIdentifier: pulumi.Output<string>;
     public readonly username: pulumi.Output<string>;
-    /** The master password; a secret. */
-    public readonly password: pulumi.Output<string>;
+    /** The master password; a secret. Undefined when RDS manages it (`manageMasterUserPassword`). */
+    public readonly password: pulumi.Output<string | undefined>;
+    /** The Secrets Manager secret holding the master password, when RDS manages it; else undefined. */
+    public readonly masterUserSecretArn: pulumi.Output<string | undefined>;
     public readonly databaseName: pulumi.Output<string>;
-    /** `postgres://user:password@host:port/db` (or `mysql://...`); a secret. */
+    /**
+     * `postgres://user:password@host:port/db` (or `mysql://...`); a secret. With a managed password,
+     * `postgres://user@host:port/db`: the password is read from `masterUserSecretArn`.
+     */
     public readonly connectionUrl: pulumi.Output<string>;
     /** Expiry instant of a sandbox database; undefined for production. */
     public readonly expiresAt: pulumi.Output<string | undefined>;
@@ -397,10 +428,12 @@ export class SnapshotDatabase extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const password =
-            args.masterPassword !== undefined
-                ? pulumi.secret(checkedOutput(this, args.masterPassword, checkMasterPassword))
-                : pulumi.secret(new GeneratedPassword(`${name}-password`, applyTransform<GeneratedPasswordArgs>({ length: 32 }, t.password), { parent: this }).result);
+        const managed = args.manageMasterUserPassword === true;
+        const password: pulumi.Output<string> | undefined = managed
+            ? undefined
+            : args.masterPassword !== undefined
+              ? pulumi.secret(checkedOutput(this, args.masterPassword, checkMasterPassword))
+              : pulumi.secret(new GeneratedPassword(`${name}-password`, applyTransform<GeneratedPasswordArgs>({ length: 32 }, t.password), { parent: this }).result);
 
         const instanceArgs = applyTransform<aws.rds.InstanceArgs>(
             {
@@ -411,7 +444,7 @@ export class SnapshotDatabase extends pulumi.ComponentResource {
                 dbSubnetGroupName: this.subnetGroup.name,
                 vpcSecurityGroupIds: [this.securityGroup.id],
                 parameterGroupName: this.parameterGroup.name,
-                password,
+                ...(managed ? { manageMasterUserPassword: true, masterUserSecretKmsKeyId: args.masterUserSecretKmsKeyId } : { password }),
                 storageEncrypted: true,
                 publiclyAccessible: false,
                 multiAz: args.multiAz ?? false,
@@ -450,16 +483,17 @@ export class SnapshotDatabase extends pulumi.ComponentResource {
         this.engineVersion = engineVersion;
         this.snapshotIdentifier = snapshotIdentifier;
         this.username = this.instance.username;
-        this.password = password;
+        this.password = pulumi.output(password);
+        this.masterUserSecretArn = this.instance.masterUserSecrets.apply((s) => (managed ? s?.[0]?.secretArn : undefined));
         this.databaseName = pulumi
             .all([args.databaseName, this.instance.dbName, engine])
             .apply(([given, restored, e]) => given ?? (restored || (e === "postgres" ? "postgres" : "")));
         this.connectionUrl = pulumi.secret(
             pulumi
-                .all([engine, this.username, password, this.address, this.port, this.databaseName])
+                .all([engine, this.username, this.password, this.address, this.port, this.databaseName])
                 .apply(
                     ([e, user, pw, host, p, db]) =>
-                        `${e === "mysql" ? "mysql" : "postgres"}://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@${host}:${p}/${encodeURIComponent(db)}`,
+                        `${e === "mysql" ? "mysql" : "postgres"}://${encodeURIComponent(user)}${pw === undefined ? "" : `:${encodeURIComponent(pw)}`}@${host}:${p}/${encodeURIComponent(db)}`,
                 ),
         );
         this.expiresAt = pulumi.output(expiresAt);
@@ -474,6 +508,7 @@ export class SnapshotDatabase extends pulumi.ComponentResource {
             snapshotIdentifier: this.snapshotIdentifier,
             username: this.username,
             password: this.password,
+            masterUserSecretArn: this.masterUserSecretArn,
             databaseName: this.databaseName,
             connectionUrl: this.connectionUrl,
             expiresAt: this.expiresAt,

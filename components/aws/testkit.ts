@@ -185,7 +185,9 @@ function computed(type: string, name: string, inputs: Record<string, any>): { id
             const port = inputs.port ?? (String(inputs.engine).includes("mysql") ? 3306 : 5432);
             return {
                 id: `db-${name}`,
-                state: { ...base, identifier, address, port, endpoint: `${address}:${port}`, username: inputs.username ?? "shop_admin", dbName: inputs.dbName ?? "shop" },
+                state: { ...base, identifier, address, port, endpoint: `${address}:${port}`, username: inputs.username ?? "shop_admin", dbName: inputs.dbName ?? "shop",
+                    // RDS makes the secret of a managed master password (manageMasterUserPassword).
+                    ...(inputs.manageMasterUserPassword ? { masterUserSecrets: [{ secretArn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-${identifier}-AbCdEf`, kmsKeyId: "alias/aws/secretsmanager", secretStatus: "active" }] } : {}) },
             };
         }
         case "aws:lb/loadBalancer:LoadBalancer":
