@@ -223,6 +223,8 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
     }));
     return {
         url: sandbox.url,
+        // A secret: `switchyard test` and `switchyard rehearse` give it to the user's command as DATABASE_URL.
+        databaseUrl: sandbox.database.connectionUrl,
         expiresAt: sandbox.expiresAt,
         databaseIdentifier: sandbox.databaseIdentifier,
         sourceSnapshotIdentifier: sandbox.sourceSnapshotIdentifier,

@@ -332,6 +332,7 @@ export class Sandbox extends pulumi.ComponentResource {
         this.registerOutputs({
             platform: "aws",
             url: this.url,
+            version: args.version,
             expiresAt: this.expiresAt,
             databaseIdentifier: this.databaseIdentifier,
             sourceSnapshotIdentifier: this.sourceSnapshotIdentifier,
