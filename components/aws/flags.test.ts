@@ -3,6 +3,12 @@
  * mocks); the S3 put and get a flag step uses, against the moto server.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { awsProgram } from "./program";
+import { expectThrows, valueOf } from "./testkit";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { useMoto } from "../../test/support/moto";
 import { flagdText, servedRollouts, withRollout, FlagsConfig } from "../flags";
@@ -63,6 +69,30 @@ describe("aws flags: the resource graph (mocks)", () => {
         const policy = JSON.parse(g.one(ROLE_POLICY, "shop-green-read-flags").inputs.policy);
         assert.deepStrictEqual(policy.Statement[0].Action, ["s3:GetObject"]);
         assert.deepStrictEqual(policy.Statement[0].Resource, [`${mockArn(BUCKET, "shop-flags-bucket")}/shop-flags/flags.flagd.json`]);
+    });
+});
+
+describe("aws flags: the config-driven program (mocks)", () => {
+    const prod = (flags: unknown): Record<string, string> => {
+        const doc = YAML.parse(fs.readFileSync(path.resolve(__dirname, "..", "..", "stacks", "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+        const all: Record<string, unknown> = { ...doc.config, "switchyard:flags": flags };
+        return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+    };
+    it("switchyard:flags gives the pair an S3 flagd file and both colors a sidecar; the outputs name the object", async () => {
+        const g = await runGraph(() => awsProgram(new pulumi.Config("switchyard")), { config: prod({ "new-checkout": { rollout: 10 } }), stack: "prod" });
+        assert.deepStrictEqual(servedRollouts(g.one(OBJECT).inputs.content), { "new-checkout": 10 });
+        for (const c of ["blue", "green"]) {
+            const defs = JSON.parse(g.one(TASK, `shop-${c}-task`).inputs.containerDefinitions);
+            assert.deepStrictEqual(defs.map((d: { name: string }) => d.name), ["app", FLAGD_CONTAINER], c);
+        }
+        const out = g.result as Record<string, pulumi.Output<unknown>>;
+        assert.strictEqual(await valueOf(out.flagsKey), "shop-flags/flags.flagd.json");
+        assert.match(String(await valueOf(out.flagsUri)), /^s3:\/\/.+\/shop-flags\/flags\.flagd\.json$/);
+    });
+    it("a bad flag definition is refused naming the flag, and nothing is made", async () => {
+        const { error, graph } = await expectThrows(() => awsProgram(new pulumi.Config("switchyard")), { config: prod({ "new-checkout": { defaultVariant: "maybe" } }), stack: "prod" });
+        assert.match(error.message, /switchyard:flags\.new-checkout: defaultVariant "maybe" is not a variant/);
+        assert.deepStrictEqual(graph?.resources.filter((r) => r.type === BUCKET || r.type === OBJECT) ?? [], []);
     });
 });
 
