@@ -77,6 +77,7 @@ describe("aws program", () => {
         assert.strictEqual(db.snapshotIdentifier, "rds:shop-db-instance-1a2b3c-2025-11-22-03-10");
         assert.strictEqual(db.instanceClass, "db.t4g.medium");
         assert.strictEqual(db.publiclyAccessible, false);
+        assert.deepStrictEqual([db.manageMasterUserPassword, "password" in db], [true, false], "RDS manages the sandbox's own password (switchyard:database.manageMasterUserPassword)");
         assert.match(db.tags[TAGS.expiresAt], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         assert.strictEqual(g.one("aws:lb/loadBalancer:LoadBalancer").inputs.internal, true);
         assert.strictEqual(images(g, "shop-app-task"), `${REPO}:1.5.0`);
@@ -89,6 +90,15 @@ describe("aws program", () => {
         await assert.rejects(
             runGraph(() => awsProgram(new pulumi.Config("switchyard")), { config }),
             /switchyard:database.mode: database mode "snapshot" is refused for live colors/,
+        );
+    });
+
+    it("refuses switchyard:databasePassword in a sandbox stack: a sandbox gets credentials of its own", async () => {
+        const config = stackConfig("Pulumi.sandbox.yaml", { "switchyard:databasePassword": "correct-horse-battery" });
+        const stacks = { "organization/switchyard/prod": { databaseIdentifier: "shop-db-instance-1a2b3c", engine: "postgres", engineVersion: "16.4", appImage: `${REPO}:1.4.2` } };
+        await assert.rejects(
+            runGraph(() => awsProgram(new pulumi.Config("switchyard")), { config, stacks, stack: "sandbox" }),
+            /switchyard:databasePassword: masterPassword is set for a sandbox: a sandbox restored from production's snapshot always gets credentials of its own/,
         );
     });
 
