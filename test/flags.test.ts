@@ -192,6 +192,7 @@ describe("feature flags on a local pair (real engine, flagd provider in the apps
         const raw = await preview("raw", async () => {
             const flags = { "new-checkout": { rollout: 150 }, promo: { internal: { rule: "{not json" } } } as unknown as FlagsConfig;
             new FlagsFile("shop-flags", { path: path.join(proj.root, "raw.flagd.json"), flags });
+            return {};
         });
         assert.strictEqual(raw.passed, false);
         assert.match(raw.text, /\[mandatory\]\s+flags-valid/);
