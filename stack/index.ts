@@ -11,3 +11,4 @@ export { findComponent, componentsIn, chooseComponent, ComponentRef } from "./pa
 export { impact, ImpactOptions, MigrationsSource, appliedMigrations, migrationIds, migrationsDir } from "./impactRun";
 export * from "./impact";
 export { runTestSuite, recordTestRun, testRunsFor, productionTestRuns, sandboxStacksOf, TEST_ENV, DEFAULT_SUITE, TestSuiteOptions, TestRun } from "./testRuns";
+export { flagsStatus, formatFlagsStatus, FlagsStatus, FlagStatus, FlagsStatusOptions, AppSample } from "./flags";
