@@ -7,7 +7,8 @@
  * A change is classed, each resource on its own, as:
  * - `app-version`: only the version an app runs changed (a local app process's `version`; on AWS a task
  *   definition whose containers differ only in image and `VERSION`, and the service that follows it);
- * - `configuration`: properties changed in place (traffic weights, an app's environment, an expiry);
+ * - `configuration`: properties changed in place (traffic weights, an expiry), or an app's environment
+ *   (a local app process is started again for it);
  * - `schema-migration`: migrations of the candidate that the database has not applied;
  * - `database-engine`: a database's engine, or its major version, changes (or an RDS Blue/Green
  *   deployment is made for an upgrade);
@@ -168,6 +169,11 @@ const VERSION_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
     "aws:ecs/service:Service": ["taskDefinition"],
 };
 
+/** Per type, the properties that are the app's configuration: a replacement forced by them alone is a configuration change. */
+const CONFIG_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
+    [`${LOCAL}:AppProcess`]: ["environment"],
+};
+
 /** Per type, the properties that are traffic weights. */
 const TRAFFIC_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
     [`${LOCAL}:Router`]: ["weights", "appliedWeights", "idle", "cutoverSteps"],
@@ -297,7 +303,7 @@ export function affectedResources(steps: readonly PlannedStep[]): AffectedResour
             cls = "database-engine";
         } else if ((r.action === "update" || (r.action === "replace" && !stateful)) && isVersionOnly(type, changed, olds, news)) {
             cls = "app-version";
-        } else if (r.action === "update") {
+        } else if (r.action === "update" || (r.action === "replace" && !stateful && changed.length > 0 && changed.every((k) => CONFIG_PROPERTIES[type]?.includes(k)))) {
             cls = "configuration";
         } else {
             cls = "infrastructure";

@@ -85,6 +85,13 @@ describe("impact map: the pure core", () => {
             reason: /configuration changes \(environment\)/,
         },
         {
+            name: "an app's environment, its local process started again for it (configuration)",
+            steps: [step(`${L}:AppProcess`, "shop-blue", "replace", { keys: ["environment"], olds: { environment: { A: "1" } }, news: { environment: { A: "2" } } })],
+            tier: "medium",
+            classes: ["configuration"],
+            reason: /AppProcess shop-blue: configuration changes \(environment\)/,
+        },
+        {
             name: "the local database's port: the server is replaced, high, forced by port",
             steps: [
                 step(`${L}:PostgresServer`, "shop-db", "delete-replaced", { keys: ["port"] }),
@@ -362,5 +369,31 @@ describe("impact map on the real engine (local platform)", function () {
         const after = await inEnv(() => impact(target()));
         assert.strictEqual(after.tier, "low", "nothing changed: the stack is as it was brought up");
         assert.deepStrictEqual(after.resources, []);
+    });
+
+    it("a medium-risk cutover may not go all at once; a low-risk one may: it starts (and is stopped)", async () => {
+        const app = base["switchyard:app"] as { environment: Record<string, string> };
+        configure({ "switchyard:app": { ...app, environment: { ...app.environment, FEATURE: "on" } } });
+        await assert.rejects(
+            inEnv(() => cutover(target(), { steps: [100], pretest: false, backup: false }, { impact: {} })),
+            (e: Error) => e.name === "UserError" && /the change is medium risk \(AppProcess shop-blue: configuration changes \(environment\)\); the plan 100 has 1 step\(s\); a medium-risk change needs no all-at-once cutover/.test(e.message),
+        );
+        configure({});
+        const stop = new AbortController();
+        const events: string[] = [];
+        let tier: string | undefined;
+        const cp = await inEnv(() =>
+            cutover(target(), { steps: [100], pretest: false, backup: false }, {
+                impact: { onMap: (m) => (tier = m.tier) },
+                signal: stop.signal,
+                onEvent: (e) => {
+                    events.push(e.type);
+                    if (e.type === "started") stop.abort();
+                },
+            }),
+        );
+        assert.strictEqual(tier, "low");
+        assert.strictEqual(events[0], "started", events.join(", "));
+        assert.notStrictEqual(cp.phase, "promoted", "stopped at once: the all-at-once plan was allowed to start, then reverted");
     });
 });
