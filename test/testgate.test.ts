@@ -19,6 +19,7 @@ import { readWeights } from "../components/local/ops/haproxy";
 import { localPairConfig, localSandboxConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
 import { portBlock } from "./support/ports";
+import { runCli } from "../bin/cli";
 
 let BASE = 0;
 const PACK = path.resolve(__dirname, "..", "policies");
@@ -168,5 +169,37 @@ describe("test suites as a cutover gate (real engine, PostgreSQL, HAProxy)", fun
         await assert.rejects(inEnv(() => runTestSuite(target("sandbox"), { command: ["true"], suite: "-x" })), /--suite is "-x"/);
         await assert.rejects(inEnv(() => runTestSuite(target("pair"), { command: ["true"] })), /holds a blue-green pair \(shop\), which is production/);
         assert.strictEqual((await inEnv(() => testRunsFor(target("sandbox")))).length, before);
+    });
+
+    it("the CLI: `switchyard test` exits with the suite's own status and records it; a refused cutover exits 2 naming the suite", async () => {
+        // The project's own program is the ready-made one, as in a user's project.
+        fs.writeFileSync(path.join(proj.root, "index.ts"), `export = require(${JSON.stringify(path.resolve(__dirname, "..", "index"))}).program;\n`);
+        const cli = async (...args: string[]): Promise<{ code: number; err: string }> => {
+            let err = "";
+            const write = process.stderr.write.bind(process.stderr);
+            const out = process.stdout.write.bind(process.stdout);
+            process.stderr.write = ((c: string | Uint8Array) => ((err += String(c)), true)) as typeof process.stderr.write;
+            process.stdout.write = ((c: string | Uint8Array) => ((logs += String(c)), true)) as typeof process.stdout.write;
+            try {
+                const code = await withEnv({ ...env(), SWITCHYARD_INLINE: "1" }, () => runCli(["node", "switchyard", "--cwd", proj.root, ...args]));
+                return { code, err };
+            } finally {
+                process.stderr.write = write;
+                process.stdout.write = out;
+            }
+        };
+        const failed = await cli("test", "sandbox", "--suite", "smoke", "--", ...suite("fail"));
+        assert.strictEqual(failed.code, 1, failed.err);
+        assert.match(failed.err, /suite smoke FAILED on 1\.1\.0 \(exit 1, [\d.]+ s\), recorded in stack sandbox/);
+        const passed = await cli("test", "sandbox", "--suite", "smoke", "--", ...suite("pass"));
+        assert.strictEqual(passed.code, 0, passed.err);
+        const smoke = (await inEnv(() => testRunsFor(target("sandbox"), "1.1.0"))).filter((r) => r.suite === "smoke");
+        assert.deepStrictEqual(smoke.map((r) => [r.passed, r.exitCode]), [[false, 1], [true, 0]]);
+
+        // Green (1.1.0) is live since the cutover above: back to blue needs a passing integration run of 1.0.0.
+        const refused = await cli("cutover", "pair", "--no-pretest", "--no-backup", "--interval", "1", "--min-requests", "0");
+        assert.strictEqual(refused.code, 2, refused.err);
+        assert.match(refused.err, /cutover of stack "pair" to 1\.0\.0 refused: .*suite "integration" has no run of 1\.0\.0/);
+        assert.deepStrictEqual(await readWeights(prodOut.adminSocket.value as string), { blue: 0, green: 100 }, "nothing moved");
     });
 });
