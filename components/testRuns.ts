@@ -23,7 +23,7 @@ export const TEST_RUN_LOG_NAME = "switchyard-test-runs";
 export const MAX_TEST_RUNS = 50;
 
 /** Characters of a run's output kept (its end). */
-export const OUTPUT_TAIL_CHARS = 4000;
+export const OUTPUT_TAIL_CHARS = 2000;
 
 /** One run of a user's suite against a sandbox. */
 export interface TestRun {

@@ -19,7 +19,7 @@ import * as fs from "fs";
 import * as YAML from "yaml";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { CONFIG_KEYS } from "../components/types";
-import { appendRun, checkSuiteName, checkTestRuns, tailOf, TEST_RUN_LOG_NAME, TEST_RUN_LOG_TOKEN, TEST_RUNS_KEY, TestRun } from "../components/testRuns";
+import { appendRun, checkSuiteName, checkTestRuns, OUTPUT_TAIL_CHARS, tailOf, TEST_RUN_LOG_NAME, TEST_RUN_LOG_TOKEN, TEST_RUNS_KEY, TestRun } from "../components/testRuns";
 import { chooseComponent, componentsIn } from "./pairs";
 import { knownStacks, stackConfigFile } from "./project";
 import { openStack, projectEnv, projectOf, StackTarget, stateResources, StateResource, UserError } from "./run";
@@ -131,7 +131,7 @@ function runCommand(
     return new Promise((resolve, reject) => {
         let tail = "";
         const keep = (c: Buffer) => {
-            tail = tailOf(tail + c.toString("utf8"), 4 * 4000);
+            tail = tailOf(tail + c.toString("utf8"), 4 * OUTPUT_TAIL_CHARS);
         };
         const child = spawn(command[0], command.slice(1), { cwd, env, stdio: ["inherit", "pipe", "pipe"] });
         child.stdout.on("data", (c: Buffer) => {
