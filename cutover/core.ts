@@ -16,11 +16,13 @@ import {
     FINAL_PHASES,
     GateSpec,
     Input,
+    MigrateStep,
     Sample,
     TrafficWeights,
     Verdict,
 } from "./types";
 import { breachEvidence } from "./sequential";
+import { pointOfNoReturn } from "./migrationsPlan";
 import { checkFlagSteps, FlagStep, flagsOn, formatFlagStep, isFlagStep, StepSpec, stepFromConfig } from "./flags";
 
 /** A plan or gate the user asked for cannot be carried out; the message says why and what to do. */
@@ -112,6 +114,12 @@ export interface PlanRequest {
     readonly backup?: boolean;
     /** Weights of the new color to pause at (each one of the steps, below 100). @default [] */
     readonly pauseAt?: number[];
+    /**
+     * A migrate step after the backup (`--migrate`): the pending migrations and what each one's
+     * backward migration would drop, which names the point of no return (`migrationsPlan.ts`).
+     * @default undefined (no migrate step)
+     */
+    readonly migrate?: { readonly pending: readonly string[]; readonly downs: readonly { id: string; drops: readonly string[] }[] };
 }
 
 /**
@@ -180,7 +188,14 @@ export function makePlan(req: PlanRequest): CutoverPlan {
         pretest: req.pretest ?? true,
         backup: req.backup ?? true,
         pauseAt,
+        ...(req.migrate ? { migrate: migrateStep(req.migrate, kept, to) } : {}),
     };
+}
+
+/** A plan's migrate step: the pending migrations and its point of no return among the steps. */
+function migrateStep(m: NonNullable<PlanRequest["migrate"]>, steps: readonly number[], to: Color): MigrateStep {
+    const pnr = pointOfNoReturn(steps, m.downs.filter((d) => m.pending.includes(d.id)), to);
+    return { pending: [...m.pending], ...(pnr ? { noReturn: pnr.step, noReturnWhy: pnr.why } : {}) };
 }
 
 /**
@@ -311,9 +326,10 @@ function fresh(id: string, from: Color, steps: number[], step: number, phase: Ch
 /** Starts a plan. `id` names the cutover (the driver makes it). */
 export function start(plan: CutoverPlan, current: TrafficWeights, id: string, now: string): Transition {
     const cp: Checkpoint = {
-        ...fresh(id, plan.from, plan.steps, -1, plan.pretest ? "pretest" : plan.backup ? "backup" : "stepping", current, now),
+        ...fresh(id, plan.from, plan.steps, -1, plan.pretest ? "pretest" : plan.backup ? "backup" : plan.migrate ? "migrating" : "stepping", current, now),
         ...(plan.pauseAt.length > 0 ? { pauseAt: plan.pauseAt } : {}),
         ...(plan.flagSteps ? { flagSteps: plan.flagSteps } : {}),
+        ...(plan.migrate ? { migrate: plan.migrate } : {}),
     };
     const started: CutoverEvent = { type: "started", at: now, from: plan.from, to: plan.to, steps: plan.steps, ...(plan.flagSteps ? { flagSteps: plan.flagSteps } : {}) };
     if (plan.pretest) {
@@ -322,8 +338,16 @@ export function start(plan: CutoverPlan, current: TrafficWeights, id: string, no
     if (plan.backup) {
         return { checkpoint: cp, action: { kind: "backup" }, events: [started] };
     }
-    const t = nextStep(cp, now);
+    const t = afterBackup(cp, now);
     return { ...t, events: [started, ...t.events] };
+}
+
+/** After pretest and backup: the migrate step, when the plan has one not run yet, else the first step. */
+function afterBackup(cp: Checkpoint, now: string): Transition {
+    if (cp.migrate && cp.migrate.applied === undefined) {
+        return { checkpoint: { ...cp, phase: "migrating", updatedAt: now }, action: { kind: "migrate" }, events: [] };
+    }
+    return nextStep(cp, now);
 }
 
 /**
@@ -344,6 +368,11 @@ export function resume(cp: Checkpoint, plan: CutoverPlan, now: string): Transiti
     }
     if (cp.phase === "backup" && plan.backup) {
         return { checkpoint: base, action: { kind: "backup" }, events: [ev] };
+    }
+    if (cp.phase === "backup" || cp.phase === "migrating") {
+        // The migrate step again: `up` applies what is still pending; the checkpoint's `before` says which are this cutover's.
+        const t = afterBackup(base, now);
+        return { ...t, events: [ev, ...t.events] };
     }
     if (cp.phase === "paused") {
         // The paused step passed its gate: go on to the next one.
@@ -409,11 +438,37 @@ function revert(cp: Checkpoint, reason: string, now: string): Transition {
     const weights = allOn(cp.from);
     const on = flagsOn(cp.flags);
     const off = on.length > 0 ? { flags: { ...cp.flags, ...Object.fromEntries(on.map((f) => [f, "off" as const])) } } : {};
+    const kept = pastNoReturn(cp);
+    const events: CutoverEvent[] = [{ type: "revert", at: now, reason, weights }];
+    let migrate = cp.migrate;
+    if (kept && migrate) {
+        migrate = { ...migrate, undone: "kept" };
+        events.push({ type: "migrate", at: now, stage: "kept", ids: migrate.applied ?? [], reason: kept });
+    }
     return {
-        checkpoint: { ...cp, ...off, phase: "reverting", reason, weights, updatedAt: now },
+        checkpoint: { ...cp, ...off, ...(migrate ? { migrate } : {}), phase: "reverting", reason, weights, updatedAt: now },
         action: { kind: "revert", weights, reason, ...(on.length > 0 ? { flagsOff: on } : {}) },
-        events: [{ type: "revert", at: now, reason, weights }],
+        events,
     };
+}
+
+/**
+ * Why a revert moves traffic only and leaves this cutover's migrations applied: it stands at or past
+ * the plan's point of no return. Undefined when the backward migration is to run (or nothing ran).
+ */
+export function pastNoReturn(cp: Pick<Checkpoint, "migrate" | "step" | "steps" | "to" | "flagSteps">): string | undefined {
+    const m = cp.migrate;
+    if (!m || m.before === undefined || m.undone || m.noReturn === undefined || cp.step < m.noReturn) return undefined;
+    return `past the point of no return: ${m.noReturnWhy ?? `step ${m.noReturn + 1}`}; traffic only, the migrations stay applied (restore the backup to go further back)`;
+}
+
+/** Once traffic is back: the backward migration when this cutover's is to be undone, else the end. */
+function afterTrafficBack(cp: Checkpoint, now: string): Transition {
+    const m = cp.migrate;
+    if (m && m.before !== undefined && !m.undone) {
+        return { checkpoint: cp, action: { kind: "migrateDown", before: m.before }, events: [] };
+    }
+    return finish(cp, "reverted", now);
 }
 
 function finish(cp: Checkpoint, phase: "promoted" | "reverted" | "failed", now: string, reason?: string): Transition {
@@ -423,6 +478,15 @@ function finish(cp: Checkpoint, phase: "promoted" | "reverted" | "failed", now: 
         action: { kind: "done", phase },
         events: [{ type: "done", at: now, phase, weights: done.weights, reason: done.reason }],
     };
+}
+
+/**
+ * A promoted cutover's migration, for a revert asked for later: its point of no return, if it had
+ * one, is behind it (every step ran), so it stands at the new revert's first step.
+ */
+function finishedMigration(cp: Checkpoint): NonNullable<Checkpoint["migrate"]> {
+    const m = cp.migrate!;
+    return m.noReturn === undefined ? m : { ...m, noReturn: -1, noReturnWhy: `the cutover was promoted: ${m.noReturnWhy ?? "the new version took all traffic"}` };
 }
 
 /** One transition: what follows from the checkpoint and what the driver saw. */
@@ -440,6 +504,11 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
             // Traffic may still reach the new color only where a step moved some there and the router was not reverted.
             const hint = !input.routerReverted && cp.step >= 0 ? `; traffic may still reach ${cp.to}` : "";
             return finish(at, "failed", now, `revert failed: ${input.message}${hint}`);
+        }
+        if (cp.phase === "migrating") {
+            // The forward migration failed: what it applied before failing is undone (traffic never moved).
+            const t = revert(at, `the forward migration failed: ${input.message}`, now);
+            return { ...t, events: [{ type: "migrate", at: now, stage: "failed", ids: [], reason: input.message }, ...t.events] };
         }
         if (cp.step < 0) {
             // No live traffic was moved yet: stop where we are.
@@ -460,13 +529,24 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
             if (plan.backup) {
                 return { checkpoint: { ...at, phase: "backup" }, action: { kind: "backup" }, events: [ev] };
             }
-            const t = nextStep(at, now);
+            const t = afterBackup(at, now);
             return { ...t, events: [ev, ...t.events] };
         }
         case "backup": {
             if (input.kind !== "backedUp") break;
-            const t = nextStep({ ...at, backup: input.name }, now);
+            const t = afterBackup({ ...at, backup: input.name }, now);
             return { ...t, events: [{ type: "backup", at: now, name: input.name }, ...t.events] };
+        }
+        case "migrating": {
+            if (input.kind !== "migrated" || !cp.migrate) break;
+            const migrate = { ...cp.migrate, before: input.before, applied: input.applied };
+            if (input.error !== undefined) {
+                // What it applied before failing is undone once traffic stands on the old color (it never moved).
+                const t = revert({ ...at, migrate }, `the forward migration failed: ${input.error}`, now);
+                return { ...t, events: [{ type: "migrate", at: now, stage: "failed", ids: input.applied, reason: input.error }, ...t.events] };
+            }
+            const t = nextStep({ ...at, migrate }, now);
+            return { ...t, events: [{ type: "migrate", at: now, stage: "up", ids: input.applied }, ...t.events] };
         }
         case "stepping": {
             const flag = flagStepAt(cp, cp.step);
@@ -541,13 +621,22 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
             return { ...t, events: [...evs, ...t.events] };
         }
         case "reverting": {
+            if (input.kind === "migratedDown" && cp.migrate) {
+                if (input.remaining.length > 0) {
+                    const why = `the backward migration ran, but the bookkeeping table still lists ${input.remaining.join(", ")}`;
+                    const t = finish(at, "failed", now, `revert failed: ${why}; traffic is back on ${cp.from}, the schema is not`);
+                    return { ...t, events: [{ type: "migrate", at: now, stage: "failed", ids: input.remaining, reason: why }, ...t.events] };
+                }
+                const t = finish({ ...at, migrate: { ...cp.migrate, undone: "down" } }, "reverted", now);
+                return { ...t, events: [{ type: "migrate", at: now, stage: "down", ids: input.removed }, ...t.events] };
+            }
             if (input.kind !== "applied") break;
             const ev: CutoverEvent = { type: "applied", at: now, served: input.served };
             if (!sameSplit(input.served, allOn(cp.from))) {
                 const t = finish(at, "failed", now, `revert asked for ${formatWeights(allOn(cp.from))} but the router serves ${formatWeights(input.served)}`);
                 return { ...t, events: [ev, ...t.events] };
             }
-            const t = finish(at, "reverted", now);
+            const t = afterTrafficBack(at, now);
             return { ...t, events: [ev, ...t.events] };
         }
     }
@@ -582,6 +671,7 @@ export function planOf(cp: Checkpoint, gate: Partial<GateSpec> = {}): CutoverPla
         pretest: false,
         backup: cp.phase === "backup",
         pauseAt: cp.pauseAt ?? [],
+        ...(cp.migrate ? { migrate: cp.migrate } : {}),
     };
 }
 
@@ -596,6 +686,10 @@ export function operatorRevert(current: TrafficWeights, cp: Checkpoint | undefin
     const base =
         cp && !FINAL_PHASES.includes(cp.phase)
             ? cp
-            : { ...fresh(id, back, [100], current[otherColor(back)] > 0 ? 0 : -1, "stepping", current, now), ...(cp?.flags ? { flags: cp.flags } : {}) };
+            : {
+                  ...fresh(id, back, [100], current[otherColor(back)] > 0 ? 0 : -1, "stepping", current, now),
+                  ...(cp?.flags ? { flags: cp.flags } : {}),
+                  ...(cp?.migrate && cp.phase === "promoted" && back === cp.from ? { migrate: finishedMigration(cp) } : {}),
+              };
     return revert({ ...base, requested: "revert", updatedAt: now }, reason, now);
 }

@@ -20,6 +20,8 @@ export function formatEvent(e: CutoverEvent): string | undefined {
             return `${time(e.at)} pretest of ${e.color} through the test listener: ${e.verdict.outcome} (${e.verdict.reasons.join("; ")})`;
         case "backup":
             return `${time(e.at)} backup taken: ${e.name}`;
+        case "migrate":
+            return `${time(e.at)} ${formatMigrate(e)}`;
         case "step":
             return `${time(e.at)} advance: step ${e.step}/${e.of}, ${e.flag ? `flag ${e.flag.flag} to ${e.flag.stage} at ` : ""}${formatWeights(e.weights)}`;
         case "applied":
@@ -41,6 +43,21 @@ export function formatEvent(e: CutoverEvent): string | undefined {
             return e.phase === "promoted"
                 ? `${time(e.at)} promotion completed: ${formatWeights(e.weights)}; the old color stays up, warm, for \`switchyard revert\``
                 : `${time(e.at)} cutover ${e.phase}: ${formatWeights(e.weights)}${e.reason ? ` (${e.reason})` : ""}`;
+    }
+}
+
+/** A migration stage as an operator reads it. */
+export function formatMigrate(e: Extract<CutoverEvent, { type: "migrate" }>): string {
+    const ids = e.ids.length > 0 ? e.ids.join(", ") : "none";
+    switch (e.stage) {
+        case "up":
+            return `migrate: forward migration applied ${ids}`;
+        case "down":
+            return `migrate: backward migration removed ${ids}, checked in the bookkeeping table`;
+        case "kept":
+            return `migrate: NOT reversed (${ids} stay applied): ${e.reason ?? ""}`;
+        case "failed":
+            return `migrate: FAILED${e.ids.length > 0 ? ` (${ids})` : ""}: ${e.reason ?? ""}`;
     }
 }
 

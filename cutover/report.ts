@@ -472,6 +472,7 @@ const OUTCOME_CLASS: Record<Timeline["outcome"], string> = {
     unfinished: "info",
     pretest: "info",
     backup: "info",
+    migrating: "info",
     stepping: "info",
     observing: "info",
     reverting: "bad",

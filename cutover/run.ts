@@ -4,7 +4,7 @@
  * is the event stream.
  */
 import { advance, earlyFailure, Transition, windowEnds } from "./core";
-import { Action, Checkpoint, Color, CutoverEvent, CutoverPlan, CutoverPort, FlagStage, FlagStep, Input, Sample, TrafficWeights } from "./types";
+import { Action, Checkpoint, Color, CutoverEvent, CutoverPlan, CutoverPort, FlagStage, FlagStep, Input, MigrationsPort, Sample, TrafficWeights } from "./types";
 
 export interface DriveOptions {
     /** Receives every event, in order. */
@@ -76,8 +76,8 @@ async function settle(ctx: Context): Promise<void> {
 
 async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<Input> {
     const { port, signal, emit, now } = ctx;
-    const intent = (kind: "apply" | "revert" | "backup" | "flag", weights?: TrafficWeights, flag?: FlagStep) =>
-        port.recordIntent({ id: cp.id, action: kind, weights, ...(flag ? { flag } : {}), checkpoint: cp, at: now() });
+    const intent = (kind: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown", weights?: TrafficWeights, flag?: FlagStep, checkpoint: Checkpoint = cp) =>
+        port.recordIntent({ id: cp.id, action: kind, weights, ...(flag ? { flag } : {}), checkpoint, at: now() });
     switch (action.kind) {
         case "pretest":
             return { kind: "pretested", sample: await port.pretest(action.color) };
@@ -85,6 +85,33 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
             await settle(ctx);
             await intent("backup");
             return { kind: "backedUp", name: await port.backup() };
+        case "migrate": {
+            // The migrations applied before are recorded in the intent before `up` runs (taken from
+            // the checkpoint when a migrate step cut short is taken again), so a kill inside `up`
+            // leaves a record of which migrations are this cutover's: those applied now, not before.
+            await settle(ctx);
+            const m = migrationsOf(port);
+            const before = cp.migrate?.before ?? (await m.applied());
+            await intent("migrate", cp.weights, undefined, { ...cp, migrate: { ...cp.migrate!, before } });
+            let error: string | undefined;
+            await m.up().catch((e: Error) => (error = e.message));
+            const after = await m.applied();
+            return { kind: "migrated", before, applied: after.filter((id) => !before.includes(id)), ...(error !== undefined ? { error } : {}) };
+        }
+        case "migrateDown": {
+            // Traffic is back on the old color: the backward migration of what this cutover applied
+            // (read again, as a kill may have cut its `up` or an earlier `down` short), then checked.
+            await intent("migrateDown", cp.weights);
+            const m = migrationsOf(port);
+            const ours = (await m.applied()).filter((id) => !action.before.includes(id));
+            try {
+                if (ours.length > 0) await m.down(ours.length);
+            } catch (e) {
+                throw Object.assign(new Error(`traffic is back on ${cp.from}, but the backward migration failed: ${(e as Error).message}`), { routerReverted: true });
+            }
+            const still = await m.applied();
+            return { kind: "migratedDown", removed: ours.filter((id) => !still.includes(id)), remaining: ours.filter((id) => still.includes(id)) };
+        }
         case "apply": {
             // The previous step's state first (state lags by one step at most), then the intent, then
             // the router (at once, read back), and the window opens while the stack's `up` records
@@ -185,6 +212,13 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
         case "done":
             throw new Error("nothing to perform after done");
     }
+}
+
+function migrationsOf(port: CutoverPort): MigrationsPort {
+    if (!port.migrations) {
+        throw new Error(`the stack names no migration tool (switchyard:migrations.command) or no database URL on ${port.platform}: the migrate step cannot run`);
+    }
+    return port.migrations;
 }
 
 /**

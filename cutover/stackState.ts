@@ -27,7 +27,7 @@ import { sameWeights } from "./core";
 export interface Intent {
     /** The cutover it belongs to. */
     readonly id: string;
-    readonly action: "apply" | "revert" | "backup" | "flag";
+    readonly action: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown";
     /** The weights it is about to set (apply, revert), or keep (flag). */
     readonly weights?: TrafficWeights;
     /** The flag step it is about to take (flag). */
@@ -62,6 +62,8 @@ export interface StackState {
     readonly flagsUri?: string;
     /** The pair's outputs, for the adapters (router socket, listener ARN, test URL…). */
     readonly outputs: Record<string, unknown>;
+    /** The stack's `switchyard:migrations` (command, table, dir), as written; undefined when it has none. */
+    readonly migrations?: { command?: string; table?: string; dir?: string };
 }
 
 /** Reads and writes a stack's weights, checkpoint and intent. The adapters delegate to it. */
@@ -146,6 +148,7 @@ export class AutomationStackStore implements StackStore {
             ...(flagsFile ? { flagsFile } : {}),
             ...(typeof flagsUri === "string" ? { flagsUri } : {}),
             outputs: pair.outputs,
+            ...(config[CONFIG_KEYS.migrations] ? { migrations: parseJson<{ command?: string; table?: string; dir?: string }>(config[CONFIG_KEYS.migrations].value, CONFIG_KEYS.migrations, this.target.stackName) } : {}),
         };
     }
 

@@ -150,9 +150,44 @@ export interface CutoverPlan {
      * @default []
      */
     readonly pauseAt: number[];
+    /**
+     * The forward migration as a step of the plan, after the backup and before the first weight
+     * (`switchyard:migrations.command up`); a revert before its point of no return runs the backward
+     * migration once traffic is back. See `migrationsPlan.ts`.
+     * @default undefined (no migrate step)
+     */
+    readonly migrate?: MigrateStep;
 }
 
-export type Phase = "pretest" | "backup" | "stepping" | "observing" | "paused" | "reverting" | "promoted" | "reverted" | "failed";
+/** A plan's migrate step: what it will apply and where its point of no return stands. */
+export interface MigrateStep {
+    /** The migrations pending when the plan was made (what `up` is expected to apply). */
+    readonly pending: readonly string[];
+    /**
+     * Index into the plan's steps of its point of no return: from that step on the new version has
+     * taken live traffic and may have written data the backward migration would drop, so a revert
+     * moves traffic only. Undefined: the backward migration drops nothing, a revert runs it at any step.
+     */
+    readonly noReturn?: number;
+    /** Why that step is the point of no return: what the backward migration would drop. */
+    readonly noReturnWhy?: string;
+}
+
+/**
+ * A cutover's migration, in its checkpoint. `before` is recorded (in the migrate step's intent)
+ * before `up` runs, so a cutover killed inside the step knows which migrations are its own: those
+ * applied now and not before.
+ */
+export interface MigrationRecord extends MigrateStep {
+    /** The migrations applied before this cutover's `up` ran (undefined: it has not run). */
+    readonly before?: readonly string[];
+    /** The migrations this cutover's `up` applied (undefined until it finished). */
+    readonly applied?: readonly string[];
+    /** Set once the backward migration ran and was checked, or was skipped (`kept`, with why). */
+    readonly undone?: "down" | "kept";
+}
+
+export type Phase = "pretest" | "backup" | "migrating" | "stepping" | "observing" | "paused" | "reverting" | "promoted" | "reverted" | "failed";
 
 /** Phases after which nothing more happens. */
 export const FINAL_PHASES: readonly Phase[] = ["promoted", "reverted", "failed"];
@@ -192,12 +227,18 @@ export interface Checkpoint {
      * was asked for, also when `resume` finishes a revert that was cut short.
      */
     readonly requested?: "revert";
+    /** The plan's migrate step and how far it got (absent in plans without one). */
+    readonly migrate?: MigrationRecord;
 }
 
 /** What the driver must do next. */
 export type Action =
     | { readonly kind: "pretest"; readonly color: Color }
     | { readonly kind: "backup" }
+    /** The forward migration (`<command> up`); the migrations applied before are read first, or taken from the checkpoint. */
+    | { readonly kind: "migrate" }
+    /** The backward migration of what this cutover applied (`<command> down <n>`), after traffic is back; then checked. */
+    | { readonly kind: "migrateDown"; readonly before: readonly string[] }
     | { readonly kind: "apply"; readonly weights: TrafficWeights; readonly step: number }
     /** A flag step: the flag's stage set now where the app reads it, read back, then recorded through `up`. */
     | { readonly kind: "flag"; readonly flag: string; readonly stage: FlagStage; readonly step: number }
@@ -211,6 +252,10 @@ export type Action =
 export type Input =
     | { readonly kind: "pretested"; readonly sample: Sample }
     | { readonly kind: "backedUp"; readonly name: string }
+    /** The forward migration ran: the migrations applied before it and the ones it applied; `error` when it failed part-way. */
+    | { readonly kind: "migrated"; readonly before: readonly string[]; readonly applied: readonly string[]; readonly error?: string }
+    /** The backward migration ran: what it removed, and what of this cutover's is still listed (should be none). */
+    | { readonly kind: "migratedDown"; readonly removed: readonly string[]; readonly remaining: readonly string[] }
     | { readonly kind: "applied"; readonly served: TrafficWeights }
     /** A flag step's stage as read back from where the app reads it (undefined: the flag is not served). */
     | { readonly kind: "flagSet"; readonly served: FlagStage | undefined }
@@ -225,6 +270,12 @@ export type CutoverEvent =
     | { readonly type: "resumed"; readonly at: string; readonly step: number; readonly phase: Phase }
     | { readonly type: "pretest"; readonly at: string; readonly color: Color; readonly verdict: Verdict }
     | { readonly type: "backup"; readonly at: string; readonly name: string }
+    /**
+     * The migration stage: `up` applied `ids`; `down` removed them (after traffic went back); `kept`:
+     * a revert past the point of no return left them, with `reason`; `failed`: a migration did not
+     * do what it should, with `reason`.
+     */
+    | { readonly type: "migrate"; readonly at: string; readonly stage: "up" | "down" | "kept" | "failed"; readonly ids: readonly string[]; readonly reason?: string }
     | { readonly type: "step"; readonly at: string; readonly step: number; readonly of: number; readonly weights: TrafficWeights; readonly flag?: FlagStep }
     | { readonly type: "applied"; readonly at: string; readonly served: TrafficWeights }
     /** A flag's stage set (by a flag step, or off by a revert) and what is served, read back. */
@@ -258,7 +309,7 @@ export interface CutoverPort {
     /** The weights in stack state, the checkpoint and any unfinished intent. */
     readState(): Promise<{ weights: TrafficWeights; checkpoint?: Checkpoint }>;
     /** Records, durably and before anything changes, the action about to be taken. */
-    recordIntent(intent: { id: string; action: "apply" | "revert" | "backup" | "flag"; weights?: TrafficWeights; flag?: FlagStep; checkpoint: Checkpoint; at: string }): Promise<void>;
+    recordIntent(intent: { id: string; action: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown"; weights?: TrafficWeights; flag?: FlagStep; checkpoint: Checkpoint; at: string }): Promise<void>;
     /**
      * Puts the weights in the stack's config and runs `up`, so state agrees; records the checkpoint.
      * With `flags`, those flags' stages go into the stack's `switchyard:flags` first, so config, state
@@ -307,4 +358,22 @@ export interface CutoverPort {
      * has nothing to remove.
      */
     discardPartialBackups?(): Promise<string[]>;
+    /**
+     * The stack's migration tool (`switchyard:migrations.command`) against its database: a plan's
+     * migrate step and the backward migration of a revert. Optional: without it no migrate step runs.
+     */
+    migrations?: MigrationsPort;
+}
+
+/**
+ * A migration tool, through the `<command> up` / `<command> down <n>` convention, and its
+ * bookkeeping table (`switchyard:migrations.table`). See `migrations.ts`.
+ */
+export interface MigrationsPort {
+    /** The ids the bookkeeping table lists, sorted. */
+    applied(): Promise<string[]>;
+    /** Applies every pending migration. */
+    up(): Promise<void>;
+    /** Undoes the last n applied migrations. */
+    down(n: number): Promise<void>;
 }
