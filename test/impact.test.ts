@@ -396,4 +396,16 @@ describe("impact map on the real engine (local platform)", function () {
         assert.strictEqual(events[0], "started", events.join(", "));
         assert.notStrictEqual(cp.phase, "promoted", "stopped at once: the all-at-once plan was allowed to start, then reverted");
     });
+
+    it("switchyard up prints the map's short form first", () => {
+        configure({});
+        const cli = spawnSync(process.execPath, [path.join(ROOT, "bin", "switchyard"), "--cwd", proj.root, "up", "pair", "--no-policy"], {
+            cwd: ROOT,
+            env: { ...process.env, ...env() },
+            encoding: "utf8",
+            timeout: 240_000,
+        });
+        assert.strictEqual(cli.status, 0, cli.stdout + cli.stderr);
+        assert.match(cli.stdout, /^impact of pair: LOW risk \(no change\)\n {2}- no change\n {2}release path: may go all at once\n/);
+    });
 });
