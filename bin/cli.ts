@@ -252,13 +252,25 @@ async function main(argv: string[]): Promise<void> {
                 "weights of the new color to stop at once their gate passes, e.g. 50 or 25,50: steps of the plan below 100, rising, comma-separated with no spaces (a bake with the old color warm); `resume` goes on",
             ).argParser((v) => opt.parsePauseAtFlag(v)),
         )
-        .action(async (stack: string, o: GateFlags & OutputFlags & { to?: cut.Color; steps?: number[] | string; maxStep?: number; pretest: boolean; backup: boolean; pauseAt?: number[] }) => {
+        .option(
+            "--migrate",
+            "a migrate step after the backup, before the first weight: `<switchyard:migrations.command> up` against the stack's database. " +
+                "A revert before the plan's point of no return (the first step with live traffic on the new color, when a pending migration's down drops a table or a column) " +
+                "runs `<command> down <n>` once traffic is back and checks the bookkeeping table; from that step on a revert moves traffic only, and says why",
+        )
+        .option("--dry-run", "print the plan (pretest, backup, migrate, steps, the point of no return) and change nothing")
+        .action(async (stack: string, o: GateFlags & OutputFlags & { to?: cut.Color; steps?: number[] | string; maxStep?: number; pretest: boolean; backup: boolean; pauseAt?: number[]; migrate?: boolean; dryRun?: boolean }) => {
             opt.checkCutoverFlags(o);
             const req = { to: o.to, steps: o.steps, maxStep: o.maxStep, gate: gateOf(o), pretest: o.pretest, backup: o.backup, pauseAt: o.pauseAt };
             cut.validateRequest({ stackName: stack }, req);
+            if (o.dryRun) {
+                const plan = await cut.planCutover(target(stack, !o.verbose), req, { migrate: o.migrate });
+                process.stdout.write(o.json ? JSON.stringify({ plan }) + "\n" : cut.formatPlan(plan));
+                return;
+            }
             // The impact map first (a JSON line `{"impact": …}` with --json); its tier may refuse the plan.
             const onMap = (m: ImpactMap) => process.stdout.write(o.json ? JSON.stringify({ impact: m }) + "\n" : formatImpact(m, { short: true }) + "\n");
-            await withOutputs(stack, o, "promoted", (drive) => cut.cutover(target(stack, !o.verbose), req, { ...drive, impact: { onMap } }));
+            await withOutputs(stack, o, "promoted", (drive) => cut.cutover(target(stack, !o.verbose), req, { ...drive, impact: { onMap }, migrate: o.migrate }));
         });
 
     program

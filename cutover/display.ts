@@ -2,8 +2,8 @@
  * Listeners on the cutover's event stream: operator lines for the terminal (in the style Flagger's
  * users read), and JSON lines for scripts. Pure formatting.
  */
-import { formatSteps, formatWeights } from "./core";
-import { CutoverEvent } from "./types";
+import { describeStep, formatSteps, formatWeights } from "./core";
+import { CutoverEvent, CutoverPlan } from "./types";
 
 const time = (at: string) => at.slice(11, 19);
 
@@ -59,6 +59,34 @@ export function formatMigrate(e: Extract<CutoverEvent, { type: "migrate" }>): st
         case "failed":
             return `migrate: FAILED${e.ids.length > 0 ? ` (${ids})` : ""}: ${e.reason ?? ""}`;
     }
+}
+
+/**
+ * A plan as `switchyard cutover --dry-run` prints it: pretest, backup, the migrate step, each step,
+ * and the point of no return.
+ */
+export function formatPlan(p: CutoverPlan): string {
+    const lines = [`plan: ${p.from} → ${p.to}`];
+    let n = 0;
+    const item = (s: string) => lines.push(`  ${++n}. ${s}`);
+    if (p.pretest) item(`pretest ${p.to} through the test listener`);
+    if (p.backup) item("backup snapshot of the database");
+    if (p.migrate) {
+        item(`migrate: forward migration (\`<command> up\`), pending ${p.migrate.pending.length > 0 ? p.migrate.pending.join(", ") : "none"}`);
+    }
+    p.steps.forEach((_, i) => {
+        const noReturn = p.migrate?.noReturn === i ? "   ← point of no return" : "";
+        const pause = p.pauseAt.includes(p.steps[i]) && !p.flagSteps?.[i] ? " (then pause)" : "";
+        item(`step ${i + 1}/${p.steps.length}: ${describeStep(p, i)}${pause}${noReturn}`);
+    });
+    if (p.migrate) {
+        lines.push(
+            p.migrate.noReturn === undefined
+                ? "point of no return: none (the backward migration drops no data): a revert at any step runs `<command> down <n>` once traffic is back"
+                : `point of no return: step ${p.migrate.noReturn + 1}, ${p.migrate.noReturnWhy}; before it a revert runs \`<command> down <n>\` once traffic is back, from it on a revert moves traffic only`,
+        );
+    }
+    return lines.join("\n") + "\n";
 }
 
 /** One event as a JSON line. */

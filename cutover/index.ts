@@ -14,7 +14,8 @@ import { AutomationStackStore, Intent, lockCutover, StackState, StackStore } fro
 import { validateRequest } from "./options";
 import { requireTests } from "./preflight";
 import { impactGate, ImpactGateOptions } from "./impactGate";
-import { Checkpoint, CutoverPort, FINAL_PHASES, GateSpec, TrafficWeights } from "./types";
+import { Checkpoint, CutoverPlan, CutoverPort, FINAL_PHASES, GateSpec, TrafficWeights } from "./types";
+import { CommandMigrations, commandMigrations } from "./migrations";
 
 export * from "./types";
 export * from "./core";
@@ -26,7 +27,9 @@ export { requiredTestsMissing, checkRequiredTests, describeTestGaps, requireTest
 export { impactGate, ImpactGateOptions, highRiskSuites } from "./impactGate";
 export { runSession, SessionOptions, SessionResult, SessionDrive } from "./session";
 export { Listener, webhook, report, slackBody, WebhookFormat, WEBHOOK_FORMATS } from "./listeners";
-export { formatEvent, jsonLine } from "./display";
+export { formatEvent, jsonLine, formatPlan } from "./display";
+export { CommandMigrations, CommandMigrationsOptions, commandMigrations } from "./migrations";
+export { dataDropped, pointOfNoReturn, sqlSections, SAFE_TO_REVERSE } from "./migrationsPlan";
 
 /** Which pair of the stack a command acts on: `--pair`, needed when the stack has several. */
 export interface PairOption {
@@ -68,7 +71,35 @@ async function withLock<T>(target: StackTarget, o: PairOption, fn: (store: Autom
 
 async function open(target: StackTarget, store: AutomationStackStore): Promise<{ store: StackStore; state: StackState; port: CutoverPort }> {
     const state = await store.readState();
-    return { store, state, port: await portFor(target, store, state) };
+    const port = await portFor(target, store, state);
+    // The migrate step's tool: switchyard:migrations.command against the pair's database URL.
+    const migrations = commandMigrations(state.migrations, state.outputs.databaseUrl, projectOf(target).root);
+    if (migrations) port.migrations = migrations;
+    return { store, state, port };
+}
+
+/** `cutover`'s options beyond the plan. */
+export interface CutoverOptions extends DriveOptions, PairOption {
+    impact?: ImpactGateOptions;
+    /**
+     * A migrate step after the backup (`--migrate`): `switchyard:migrations.command up` against the
+     * stack's database; reverted by `<command> down <n>` before the plan's point of no return.
+     * @default false
+     */
+    migrate?: boolean;
+}
+
+/** The migrate step of a plan: the stack's pending migrations and what their backward migrations drop. */
+async function migratePlan(target: StackTarget, port: CutoverPort): Promise<PlanRequest["migrate"]> {
+    const m = port.migrations;
+    if (!(m instanceof CommandMigrations)) {
+        throw new UserError(`stack "${target.stackName}" names no switchyard:migrations.command, or its pair exports no databaseUrl: --migrate needs both`);
+    }
+    try {
+        return await m.pending();
+    } catch (e) {
+        throw new UserError(`stack "${target.stackName}": the migrate step cannot be planned: ${(e as Error).message}`);
+    }
 }
 
 /**
@@ -114,12 +145,12 @@ function asUserError<T>(fn: () => T): T {
 }
 
 /** Moves traffic to the new color step by step behind the health gate; reverts at once when it fails. */
-export async function cutover(target: StackTarget, req: Omit<PlanRequest, "current">, opts: DriveOptions & PairOption & { impact?: ImpactGateOptions } = {}): Promise<Checkpoint> {
+export async function cutover(target: StackTarget, req: Omit<PlanRequest, "current" | "migrate">, opts: CutoverOptions = {}): Promise<Checkpoint> {
     validateRequest(target, req);
     return withLock(target, opts, async (store) => {
         const { state, port } = await open(target, store);
         refuseUnfinished(target, effectiveCheckpoint(state));
-        const plan = asUserError(() => makePlan({ ...req, current: state.weights, steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate) }));
+        const plan = await planFor(target, req, opts, state, port);
         if (plan.flagSteps && !port.flags) {
             throw new UserError(`stack "${target.stackName}" serves no flag file (no flagsFile output on ${port.platform}): a plan with flag steps cannot run; run \`switchyard up ${target.stackName}\` with switchyard:flags declared`);
         }
@@ -130,6 +161,24 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
         const now = (opts.now ?? (() => new Date()))();
         return drive(port, plan, start(plan, state.weights, newId(now), now.toISOString()), opts);
     });
+}
+
+async function planFor(target: StackTarget, req: Omit<PlanRequest, "current" | "migrate">, opts: CutoverOptions, state: StackState, port: CutoverPort): Promise<CutoverPlan> {
+    const migrate = opts.migrate ? await migratePlan(target, port) : undefined;
+    return asUserError(() =>
+        makePlan({ ...req, current: state.weights, steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate), ...(migrate ? { migrate } : {}) }),
+    );
+}
+
+/**
+ * The plan `cutover` would run (`switchyard cutover --dry-run`): its steps, its migrate step and its
+ * point of no return. Reads the stack and its database; changes nothing, records nothing.
+ */
+export async function planCutover(target: StackTarget, req: Omit<PlanRequest, "current" | "migrate">, opts: CutoverOptions = {}): Promise<CutoverPlan> {
+    validateRequest(target, req);
+    const { state, port } = await open(target, new AutomationStackStore(target, opts.pair));
+    refuseUnfinished(target, effectiveCheckpoint(state));
+    return planFor(target, req, opts, state, port);
 }
 
 /** Picks up an unfinished cutover at the step it stood at. */
