@@ -23,6 +23,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { openStack, projectOf, StackTarget, stateResources, UserError } from "../stack/run";
 import { chooseComponent, componentsIn } from "../stack/pairs";
+import { migrationsDir as projectMigrationsDir } from "../stack/impactRun";
 import { CONFIG_KEYS } from "../components/types";
 import { DbFingerprint, judgeRehearsal, RehearsalFingerprints, RehearsalVerdict } from "./core";
 import { measureCosts } from "./cost";
@@ -203,17 +204,9 @@ export async function rehearse(target: StackTarget, opts: RehearseOptions = {}):
     return { verdict: judgeRehearsal(fingerprints, { lint: { findings, missing: sql.missing }, cost }), fingerprints, databaseUrl: url };
 }
 
-/**
- * The folder of the migrations' SQL: `configured` (relative to `cwd`), else `migrations/` beside the
- * first word of the command that is a file (after any `NAME=value` assignments), else `cwd/migrations`.
- */
+/** The folder of the migrations' SQL (see the stack layer's `migrationsDir`), else `cwd/migrations`. */
 export function migrationsDir(command: string, cwd: string, configured?: string): string {
-    if (configured) return path.resolve(cwd, configured);
-    for (const word of command.trim().split(/\s+/).filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w))) {
-        const file = path.resolve(cwd, word);
-        if (fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return path.join(path.dirname(file), "migrations");
-    }
-    return path.join(cwd, "migrations");
+    return projectMigrationsDir({ command, ...(configured ? { dir: configured } : {}) }, cwd) ?? path.join(cwd, "migrations");
 }
 
 /** Each migration's forward SQL from `dir`, in the order given; the ones not found, each saying where it was looked for. */

@@ -54,13 +54,19 @@ export function migrationIds(files: readonly string[]): string[] {
     return [...ids].sort();
 }
 
-/** Pure: the folder of the candidate's migrations, from `dir`, else beside the command's script; undefined when neither says. */
+/**
+ * The folder of a project's migrations (`switchyard:migrations.dir`, relative to `root`), else
+ * `migrations/` beside the command's script: the first word, after any `NAME=value` assignments, that
+ * names a script (by its extension) or an existing file. Undefined when neither says. The one
+ * definition: the rehearsal, the impact map and the cutover's migrate step all read it.
+ */
 export function migrationsDir(src: MigrationsSource, root: string): string | undefined {
     if (src.dir) {
         return path.resolve(root, src.dir);
     }
-    const script = (src.command ?? "").split(/\s+/).find((t) => !t.includes("=") && /\.(c|m)?[jt]s$|\.py$|\.rb$|\.sh$/.test(t));
-    return script ? path.join(path.resolve(root, path.dirname(script)), "migrations") : undefined;
+    const words = (src.command ?? "").trim().split(/\s+/).filter((w) => w !== "" && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+    const script = words.find((w) => /\.(c|m)?[jt]s$|\.py$|\.rb$|\.sh$/.test(w) || fs.statSync(path.resolve(root, w), { throwIfNoEntry: false })?.isFile());
+    return script ? path.join(path.dirname(path.resolve(root, script)), "migrations") : undefined;
 }
 
 /** The ids in the bookkeeping table (its first column), sorted; empty when the table does not exist yet. */
