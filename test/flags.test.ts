@@ -21,7 +21,11 @@ import { portBlock } from "./support/ports";
 
 const PACK = path.resolve(__dirname, "..", "policies");
 const ROOT = path.resolve(__dirname, "..");
-const SEED = Number(process.env.FLAGS_TEST_SEED ?? Date.now() % 1_000_000);
+/**
+ * Names the 2,000 users. A share of hashed ids is binomial (sd 13 users of 2,000 at 10%): the ±2-point
+ * check holds for about 997 seeds in 1,000, so CI uses a fixed one, and FLAGS_TEST_SEED tries others.
+ */
+const SEED = Number(process.env.FLAGS_TEST_SEED ?? 20261130);
 
 interface Answer {
     status: number;
