@@ -1,7 +1,7 @@
 /** The test gate's judgement, pure: which required suites lack a passing run of a version, and the refusal's text. */
 import * as assert from "assert";
 import { describeTestGaps, RecordedRun, requiredTestsMissing, suitesIn, versionOf } from "./preflight";
-import { namesProductionStack, sandboxVersion, testRunsIn } from "../stack/testRuns";
+import { namesProductionStack, referencesProduction, sandboxVersion, testRunsIn } from "../stack/testRuns";
 import { TEST_RUN_LOG_TOKEN } from "../components/testRuns";
 
 const run = (suite: string, version: string, passed: boolean, startedAt: string, stack = "sandbox"): RecordedRun => ({ suite, version, passed, startedAt, stack, exitCode: passed ? 0 : 1 });
@@ -61,6 +61,13 @@ describe("test runs in state (pure parts)", () => {
         assert.ok(!namesProductionStack("organization/other/prod", "shop", "prod"), "another project's prod");
         assert.ok(!namesProductionStack("organization/shop/prod-2", "shop", "prod"));
         assert.ok(!namesProductionStack(undefined, "shop", "prod"));
+    });
+
+    it("a state holding a StackReference to the production stack is one of its sandboxes' (a program with keys of its own)", () => {
+        const ref = (name: unknown) => ({ urn: "urn:pulumi:s::shop::pulumi:pulumi:StackReference::pair", type: "pulumi:pulumi:StackReference", name: "pair", outputs: { name, outputs: {} } });
+        assert.ok(referencesProduction([ref("organization/shop/dev")], "shop", "dev"));
+        assert.ok(!referencesProduction([ref("organization/shop/prod")], "shop", "dev"));
+        assert.ok(!referencesProduction([], "shop", "dev"));
     });
 
     it("reads the runs from the log component and the version from the sandbox or its app", () => {

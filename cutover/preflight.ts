@@ -91,7 +91,8 @@ export async function checkRequiredTests(target: StackTarget, version: string, r
     if (suites.length === 0) {
         return { required: [], gaps: [], sandboxes: [] };
     }
-    const [runs, sandboxes] = [await productionTestRuns(target), await sandboxStacksOf(target)];
+    const sandboxes = await sandboxStacksOf(target);
+    const runs = await productionTestRuns(target, sandboxes);
     return { required: suites, gaps: requiredTestsMissing(suites, version, runs), sandboxes };
 }
 

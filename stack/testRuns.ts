@@ -278,23 +278,39 @@ function sandboxConfigOf(file: string): { productionStack?: unknown } | undefine
     return typeof v === "object" && v !== null ? (v as { productionStack?: unknown }) : undefined;
 }
 
+/** Pure: whether a state references the production stack (a StackReference naming it). */
+export function referencesProduction(resources: readonly StateResource[], projectName: string, stackName: string): boolean {
+    return resources.some((r) => r.type === "pulumi:pulumi:StackReference" && namesProductionStack(r.outputs.name, projectName, stackName));
+}
+
 /**
  * The sandbox stacks of a production stack: the project's stacks, in the backend, whose
- * `switchyard:sandbox.productionStack` names it.
+ * `switchyard:sandbox.productionStack` names it, or (a program with keys of its own) whose state
+ * holds a sandbox and a StackReference naming it.
  */
 export async function sandboxStacksOf(target: StackTarget): Promise<string[]> {
     const project = projectOf(target);
     const ws = await LocalWorkspace.create({ workDir: project.root, envVars: projectEnv(project) });
     const inBackend = new Set((await ws.listStacks()).map((s) => s.name.split("/").pop() as string));
-    return knownStacks(project).filter(
-        (s) => s !== target.stackName && inBackend.has(s) && namesProductionStack(sandboxConfigOf(stackConfigFile(project, s))?.productionStack, project.name, target.stackName),
-    );
+    const out: string[] = [];
+    for (const s of knownStacks(project).filter((x) => x !== target.stackName && inBackend.has(x))) {
+        const named = sandboxConfigOf(stackConfigFile(project, s))?.productionStack;
+        if (named !== undefined) {
+            if (namesProductionStack(named, project.name, target.stackName)) out.push(s);
+            continue;
+        }
+        const resources = await stateResources(await openStack({ ...target, stackName: s }));
+        if (componentsIn(resources, "sandbox").length > 0 && referencesProduction(resources, project.name, target.stackName)) {
+            out.push(s);
+        }
+    }
+    return out;
 }
 
-/** Every run recorded in the sandbox stacks of a production stack, each with its stack. */
-export async function productionTestRuns(target: StackTarget): Promise<(TestRun & { readonly stack: string })[]> {
+/** Every run recorded in the sandbox stacks of a production stack (found, unless given), each with its stack. */
+export async function productionTestRuns(target: StackTarget, sandboxStacks?: readonly string[]): Promise<(TestRun & { readonly stack: string })[]> {
     const out: (TestRun & { stack: string })[] = [];
-    for (const s of await sandboxStacksOf(target)) {
+    for (const s of sandboxStacks ?? (await sandboxStacksOf(target))) {
         const st = await openStack({ ...target, stackName: s });
         out.push(...testRunsIn(await stateResources(st)).map((r) => ({ ...r, stack: s })));
     }
