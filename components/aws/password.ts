@@ -5,6 +5,10 @@
  * A password generated in the program itself (crypto.randomBytes wrapped in pulumi.secret) would
  * differ on every run: with `ignoreChanges: ["password"]` the database would keep the first one
  * while every connection string built from the new one would be wrong.
+ *
+ * Recommended instead: let RDS manage the master password in Secrets Manager
+ * (SnapshotDatabase / Sandbox `manageMasterUserPassword`); then no GeneratedPassword is made and no
+ * password is in the state at all.
  */
 import * as pulumi from "@pulumi/pulumi";
 
