@@ -10,7 +10,7 @@
  * A stack is a sandbox when it names the pair it copies in `shop-infra:sandboxOf`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { COLORS, type Color, type ColorArgs } from "switchyard";
+import { COLORS, TestRunLog, type Color, type ColorArgs } from "switchyard";
 import { LocalBlueGreen, LocalSandbox } from "switchyard/local";
 
 const config = new pulumi.Config(); // this project's keys: shop-infra:*
@@ -55,6 +55,9 @@ function sandbox(production: string) {
         ttlHours: config.requireNumber("ttlHours"),
         ports: config.requireObject("ports"),
     });
+    // Keeps the runs of `switchyard test dev-sandbox -- <suite>` in this stack's state, where a
+    // cutover of `dev` that requires tests (switchyard:cutover.requireTests) finds them.
+    new TestRunLog();
     return {
         url: copy.url,
         databaseUrl: copy.databaseUrl,
