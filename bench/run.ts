@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every performance figure of bench/RESULTS.md in one run.
  *
- * Runs the benches in order (setup, clone, revert, gates, flags, replication, kills, demo), each as its own npm script,
+ * Runs the benches in order (setup, clone, revert, gates, flags, replication, kills, mask, demo), each as its own npm script,
  * each under a time limit and, by default, holding the e2e lock (`flock`, the same lock the end-to-end
  * tests and CI take, so no other run shares the cores or the fixed ports). Each bench reports through
  * the protocol of bench/result.ts (`BENCH_JSON`). A bench that fails, times out or is missing is
@@ -51,6 +51,7 @@ export const BENCHES: readonly BenchSpec[] = [
     { name: "flags", title: "Flag steps", file: "bench/flags.ts", limitMinutes: 20, about: "a breach at a flag step: verdict → flag off read back, → last answer served on; config, state and file after" },
     { name: "replication", title: "Replicated databases", file: "bench/replication.ts", limitMinutes: 10, about: "write pause of a switchover and a revert under writes, lag at 1,000 writes/s, rows lost" },
     { name: "kills", title: "Kill suite", file: "bench/kills.sh", limitMinutes: 30, about: "SIGKILL of cutovers at seeded instants, then resume or revert (about 10 min)" },
+    { name: "mask", title: "Masking speed", file: "bench/mask.ts", limitMinutes: 20, about: "a 1 GB table masked against PostgreSQL's own CREATE TABLE … AS SELECT copy of it" },
     { name: "demo", title: "Demo wall times", file: "bench/demo.ts", limitMinutes: 25, about: "`npm run demo`, its tear-down and the package test in a fresh clone" },
 ];
 

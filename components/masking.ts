@@ -260,14 +260,18 @@ function hashHex(v: string, salt: string): string {
     return `md5(${lit(salt)} || ${v}::text)`;
 }
 
-/** A nonnegative integer from hex digits [from, from + 7) of a hash (28 bits). */
-function hashInt(h: string, from: number): string {
-    return `('x' || substr(${h}, ${from}, 7))::bit(28)::int`;
+/**
+ * The draw a fake value is made from: a nonnegative 63-bit integer, PostgreSQL's seeded hash of the
+ * value (`hashtextextended`, ten times cheaper than md5), the seed taken from the salt. The same value
+ * gives the same fake in every table.
+ */
+function draw(v: string, salt: string): string {
+    return `(hashtextextended(${v}::text, ${BigInt(`0x${salt.slice(0, 15)}`)}) & 9223372036854775807)`;
 }
 
-/** An element of a list picked by the hash's digits at `from`. */
-function pick(h: string, list: readonly string[], from: number): string {
-    return `${array(list)}[1 + ${hashInt(h, from)} % ${list.length}]`;
+/** An element of a list picked by the draw n, after dividing it by `skip` (so picks differ). */
+function pick(n: string, list: readonly string[], skip = 1): string {
+    return `${array(list)}[1 + ${skip === 1 ? n : `${n} / ${skip}`} % ${list.length}]`;
 }
 
 /** Cut to a column's maximum length, when it has one. */
@@ -298,23 +302,26 @@ export function maskExpression(rule: MaskRule, col: ColumnInfo, salt: string): s
                     `ELSE repeat('*', length(${v})) END`,
             );
         }
-        case "fake":
+        case "fake": {
+            const n = draw(v, salt);
             switch (rule.kind) {
                 case "name":
-                    return guard(fit(`${pick(h, FIRST_NAMES, 1)} || ' ' || ${pick(h, LAST_NAMES, 8)}`, col));
+                    return guard(fit(`${pick(n, FIRST_NAMES)} || ' ' || ${pick(n, LAST_NAMES, FIRST_NAMES.length)}`, col));
                 case "email":
-                    return guard(fit(`'user.' || left(${h}, 12) || '@example.com'`, col));
+                    return guard(fit(`'user.' || lpad(to_hex(${n}), 16, '0') || '@example.com'`, col));
                 case "address":
-                    return guard(fit(`(1 + ${hashInt(h, 1)} % 9999)::text || ' ' || ${pick(h, STREETS, 8)} || ' ' || ${pick(h, SUFFIXES, 15)}`, col));
+                    return guard(fit(`(1 + ${n} % 9999)::text || ' ' || ${pick(n, STREETS, 9999)} || ' ' || ${pick(n, SUFFIXES, 9999 * STREETS.length)}`, col));
                 case "phone":
-                    // The same shape: every digit replaced by one of the hash's, every other character kept.
+                    // The same shape: the value becomes a format string, each digit a %s (through chr(1), no
+                    // regular expression), filled with the draw's digits, last first (they are the uniform ones).
                     return guard(
-                        `(SELECT string_agg(CASE WHEN ch BETWEEN '0' AND '9' THEN substr(d.digits, (i - 1)::int % 32 + 1, 1) ELSE ch END, '' ORDER BY i) ` +
-                            `FROM (SELECT translate(${h}, 'abcdef', '012345') AS digits) d, unnest(regexp_split_to_array(${v}, '')) WITH ORDINALITY AS u(ch, i))`,
+                        `format(replace(translate(replace(${v}, '%', '%%'), '0123456789', repeat(chr(1), 10)), chr(1), '%s'), ` +
+                            `VARIADIC string_to_array(repeat(reverse(lpad(${n}::text, 19, '0')), 1 + length(${v}) / 19), NULL))`,
                     );
                 default:
                     throw new Error(`fake rule without a known kind: ${JSON.stringify(rule.kind)}`);
             }
+        }
     }
 }
 
