@@ -43,6 +43,7 @@ import {
     unsubscribe,
     dropSlot,
     waitStreaming,
+    appTables,
 } from "../components/local/ops/replication";
 
 export interface DbSwitchOptions {
@@ -109,6 +110,17 @@ export async function checkSwitchable(from: DbSide, to: DbSide, lagLimit?: LagLi
     // The old color (blue) is the base: the candidate's schema must be a superset of it.
     const [base, changed] = from.color === "blue" ? [a, b] : [b, a];
     const problems = schemaProblems(base, changed, { base: "blue", changed: "green" });
+    // A table made on the source after the replica is in no publication: its rows never reached `to`.
+    const { publication } = replicationNames(from.color, to.color);
+    const c = await connect(from);
+    try {
+        const published = new Set((await c.query("SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = $1", [publication])).rows.map((r) => r.t));
+        for (const t of appTables(a).filter((t) => b[t])) {
+            if (!published.has(t)) problems.push(`table ${t} of ${from.color} is not in the publication ${publication}: its rows do not replicate to ${to.color} (made after the replica?); make ${to.color}'s database again`);
+        }
+    } finally {
+        await c.end();
+    }
     if (problems.length) {
         throw new DbSwitchRefused(`switchover from ${from.color} to ${to.color} refused: a change would break replication: ${problems.join("; ")}`);
     }

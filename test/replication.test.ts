@@ -268,7 +268,8 @@ describe("database mode replicated through the stack (real engine, PostgreSQL, a
     let home: string;
     let base: number;
     const env = () => ({ PULUMI_BACKEND_URL: `file://${proj.stateDir}`, SWITCHYARD_HOME: home });
-    const target = (): stackRun.StackTarget => ({ stackName: "pair", root: proj.root, program });
+    let logs = "";
+    const target = (): stackRun.StackTarget => ({ stackName: "pair", root: proj.root, program, onOutput: (s) => (logs += s) });
 
     before(async () => {
         base = await portBlock(6);
@@ -289,7 +290,7 @@ describe("database mode replicated through the stack (real engine, PostgreSQL, a
     it("up makes green's own database from blue's, kept in sync; its lag is an output; destroy leaves nothing", async () => {
         const up = await withEnv(env(), () => stackRun.up(target()));
         const out = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value])) as Record<string, unknown>;
-        const pair = (Object.values(out).find((v) => typeof v === "object" && v !== null && "greenDatabasePort" in (v as object)) ?? out) as Record<string, unknown>;
+        const pair = out;
         assert.strictEqual(pair.greenDatabasePort, base + 5, JSON.stringify(out));
         assert.deepStrictEqual(pair.replicationStreams, ["blue→green"]);
         assert.strictEqual(typeof pair.replicationLagBytes, "number");

@@ -207,30 +207,31 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
             { parent: this, protect: opts?.protect, dependsOn: [home] },
         );
         this.databaseUrl = localDatabaseUrl(this.database.port, dbName);
-        if (replicated) {
-            this.greenDatabase = new ReplicaServer(
-                `${name}-db-green`,
-                applyTransform<pulumi.Inputs>(
-                    {
-                        role: ROLE_TAGS["blue-green"],
-                        sourceDataDir: this.database.dataDir,
-                        sourcePort: this.database.port,
-                        database: dbName,
-                        dataDir: path.join(dir, "pg-green"),
-                        port: ports.greenDatabase,
-                        snapshotDir: path.join(dir, "replica-snapshots", "replica"),
-                    },
-                    args.transform?.database,
-                ),
-                { parent: this, protect: opts?.protect, dependsOn: [home, this.database] },
-            );
-            this.greenDatabaseUrl = localDatabaseUrl(this.greenDatabase.port, dbName);
-        }
-        const databaseUrlOf = (color: Color) => (color === "green" && this.greenDatabaseUrl ? this.greenDatabaseUrl : this.databaseUrl);
+        const databaseUrlOf = (color: Color) => (color === "green" && replicated ? (this.greenDatabaseUrl as pulumi.Output<string>) : this.databaseUrl);
 
         const apps = {} as Record<Color, AppProcess>;
         for (const color of COLORS) {
             const c = args.colors[color];
+            // Green's own server is made from blue's once blue's app has migrated it (the schema replicates with it).
+            if (replicated && color === "green") {
+                this.greenDatabase = new ReplicaServer(
+                    `${name}-db-green`,
+                    applyTransform<pulumi.Inputs>(
+                        {
+                            role: ROLE_TAGS["blue-green"],
+                            sourceDataDir: this.database.dataDir,
+                            sourcePort: this.database.port,
+                            database: dbName,
+                            dataDir: path.join(dir, "pg-green"),
+                            port: ports.greenDatabase,
+                            snapshotDir: path.join(dir, "replica-snapshots", "replica"),
+                        },
+                        args.transform?.database,
+                    ),
+                    { parent: this, protect: opts?.protect, dependsOn: [home, this.database, apps.blue] },
+                );
+                this.greenDatabaseUrl = localDatabaseUrl(this.greenDatabase.port, dbName);
+            }
             apps[color] = new AppProcess(
                 `${name}-${color}`,
                 applyTransform<pulumi.Inputs>(

@@ -78,6 +78,16 @@ export function localProgram(ctx: LocalProgramContext, cfg: pulumi.Config = new 
             appPorts: pulumi.all({ blue: pair.apps.blue.port, green: pair.apps.green.port }),
             routerPid: pair.router.pid,
             ...(pair.flagsFile ? { flagsFile: pair.flagsFile.path } : {}),
+            ...(pair.greenDatabase
+                ? {
+                      databaseMode: "replicated",
+                      greenDatabaseUrl: pair.greenDatabaseUrl,
+                      greenDatabasePort: pair.greenDatabase.port,
+                      greenDataDir: pair.greenDatabase.dataDir,
+                      replicationLagBytes: pair.greenDatabase.lagBytes,
+                      replicationStreams: pair.greenDatabase.streams,
+                  }
+                : {}),
         };
     }
 
