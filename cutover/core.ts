@@ -24,6 +24,8 @@ import {
 import { breachEvidence } from "./sequential";
 import { pointOfNoReturn } from "./migrationsPlan";
 import { checkFlagSteps, FlagStep, flagsOn, formatFlagStep, isFlagStep, StepSpec, stepFromConfig } from "./flags";
+import { after, formatDuration, windowsOf } from "./watch";
+import { openingAt } from "./windows";
 
 /** A plan or gate the user asked for cannot be carried out; the message says why and what to do. */
 export class CutoverError extends Error {
@@ -120,6 +122,12 @@ export interface PlanRequest {
      * @default undefined (no migrate step)
      */
     readonly migrate?: { readonly pending: readonly string[]; readonly downs: readonly { id: string; drops: readonly string[] }[] };
+    /** Rollout windows as declared (`switchyard:cutover.window`), checked already. @default [] */
+    readonly windows?: readonly string[];
+    /** The watch after 100%, in milliseconds. @default 0 */
+    readonly watchMs?: number;
+    /** The keep-warm time after the watch, in milliseconds. @default undefined */
+    readonly keepWarmMs?: number;
 }
 
 /**
@@ -189,6 +197,16 @@ export function makePlan(req: PlanRequest): CutoverPlan {
         backup: req.backup ?? true,
         pauseAt,
         ...(req.migrate ? { migrate: migrateStep(req.migrate, kept, to) } : {}),
+        ...rolloutOf(req),
+    };
+}
+
+/** The rollout settings a plan or checkpoint carries, only those set. */
+function rolloutOf(r: { windows?: readonly string[]; watchMs?: number; keepWarmMs?: number }): Pick<CutoverPlan, "windows" | "watchMs" | "keepWarmMs"> {
+    return {
+        ...(r.windows && r.windows.length > 0 ? { windows: [...r.windows] } : {}),
+        ...(r.watchMs ? { watchMs: r.watchMs } : {}),
+        ...(r.keepWarmMs !== undefined ? { keepWarmMs: r.keepWarmMs } : {}),
     };
 }
 
@@ -330,6 +348,7 @@ export function start(plan: CutoverPlan, current: TrafficWeights, id: string, no
         ...(plan.pauseAt.length > 0 ? { pauseAt: plan.pauseAt } : {}),
         ...(plan.flagSteps ? { flagSteps: plan.flagSteps } : {}),
         ...(plan.migrate ? { migrate: plan.migrate } : {}),
+        ...rolloutOf(plan),
     };
     const started: CutoverEvent = { type: "started", at: now, from: plan.from, to: plan.to, steps: plan.steps, ...(plan.flagSteps ? { flagSteps: plan.flagSteps } : {}) };
     if (plan.pretest) {
@@ -374,9 +393,14 @@ export function resume(cp: Checkpoint, plan: CutoverPlan, now: string): Transiti
         const t = afterBackup(base, now);
         return { ...t, events: [ev, ...t.events] };
     }
+    if (cp.phase === "watching") {
+        // The watch goes on to its end (or ends now, when its end has passed).
+        const t = watchOn(base, plan, now);
+        return { ...t, events: [ev, ...t.events] };
+    }
     if (cp.phase === "paused") {
-        // The paused step passed its gate: go on to the next one.
-        const t = nextStep(base, now);
+        // The paused step passed its gate: go on to the next one (a window's closing is behind it).
+        const t = nextStep({ ...base, reason: undefined }, now);
         return { ...t, events: [ev, ...t.events] };
     }
     const atStep = Math.max(cp.step, 0);
@@ -450,6 +474,41 @@ function revert(cp: Checkpoint, reason: string, now: string): Transition {
         action: { kind: "revert", weights, reason, ...(on.length > 0 ? { flagsOff: on } : {}) },
         events,
     };
+}
+
+/**
+ * At 100% with its gate passed: the watch, when the plan has one (the gate goes on judging the new
+ * color until `watchUntil`, the old color warm), else promoted.
+ */
+function afterFullWeight(cp: Checkpoint, plan: CutoverPlan, now: string): Transition {
+    if (!cp.watchMs) return promote(cp, now, now);
+    const until = after(now, cp.watchMs);
+    return {
+        checkpoint: { ...cp, phase: "watching", watchUntil: until, failures: 0, inconclusive: 0, updatedAt: now },
+        action: { kind: "observe", color: cp.to, windowMs: plan.gate.intervalMs },
+        events: [{ type: "watching", at: now, color: cp.to, until }],
+    };
+}
+
+/** During the watch: another window, or promoted once the watch has run to its end. */
+function watchOn(cp: Checkpoint, plan: CutoverPlan, now: string): Transition {
+    if (cp.watchUntil === undefined || Date.parse(now) >= Date.parse(cp.watchUntil)) return promote(cp, cp.watchUntil ?? now, now);
+    return { checkpoint: cp, action: { kind: "observe", color: cp.to, windowMs: plan.gate.intervalMs }, events: [] };
+}
+
+/** Promoted; the old color's scale-down falls due `keepWarmMs` after `warmFrom` (the watch's end). */
+function promote(cp: Checkpoint, warmFrom: string, now: string): Transition {
+    return finish({ ...cp, ...(cp.keepWarmMs !== undefined ? { scaleDownAt: after(warmFrom, cp.keepWarmMs) } : {}) }, "promoted", now);
+}
+
+/**
+ * Why a cutover stops at this step boundary: its rollout windows are all closed now. Undefined when
+ * it has none or one is open.
+ */
+export function windowClosed(cp: Pick<Checkpoint, "windows">, now: string): string | undefined {
+    const windows = windowsOf(cp.windows);
+    if (windows.length === 0 || openingAt(windows, new Date(now))) return undefined;
+    return `the rollout window closed (${windows.map((w) => w.text).join("; ")}): paused at this step boundary; \`switchyard resume\` goes on in the next window, or now with --force`;
 }
 
 /**
@@ -607,7 +666,7 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
                 return { checkpoint: { ...at, passes, inconclusive: 0 }, action: observe, events: evs };
             }
             if (cp.step + 1 >= cp.steps.length) {
-                const t = finish({ ...at, passes }, "promoted", now);
+                const t = afterFullWeight({ ...at, passes }, plan, now);
                 return { ...t, events: [...evs, ...t.events] };
             }
             if (!flag && plan.pauseAt.includes(cp.steps[cp.step])) {
@@ -617,7 +676,35 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
                     events: [...evs, { type: "paused", at: now, step: cp.step + 1, weights: cp.weights }],
                 };
             }
+            const closed = windowClosed(cp, now);
+            if (closed) {
+                // Past the end of its rollout window: it stops at this step boundary; `resume` goes on.
+                return {
+                    checkpoint: { ...at, passes, phase: "paused", reason: closed },
+                    action: { kind: "done", phase: "paused" },
+                    events: [...evs, { type: "paused", at: now, step: cp.step + 1, weights: cp.weights, reason: closed }],
+                };
+            }
             const t = nextStep(at, now);
+            return { ...t, events: [...evs, ...t.events] };
+        }
+        case "watching": {
+            if (input.kind !== "sampled") break;
+            const verdict = judge(input.sample, plan.gate);
+            const evs: CutoverEvent[] = [
+                { type: "sample", at: now, sample: input.sample },
+                { type: "verdict", at: now, step: cp.step + 1, verdict },
+            ];
+            if (verdict.outcome === "fail") {
+                const failures = cp.failures + 1;
+                if (failures >= plan.gate.failureLimit) {
+                    const t = revert({ ...at, failures }, `gate failed during the watch after 100% (until ${cp.watchUntil}): ${verdict.reasons.join("; ")}`, now);
+                    return { ...t, events: [...evs, ...t.events] };
+                }
+                return { checkpoint: { ...at, failures }, action: { kind: "observe", color: cp.to, windowMs: plan.gate.intervalMs }, events: evs };
+            }
+            // A pass or a window with too little traffic (a quiet night is no breach): the watch goes on to its end.
+            const t = watchOn(at, plan, now);
             return { ...t, events: [...evs, ...t.events] };
         }
         case "reverting": {
@@ -672,6 +759,7 @@ export function planOf(cp: Checkpoint, gate: Partial<GateSpec> = {}): CutoverPla
         backup: cp.phase === "backup",
         pauseAt: cp.pauseAt ?? [],
         ...(cp.migrate ? { migrate: cp.migrate } : {}),
+        ...rolloutOf(cp),
     };
 }
 

@@ -36,7 +36,13 @@ export function formatEvent(e: CutoverEvent): string | undefined {
         case "verdict":
             return `${time(e.at)} gate at step ${e.step}: ${e.verdict.outcome === "fail" ? "HALT" : e.verdict.outcome} (${e.verdict.reasons.join("; ")})`;
         case "paused":
-            return `${time(e.at)} paused at step ${e.step}, ${formatWeights(e.weights)}: the old color stays warm; \`switchyard resume\` goes on, \`switchyard revert\` goes back`;
+            return `${time(e.at)} paused at step ${e.step}, ${formatWeights(e.weights)}${e.reason ? ` (${e.reason})` : ""}: the old color stays warm; \`switchyard resume\` goes on, \`switchyard revert\` goes back`;
+        case "watching":
+            return `${time(e.at)} at 100%: watching ${e.color} until ${e.until}, the old color warm; a breach reverts at once`;
+        case "scaled":
+            return e.direction === "down"
+                ? `${time(e.at)} keep-warm over: ${e.color} scaled down through the stack`
+                : `${time(e.at)} ${e.color} brought back up and healthy in ${(e.tookMs / 1000).toFixed(1)} s`;
         case "revert":
             return `${time(e.at)} REVERT to ${formatWeights(e.weights)}: ${e.reason}`;
         case "done":

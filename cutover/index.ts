@@ -16,6 +16,8 @@ import { requireTests } from "./preflight";
 import { impactGate, ImpactGateOptions } from "./impactGate";
 import { Checkpoint, CutoverPlan, CutoverPort, FINAL_PHASES, GateSpec, TrafficWeights } from "./types";
 import { CommandMigrations, commandMigrations } from "./migrations";
+import { formatDuration, RolloutSettings, rolloutSettings, scaleDownDue, windowsOf } from "./watch";
+import { refuseOutsideWindows } from "./windows";
 
 export * from "./types";
 export * from "./core";
@@ -30,6 +32,8 @@ export { Listener, webhook, report, slackBody, WebhookFormat, WEBHOOK_FORMATS } 
 export { formatEvent, jsonLine, formatPlan } from "./display";
 export { CommandMigrations, CommandMigrationsOptions, commandMigrations } from "./migrations";
 export { dataDropped, pointOfNoReturn, sqlSections, SAFE_TO_REVERSE } from "./migrationsPlan";
+export { parseDuration, formatDuration, rolloutSettings, RolloutSettings, scaleDownDue, DEFAULT_KEEP_WARM_MS } from "./watch";
+export { parseWindows, refuseOutsideWindows, nextOpening, openingAt, describeOpening } from "./windows";
 
 /** Which pair of the stack a command acts on: `--pair`, needed when the stack has several. */
 export interface PairOption {
@@ -87,6 +91,27 @@ export interface CutoverOptions extends DriveOptions, PairOption {
      * @default false
      */
     migrate?: boolean;
+    /** Start (or resume) outside the stack's rollout windows (`switchyard:cutover.window`). @default false */
+    force?: boolean;
+    /**
+     * The watch after 100% (`--watch`), a duration such as `30m` or `24h`; wins over
+     * `switchyard:cutover.watch`. @default the stack's, else none
+     */
+    watch?: string;
+}
+
+/** The stack's rollout settings (`switchyard:cutover.window`, `.watch`, `.keepWarm`), checked; a bad one is refused naming its key. */
+function rolloutFor(target: StackTarget, state: StackState, opts: { watch?: string }): RolloutSettings {
+    const { settings, errors } = rolloutSettings(state.cutoverDeclared, opts);
+    if (errors.length > 0) throw new UserError(`stack "${target.stackName}": ${errors.join("; ")}`);
+    return settings;
+}
+
+/** Refused (nothing changed) outside every rollout window, naming the next one, unless `force`. */
+function refuseOutsideWindow(target: StackTarget, windows: readonly string[] | undefined, now: Date, force?: boolean, what = "a cutover"): void {
+    if (force) return;
+    const refusal = refuseOutsideWindows(windowsOf(windows), now);
+    if (refusal) throw new UserError(`stack "${target.stackName}": ${what} is refused ${refusal}`);
 }
 
 /** The migrate step of a plan: the stack's pending migrations and what their backward migrations drop. */
@@ -151,6 +176,8 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
         const { state, port } = await open(target, store);
         refuseUnfinished(target, effectiveCheckpoint(state));
         const plan = await planFor(target, req, opts, state, port);
+        const now = (opts.now ?? (() => new Date()))();
+        refuseOutsideWindow(target, plan.windows, now, opts.force);
         if (plan.flagSteps && !port.flags) {
             throw new UserError(`stack "${target.stackName}" serves no flag file (no flagsFile output on ${port.platform}): a plan with flag steps cannot run; run \`switchyard up ${target.stackName}\` with switchyard:flags declared`);
         }
@@ -158,15 +185,15 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
         await requireTests(target, plan.to, state.outputs);
         // The impact map (with `impact`): shown, and a plan its risk tier does not allow refused, nothing changed.
         if (opts.impact) await impactGate(target, plan, state.outputs, opts.impact);
-        const now = (opts.now ?? (() => new Date()))();
         return drive(port, plan, start(plan, state.weights, newId(now), now.toISOString()), opts);
     });
 }
 
 async function planFor(target: StackTarget, req: Omit<PlanRequest, "current" | "migrate">, opts: CutoverOptions, state: StackState, port: CutoverPort): Promise<CutoverPlan> {
     const migrate = opts.migrate ? await migratePlan(target, port) : undefined;
+    const rollout = rolloutFor(target, state, opts);
     return asUserError(() =>
-        makePlan({ ...req, current: state.weights, steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate), ...(migrate ? { migrate } : {}) }),
+        makePlan({ ...req, ...rollout, current: state.weights, steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate), ...(migrate ? { migrate } : {}) }),
     );
 }
 
@@ -182,17 +209,26 @@ export async function planCutover(target: StackTarget, req: Omit<PlanRequest, "c
 }
 
 /** Picks up an unfinished cutover at the step it stood at. */
-export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, opts: DriveOptions & PairOption = {}): Promise<Checkpoint> {
+export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, opts: DriveOptions & PairOption & { force?: boolean } = {}): Promise<Checkpoint> {
     validateRequest(target, { gate });
     return withLock(target, opts, async (store) => {
         const { state, port } = await open(target, store);
         await discardPartialBackups(target, port);
         const cp = effectiveCheckpoint(state);
+        const now = (opts.now ?? (() => new Date()))();
+        if (cp && scaleDownDue(cp, now.toISOString()) && port.scale) {
+            // A promoted cutover whose keep-warm time is over: its due scale-down is what is left.
+            return scaleDownWith(port, cp, opts);
+        }
+        if (cp && !FINAL_PHASES.includes(cp.phase) && cp.phase !== "reverting" && cp.phase !== "watching") {
+            // Going on with the steps is refused outside the windows; a revert or a watch is not.
+            refuseOutsideWindow(target, cp.windows, now, opts.force, "resuming the cutover");
+        }
         if (!cp || FINAL_PHASES.includes(cp.phase)) {
             throw new UserError(`stack "${target.stackName}" has no unfinished cutover to resume${cp ? ` (the last one, ${cp.id}, ${cp.phase})` : ""}`);
         }
         const plan = asUserError(() => planOf(cp, withDefaults(port, gate)));
-        return drive(port, plan, asUserError(() => resumeCore(cp, plan, new Date().toISOString())), opts);
+        return drive(port, plan, asUserError(() => resumeCore(cp, plan, now.toISOString())), opts);
     });
 }
 
@@ -202,10 +238,62 @@ export async function revert(target: StackTarget, opts: DriveOptions & PairOptio
     return withLock(target, opts, async (store) => {
         const { state, port } = await open(target, store);
         await discardPartialBackups(target, port);
+        const last = effectiveCheckpoint(state);
+        if (last?.phase === "promoted" && last.scaledDown && port.scale) {
+            // The old color was scaled down after its keep-warm time: up again, and healthy, before traffic moves.
+            const t0 = performance.now();
+            await port.scale(last.from, true);
+            const tookMs = Math.round(performance.now() - t0);
+            opts.onEvent?.({ type: "scaled", at: new Date().toISOString(), color: last.from, direction: "up", tookMs });
+        }
         const now = (opts.now ?? (() => new Date()))();
-        const first = operatorRevert(state.weights, effectiveCheckpoint(state), newId(now), now.toISOString(), opts.reason);
+        const first = operatorRevert(state.weights, last, newId(now), now.toISOString(), opts.reason);
         return drive(port, planOf(first.checkpoint), first, opts);
     });
+}
+
+/** Scales the old color of a promoted cutover down and records it; emits `scaled`. */
+async function scaleDownWith(port: CutoverPort, cp: Checkpoint, opts: DriveOptions): Promise<Checkpoint> {
+    const t0 = performance.now();
+    await port.scale!(cp.from, false);
+    const at = (opts.now ?? (() => new Date()))().toISOString();
+    const done: Checkpoint = { ...cp, scaledDown: at, updatedAt: at };
+    await port.record(done);
+    opts.onEvent?.({ type: "scaled", at, color: cp.from, direction: "down", tookMs: Math.round(performance.now() - t0) });
+    return done;
+}
+
+/**
+ * The old color's scale-down, once its keep-warm time is over (`switchyard scale-down`, e.g. from a
+ * scheduler): through the stack, then recorded in the checkpoint. Refused, naming why, when none is
+ * due (no promoted cutover, the deadline ahead, already done).
+ */
+export async function scaleDown(target: StackTarget, opts: DriveOptions & PairOption = {}): Promise<Checkpoint> {
+    validateRequest(target);
+    return withLock(target, opts, async (store) => {
+        const { state, port } = await open(target, store);
+        const cp = effectiveCheckpoint(state);
+        const now = (opts.now ?? (() => new Date()))().toISOString();
+        if (!cp || cp.phase !== "promoted") {
+            throw new UserError(`stack "${target.stackName}" has no promoted cutover whose old color could be scaled down${cp ? ` (the last one, ${cp.id}, is ${cp.phase})` : ""}`);
+        }
+        if (cp.scaledDown) throw new UserError(`stack "${target.stackName}": ${cp.from} was already scaled down at ${cp.scaledDown}`);
+        if (!scaleDownDue(cp, now)) {
+            throw new UserError(`stack "${target.stackName}": ${cp.from} stays warm until ${cp.scaleDownAt ?? "(no keep-warm deadline recorded)"}; nothing to scale down yet`);
+        }
+        if (!port.scale) throw new UserError(`the ${port.platform} platform cannot scale a color down`);
+        return scaleDownWith(port, cp, opts);
+    });
+}
+
+/** A checkpoint's watch and keep-warm, as `status` shows them; undefined when it has neither. */
+export function describeWatch(cp: Checkpoint | undefined, now: Date): string | undefined {
+    if (!cp) return undefined;
+    const parts: string[] = [];
+    if (cp.phase === "watching" && cp.watchUntil) parts.push(`watching ${cp.to} until ${cp.watchUntil}${cp.watchMs ? ` (a ${formatDuration(cp.watchMs)} watch)` : ""}`);
+    if (cp.scaledDown) parts.push(`${cp.from} scaled down at ${cp.scaledDown}; \`revert\` brings it back up first`);
+    else if (cp.scaleDownAt) parts.push(`${cp.from} kept warm until ${cp.scaleDownAt}${scaleDownDue(cp, now.toISOString()) ? " (due: run `switchyard scale-down`)" : ""}`);
+    return parts.length > 0 ? parts.join("; ") : undefined;
 }
 
 /** What `status` shows: intent, state, config and router side by side, and where they disagree. */

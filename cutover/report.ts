@@ -475,6 +475,7 @@ const OUTCOME_CLASS: Record<Timeline["outcome"], string> = {
     migrating: "info",
     stepping: "info",
     observing: "info",
+    watching: "info",
     reverting: "bad",
 };
 

@@ -64,6 +64,8 @@ export interface StackState {
     readonly outputs: Record<string, unknown>;
     /** The stack's `switchyard:migrations` (command, table, dir), as written; undefined when it has none. */
     readonly migrations?: { command?: string; table?: string; dir?: string };
+    /** The stack's `switchyard:cutover` object as written (its `window`, `watch`, `keepWarm`; see `watch.ts`). */
+    readonly cutoverDeclared?: unknown;
 }
 
 /** Reads and writes a stack's weights, checkpoint and intent. The adapters delegate to it. */
@@ -121,6 +123,7 @@ export class AutomationStackStore implements StackStore {
         const config = await stack.getAllConfig();
         const configWeights = trafficKey ? parseJson<TrafficWeights>(config[trafficKey]?.value, trafficKey, this.target.stackName) : undefined;
         const declared = parseJson<{ steps?: number[] }>(config[CONFIG_KEYS.cutover]?.value, CONFIG_KEYS.cutover, this.target.stackName);
+        const cutoverDeclared = declared;
         const steps = Array.isArray(pair.outputs.cutoverSteps) ? (pair.outputs.cutoverSteps as unknown[]) : declared?.steps;
         // Flags a cutover may step: those the pair reads from the stack's config (not from the program's arguments).
         // On AWS the flags are the program's own (a stack output names their S3 object), from switchyard:flags.
@@ -144,6 +147,7 @@ export class AutomationStackStore implements StackStore {
             checkpoint: this.records.read<Checkpoint>(CHECKPOINT),
             intent: this.records.read<Intent>(INTENT),
             plannedSteps: steps,
+            ...(cutoverDeclared !== undefined ? { cutoverDeclared } : {}),
             ...(flags ? { flags } : {}),
             ...(flagsFile ? { flagsFile } : {}),
             ...(typeof flagsUri === "string" ? { flagsUri } : {}),

@@ -157,6 +157,24 @@ export interface CutoverPlan {
      * @default undefined (no migrate step)
      */
     readonly migrate?: MigrateStep;
+    /**
+     * The rollout windows (`switchyard:cutover.window`), as declared: past the end of its window the
+     * cutover pauses at its next step boundary. See `windows.ts`.
+     * @default [] (any time)
+     */
+    readonly windows?: readonly string[];
+    /**
+     * The watch after 100% (`--watch`, `switchyard:cutover.watch`), in milliseconds: the gate keeps
+     * judging the new color window after window, the old color warm; a breach reverts at once.
+     * @default 0 (promoted at 100%)
+     */
+    readonly watchMs?: number;
+    /**
+     * How long the old color stays warm after the watch (`switchyard:cutover.keepWarm`) before
+     * `switchyard scale-down` scales it down through the stack, in milliseconds.
+     * @default undefined (no scale-down deadline)
+     */
+    readonly keepWarmMs?: number;
 }
 
 /** A plan's migrate step: what it will apply and where its point of no return stands. */
@@ -187,7 +205,7 @@ export interface MigrationRecord extends MigrateStep {
     readonly undone?: "down" | "kept";
 }
 
-export type Phase = "pretest" | "backup" | "migrating" | "stepping" | "observing" | "paused" | "reverting" | "promoted" | "reverted" | "failed";
+export type Phase = "pretest" | "backup" | "migrating" | "stepping" | "observing" | "watching" | "paused" | "reverting" | "promoted" | "reverted" | "failed";
 
 /** Phases after which nothing more happens. */
 export const FINAL_PHASES: readonly Phase[] = ["promoted", "reverted", "failed"];
@@ -229,6 +247,18 @@ export interface Checkpoint {
     readonly requested?: "revert";
     /** The plan's migrate step and how far it got (absent in plans without one). */
     readonly migrate?: MigrationRecord;
+    /** The plan's rollout windows, as declared (absent: any time). */
+    readonly windows?: readonly string[];
+    /** The plan's watch after 100%, in milliseconds (absent: none). */
+    readonly watchMs?: number;
+    /** When the watch ends (set as it starts, phase `watching`). */
+    readonly watchUntil?: string;
+    /** The plan's keep-warm time, in milliseconds. */
+    readonly keepWarmMs?: number;
+    /** When the old color is to be scaled down (set at promotion: the watch's end plus keep-warm). */
+    readonly scaleDownAt?: string;
+    /** When the old color was scaled down (absent: it is still up). */
+    readonly scaledDown?: string;
 }
 
 /** What the driver must do next. */
@@ -285,7 +315,11 @@ export type CutoverEvent =
     | { readonly type: "progress"; readonly at: string; readonly step: number; readonly sample: Sample }
     | { readonly type: "verdict"; readonly at: string; readonly step: number; readonly verdict: Verdict }
     | { readonly type: "revert"; readonly at: string; readonly reason: string; readonly weights: TrafficWeights }
-    | { readonly type: "paused"; readonly at: string; readonly step: number; readonly weights: TrafficWeights }
+    | { readonly type: "paused"; readonly at: string; readonly step: number; readonly weights: TrafficWeights; readonly reason?: string }
+    /** 100% reached: the gate keeps judging the new color until `until`, the old color warm. */
+    | { readonly type: "watching"; readonly at: string; readonly color: Color; readonly until: string }
+    /** The old color scaled down through the stack (`down`), or brought back up and healthy (`up`, taking `tookMs`). */
+    | { readonly type: "scaled"; readonly at: string; readonly color: Color; readonly direction: "down" | "up"; readonly tookMs: number }
     | { readonly type: "done"; readonly at: string; readonly phase: Phase; readonly weights: TrafficWeights; readonly reason?: string };
 
 /** A window being observed on one color, read at every tick. */
@@ -363,6 +397,12 @@ export interface CutoverPort {
      * migrate step and the backward migration of a revert. Optional: without it no migrate step runs.
      */
     migrations?: MigrationsPort;
+    /**
+     * Scales a color down (`warm: false`) or back up and waits for it to pass its health check,
+     * through the stack (locally its app process stopped or started; on AWS the ECS service's desired
+     * count). Optional: without it the old color is never scaled down.
+     */
+    scale?(color: Color, warm: boolean): Promise<void>;
 }
 
 /**
