@@ -8,7 +8,7 @@
  *   switchyard:traffic   { blue, green }                                  (blue-green)
  *   switchyard:colors    { blue: { version, environment? }, green: { … } }
  *   switchyard:app       { command, cwd?, environment?, healthCheck?: { path, intervalSeconds }, startTimeoutMs? }
- *   switchyard:database  { mode: shared | snapshot, name?, snapshot?: "latest" | <name> }
+ *   switchyard:database  { mode: shared | replicated | snapshot, name?, snapshot?: "latest" | <name> }
  *   switchyard:cutover   { steps?, requireTests? }                        (blue-green, optional; requireTests is read by the cutover)
  *   switchyard:flags     { <flag>: { variants?, defaultVariant?, onVariant?, internal?, rollout?, state? } }  (blue-green, optional)
  *   switchyard:sandbox   { productionStack, ttlHours, color? }            (sandbox)
@@ -17,7 +17,7 @@
  *   switchyard:maskingStrict  true: a personal-looking column with no masking rule fails the preview (sandbox)
  *   switchyard:testRuns  the runs `switchyard test` recorded (sandbox; written by it, recorded in the state by TestRunLog)
  *   (the cutover writes only switchyard:traffic here; its checkpoint and intent live in the backend)
- *   switchyard:local     { ports?: { router, test, blue, green, database, app }, dataDir? }
+ *   switchyard:local     { ports?: { router, test, blue, green, database, greenDatabase, app }, dataDir? }
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
