@@ -8,6 +8,7 @@ export { listSandboxes, destroyExpired, judgeExpiry, SandboxStatus } from "./exp
 export { clearStaleLocks, clearPendingOperations, engineLocks } from "./recover";
 export { PACKAGE_ROOT, PULUMI_VERSION } from "./env";
 export { findComponent, componentsIn, chooseComponent, ComponentRef } from "./pairs";
+export { maskSandbox, MaskSandboxOptions, MaskSandboxResult } from "./mask";
 export { impact, ImpactOptions, MigrationsSource, appliedMigrations, migrationIds, migrationsDir } from "./impactRun";
 export * from "./impact";
 export { runTestSuite, recordTestRun, testRunsFor, productionTestRuns, sandboxStacksOf, TEST_ENV, DEFAULT_SUITE, TestSuiteOptions, TestRun } from "./testRuns";
