@@ -5,8 +5,8 @@
  * file as it would write it.
  */
 import * as fs from "fs";
-import * as path from "path";
 import { flagdText, FlagsConfig, servedRollouts, withRollout } from "../components/flags";
+import { writeFlagsFile } from "../components/local/flagsFile";
 import { FlagsPort, FlagStage } from "./flags";
 
 export class FileFlags implements FlagsPort {
@@ -24,28 +24,15 @@ export class FileFlags implements FlagsPort {
 
     /**
      * Writes the flags with this one at `stage`: a whole new file (written, flushed, renamed over the
-     * old), so the app never reads half of one.
+     * old), so the app never reads half of one; the stack's own writer (`writeFlagsFile`).
      */
     async setNow(flag: string, stage: FlagStage): Promise<void> {
         this.config = withRollout(this.config, flag, stage);
-        writeAtomically(this.file, flagdText(this.config));
+        writeFlagsFile(this.file, flagdText(this.config));
     }
 
     /** The flag's stage as the file serves it now (undefined when the file does not serve it). */
     async served(flag: string): Promise<FlagStage | undefined> {
         return servedRollouts(await fs.promises.readFile(this.file, "utf8"))[flag];
     }
-}
-
-/** Writes a file whole: a temporary file beside it, flushed to disk, then renamed over it. */
-export function writeAtomically(file: string, text: string): void {
-    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-    const fd = fs.openSync(tmp, "w");
-    try {
-        fs.writeSync(fd, text);
-        fs.fsyncSync(fd);
-    } finally {
-        fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
 }

@@ -21,6 +21,23 @@ describe("local flags file", function () {
         assert.deepStrictEqual(fs.readdirSync(path.dirname(file)), ["flags.flagd.json"]);
     });
 
+    it("removes temporaries a killed writer left (its pid gone), keeps a live writer's", async () => {
+        const file = path.join(dir, "flags.flagd.json");
+        const gone = spawn(process.execPath, ["-e", ""]);
+        await new Promise((r) => gone.once("exit", r));
+        const live = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"]);
+        try {
+            const dead = `.flags.flagd.json.${gone.pid}.1.tmp`;
+            const busy = `.flags.flagd.json.${live.pid}.1.tmp`;
+            fs.writeFileSync(path.join(dir, dead), "{");
+            fs.writeFileSync(path.join(dir, busy), "{");
+            writeFlagsFile(file, flagdText({ "new-checkout": { rollout: 10 } }));
+            assert.deepStrictEqual(fs.readdirSync(dir).sort(), [busy, "flags.flagd.json"].sort());
+        } finally {
+            live.kill("SIGKILL");
+        }
+    });
+
     it("a reader polling the file while it is rewritten 300 times never sees half a file", async () => {
         const file = path.join(dir, "flags.flagd.json");
         // Many flags, so one document is tens of kilobytes: a plain write would be seen half-done.
