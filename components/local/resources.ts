@@ -425,7 +425,8 @@ const maskingProvider: pulumi.dynamic.ResourceProvider = {
         }
         const parsed = ops.parseMasking(news.rules);
         for (const reason of parsed.problems) failures.push({ property: "rules", reason });
-        if (news.schema && parsed.problems.length === 0) {
+        // At preview a value not known yet comes as a placeholder string: only a schema object is checked.
+        if (news.schema && typeof news.schema === "object" && !Array.isArray(news.schema) && parsed.problems.length === 0) {
             for (const reason of ops.checkMasking(parsed.rules, news.schema as never, { strict: news.strict, where: `database ${news.database}` })) {
                 failures.push({ property: "rules", reason });
             }
