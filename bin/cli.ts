@@ -259,26 +259,47 @@ async function main(argv: string[]): Promise<void> {
                 "runs `<command> down <n>` once traffic is back and checks the bookkeeping table; from that step on a revert moves traffic only, and says why",
         )
         .option("--dry-run", "print the plan (pretest, backup, migrate, steps, the point of no return) and change nothing")
-        .action(async (stack: string, o: GateFlags & OutputFlags & { to?: cut.Color; steps?: number[] | string; maxStep?: number; pretest: boolean; backup: boolean; pauseAt?: number[]; migrate?: boolean; dryRun?: boolean }) => {
+        .option("--force", "start outside the stack's rollout windows (switchyard:cutover.window, e.g. \"Sat 02:00-05:00 UTC\"); without it such a cutover is refused, naming the next window")
+        .addOption(
+            new Option(
+                "--watch <duration>",
+                "after 100%, keep judging the new color window after window for this long (e.g. 30m, 24h), the old color warm; a breach reverts at once " +
+                    "(default: switchyard:cutover.watch, else none). The old color is scaled down switchyard:cutover.keepWarm (default 1h) after the watch ends: `switchyard scale-down`",
+            ).argParser(parseWatch),
+        )
+        .action(async (stack: string, o: GateFlags & OutputFlags & { to?: cut.Color; steps?: number[] | string; maxStep?: number; pretest: boolean; backup: boolean; pauseAt?: number[]; migrate?: boolean; dryRun?: boolean; force?: boolean; watch?: string }) => {
             opt.checkCutoverFlags(o);
             const req = { to: o.to, steps: o.steps, maxStep: o.maxStep, gate: gateOf(o), pretest: o.pretest, backup: o.backup, pauseAt: o.pauseAt };
             cut.validateRequest({ stackName: stack }, req);
             if (o.dryRun) {
-                const plan = await cut.planCutover(target(stack, !o.verbose), req, { migrate: o.migrate });
+                const plan = await cut.planCutover(target(stack, !o.verbose), req, { migrate: o.migrate, watch: o.watch });
                 process.stdout.write(o.json ? JSON.stringify({ plan }) + "\n" : cut.formatPlan(plan));
                 return;
             }
             // The impact map first (a JSON line `{"impact": …}` with --json); its tier may refuse the plan.
             const onMap = (m: ImpactMap) => process.stdout.write(o.json ? JSON.stringify({ impact: m }) + "\n" : formatImpact(m, { short: true }) + "\n");
-            await withOutputs(stack, o, "promoted", (drive) => cut.cutover(target(stack, !o.verbose), req, { ...drive, impact: { onMap }, migrate: o.migrate }));
+            await withOutputs(stack, o, "promoted", (drive) => cut.cutover(target(stack, !o.verbose), req, { ...drive, impact: { onMap }, migrate: o.migrate, force: o.force, watch: o.watch }));
         });
 
     program
         .command("resume")
         .description("pick up an interrupted cutover at the step it stood at")
         .argument("<stack>", "a blue-green stack with an unfinished cutover", opt.parseStackName)
-        .action(async (stack: string, o: GateFlags & OutputFlags) => {
-            await withOutputs(stack, o, "promoted", (drive) => cut.resume(target(stack, !o.verbose), gateOf(o), drive));
+        .option("--force", "go on with the steps outside the stack's rollout windows (switchyard:cutover.window)")
+        .action(async (stack: string, o: GateFlags & OutputFlags & { force?: boolean }) => {
+            await withOutputs(stack, o, "promoted", (drive) => cut.resume(target(stack, !o.verbose), gateOf(o), { ...drive, force: o.force }));
+        });
+
+    program
+        .command("scale-down")
+        .description(
+            "scale the old color of the last promoted cutover down through the stack once its keep-warm time (switchyard:cutover.keepWarm, default 1h, after the watch) is over: " +
+                "locally its app process stopped, on AWS its ECS service's desired count set to 0. Refused, naming why, when none is due (run it from a scheduler). " +
+                "`switchyard revert` brings it back up first",
+        )
+        .argument("<stack>", "a blue-green stack", opt.parseStackName)
+        .action(async (stack: string, o: OutputFlags) => {
+            await withOutputs(stack, o, "promoted", (drive) => cut.scaleDown(target(stack, !o.verbose), drive));
         });
 
     program
@@ -309,6 +330,7 @@ async function main(argv: string[]): Promise<void> {
                     `weights (served): ${cut.formatWeights(s.weightsServed)}`,
                     `intent:           ${s.intent ? `${s.intent.action}${s.intent.weights ? ` to ${cut.formatWeights(s.intent.weights)}` : ""} (cutover ${s.intent.id}, ${s.intent.at}), not finished` : "none pending"}`,
                     ...s.disagreements.map((d) => `DISAGREES: ${d}`),
+                    ...(cut.describeWatch(cp, new Date()) ? [`watch:            ${cut.describeWatch(cp, new Date())}`] : []),
                     cp
                         ? `last cutover:    ${cp.id} ${cp.from} → ${cp.to}, ${cp.phase} at step ${cp.step + 1}/${cp.steps.length} (${cut.formatSteps(cp)})` +
                           `${cp.reason ? `\n  reason: ${cp.reason}` : ""}${cp.backup ? `\n  backup: ${cp.backup}` : ""}\n  updated ${cp.updatedAt}`
@@ -414,14 +436,23 @@ async function main(argv: string[]): Promise<void> {
     for (const name of ["cutover", "resume"]) {
         addGateOptions(program.commands.find((c) => c.name() === name) as Command);
     }
-    for (const name of ["cutover", "resume", "revert"]) {
+    for (const name of ["cutover", "resume", "revert", "scale-down"]) {
         addOutputOptions(program.commands.find((c) => c.name() === name) as Command);
     }
-    for (const name of ["cutover", "resume", "revert", "status", "snapshot", "restore"]) {
+    for (const name of ["cutover", "resume", "revert", "status", "snapshot", "restore", "scale-down"]) {
         (program.commands.find((c) => c.name() === name) as Command).option("--pair <name>", "the blue-green pair to act on, when the stack has several (its name in the program)");
     }
 
     await program.parseAsync(argv);
+}
+
+/** `--watch`: a duration, checked once here (exit 2 naming the value). */
+function parseWatch(v: string): string {
+    const r = cut.parseDuration(v, "--watch");
+    if (typeof r === "string") {
+        throw new run.UserError(r);
+    }
+    return v;
 }
 
 /** `--suite`: a suite name, checked once here (exit 2 naming the value). */
