@@ -312,7 +312,7 @@ async function main(argv: string[]): Promise<void> {
 
     program
         .command("status")
-        .description("the weights in stack state, the weights the router serves, and the last cutover's checkpoint")
+        .description("the weights in stack state, the weights the router serves, each flag's stage in config, state and served file, and the last cutover's checkpoint")
         .argument("<stack>", "a blue-green stack", opt.parseStackName)
         .option("--json", "print JSON")
         .action(async (stack: string, o: { json?: boolean; pair?: string }) => {
@@ -329,6 +329,8 @@ async function main(argv: string[]): Promise<void> {
                     `weights (config): ${s.weightsInConfig ? cut.formatWeights(s.weightsInConfig) : "given by the program"}`,
                     `weights (served): ${cut.formatWeights(s.weightsServed)}`,
                     `intent:           ${s.intent ? `${s.intent.action}${s.intent.weights ? ` to ${cut.formatWeights(s.intent.weights)}` : ""} (cutover ${s.intent.id}, ${s.intent.at}), not finished` : "none pending"}`,
+                    ...(s.flags ?? []).map((f) => `${`flag ${f.name}:`.padEnd(17)} ${cut.formatFlagPlaces(f)}`),
+                    ...(s.flagsUnread ? [`flags:            could not be read (${s.flagsUnread})`] : []),
                     ...s.disagreements.map((d) => `DISAGREES: ${d}`),
                     ...(cut.describeWatch(cp, new Date()) ? [`watch:            ${cut.describeWatch(cp, new Date())}`] : []),
                     cp

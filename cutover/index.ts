@@ -18,6 +18,7 @@ import { Checkpoint, CutoverPlan, CutoverPort, FINAL_PHASES, GateSpec, TrafficWe
 import { CommandMigrations, commandMigrations } from "./migrations";
 import { formatDuration, RolloutSettings, rolloutSettings, scaleDownDue, windowsOf } from "./watch";
 import { refuseOutsideWindows } from "./windows";
+import { formatStage, RolloutStage } from "../components/flags";
 
 export * from "./types";
 export * from "./core";
@@ -308,13 +309,56 @@ export interface CutoverStatus {
     readonly checkpoint?: Checkpoint;
     /** An action started and not finished: `resume` finishes it, `revert` undoes it. */
     readonly intent?: Intent;
-    /** Every disagreement, named; empty when intent, state, config and router agree. */
+    /**
+     * Each flag the stack serves (`switchyard:flags`): its rollout stage in the config file, in the
+     * state (the flags resource) and in the served flagd file (the local file, or the S3 object).
+     */
+    readonly flags?: readonly FlagPlaces[];
+    /** Why the flags could not be read (the served file or object unreachable); their places are then unknown. */
+    readonly flagsUnread?: string;
+    /** Every disagreement, named; empty when intent, state, config, router and the flags' places agree. */
     readonly disagreements: string[];
     readonly inAgreement: boolean;
 }
 
-/** Pure: the disagreements among intent, state, config and router. */
-export function disagreements(s: Pick<CutoverStatus, "weightsInState" | "weightsInConfig" | "weightsServed" | "intent" | "checkpoint">, stack: string): string[] {
+/** One flag's rollout stage where `status` looks; undefined where the flag is absent. */
+export interface FlagPlaces {
+    readonly name: string;
+    /** In `switchyard:flags` of the config file; undefined too when the program gives the flags (`configGiven` false). */
+    readonly config?: RolloutStage;
+    /** Whether the stack's config file declares the flags (else the program gives them, and config is not compared). */
+    readonly configGiven: boolean;
+    readonly state?: RolloutStage;
+    readonly served?: RolloutStage;
+}
+
+/**
+ * A flag's places as `status` prints them.
+ * @example formatFlagPlaces({ name: "f", configGiven: true, config: 10, state: 10, served: 10 }) // "config 10%, state 10%, served 10%"
+ */
+export function formatFlagPlaces(f: FlagPlaces): string {
+    const show = (v: RolloutStage | undefined) => (v === undefined ? "-" : formatStage(v));
+    return `${f.configGiven ? `config ${show(f.config)}, ` : ""}state ${show(f.state)}, served ${show(f.served)}`;
+}
+
+/**
+ * Pure: a flag's disagreement among config, state and served file, named; undefined when they agree.
+ * @example flagDisagreement({ name: "f", configGiven: true, config: 10, state: "off", served: 10 }, "dev")
+ * // "flag f: the config file holds 10%, the state holds off, the served file serves 10%: ..."
+ */
+export function flagDisagreement(f: FlagPlaces, stack: string): string | undefined {
+    const show = (v: RolloutStage | undefined) => (v === undefined ? "nothing (absent)" : formatStage(v));
+    const places: [string, RolloutStage | undefined][] = [...(f.configGiven ? [["the config file holds", f.config] as [string, RolloutStage | undefined]] : []), ["the state holds", f.state], ["the served file serves", f.served]];
+    if (new Set(places.map(([, v]) => String(v))).size <= 1) return undefined;
+    const fix =
+        f.configGiven && f.config !== f.state
+            ? "the next `up` would apply the config's"
+            : `\`switchyard up ${stack}\` writes the file from the stack again`;
+    return `flag ${f.name}: ${places.map(([w, v]) => `${w} ${show(v)}`).join(", ")}: ${fix}`;
+}
+
+/** Pure: the disagreements among intent, state, config and router, and each flag's config, state and served file. */
+export function disagreements(s: Pick<CutoverStatus, "weightsInState" | "weightsInConfig" | "weightsServed" | "intent" | "checkpoint" | "flags">, stack: string): string[] {
     const out: string[] = [];
     const f = formatWeights;
     if (s.intent) {
@@ -329,6 +373,10 @@ export function disagreements(s: Pick<CutoverStatus, "weightsInState" | "weights
     if (!sameSplit(s.weightsServed, s.weightsInState)) {
         out.push(`the router serves ${f(s.weightsServed)} but the state holds ${f(s.weightsInState)}`);
     }
+    for (const flag of s.flags ?? []) {
+        const d = flagDisagreement(flag, stack);
+        if (d) out.push(d);
+    }
     return out;
 }
 
@@ -336,15 +384,30 @@ export async function status(target: StackTarget, o: PairOption = {}): Promise<C
     validateRequest(target);
     const { state, port } = await open(target, new AutomationStackStore(target, o.pair));
     const served = await port.servedWeights();
+    const flags = state.flagsFile || state.flagsUri ? await flagPlaces(target) : undefined;
     const base = {
         weightsInState: state.weights,
         weightsInConfig: state.configWeights,
         weightsServed: served,
         checkpoint: state.checkpoint,
         intent: state.intent,
+        ...(flags && "places" in flags ? { flags: flags.places } : {}),
     };
     const problems = disagreements(base, target.stackName);
-    return { platform: port.platform, pair: state.pair, ...base, disagreements: problems, inAgreement: problems.length === 0 };
+    const unread = flags && "unread" in flags ? { flagsUnread: flags.unread } : {};
+    return { platform: port.platform, pair: state.pair, ...base, ...unread, disagreements: problems, inAgreement: problems.length === 0 };
+}
+
+/** Each served flag's stage in config, state and served file (`switchyard flags`' reading, no app asked). */
+async function flagPlaces(target: StackTarget): Promise<{ places: FlagPlaces[] } | { unread: string }> {
+    const { flagsStatus } = await import("../stack/flags");
+    try {
+        const fs = await flagsStatus(target, { sample: 0 });
+        const configGiven = fs.flags.some((f) => f.configured !== undefined);
+        return { places: fs.flags.map((f) => ({ name: f.name, configGiven, config: f.configured, state: f.inState, served: f.served })) };
+    } catch (e) {
+        return { unread: (e as Error).message };
+    }
 }
 
 /**
