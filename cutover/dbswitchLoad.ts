@@ -1,7 +1,7 @@
 /**
  * Steady writes through the router, each with a unique id, so every write can be looked for in
  * both databases afterwards: autocannon POSTs `/items` with `{ name: "<prefix>-<n>" }` (the example
- * app's write), paced per connection.
+ * app's write), each connection sending one every `connections / rate` seconds.
  *
  * @example
  * const w = startWriteLoad("http://127.0.0.1:18080", { rate: 250, prefix: "run1" });
@@ -47,6 +47,8 @@ export interface RunningWriteLoad {
 export function startWriteLoad(url: string, o: WriteLoadOptions): RunningWriteLoad {
     const connections = o.connections ?? 10;
     const rate = o.rate ?? 250;
+    const intervalMs = (1000 * connections) / rate;
+    let clientIndex = 0;
     let n = 0;
     const pending = new Set<string>();
     const acked: string[] = [];
@@ -65,7 +67,26 @@ export function startWriteLoad(url: string, o: WriteLoadOptions): RunningWriteLo
         {
             url,
             connections,
-            connectionRate: Math.max(1, Math.round(rate / connections)),
+            // Evenly paced, as cutover/traffic.ts paces (autocannon's own rates send each second's share in a burst).
+            setupClient: ((client: { _doRequest: () => void; destroyed?: boolean }) => {
+                const send = client._doRequest.bind(client);
+                let slot = performance.now() + (intervalMs * clientIndex++) / connections;
+                let waiting: NodeJS.Timeout | undefined;
+                client._doRequest = () => {
+                    if (waiting) return;
+                    const now = performance.now();
+                    if (now >= slot) {
+                        slot = Math.max(slot, now - intervalMs) + intervalMs;
+                        send();
+                        return;
+                    }
+                    waiting = setTimeout(() => {
+                        waiting = undefined;
+                        slot += intervalMs;
+                        if (!client.destroyed) send();
+                    }, slot - now);
+                };
+            }) as never,
             duration: (o.durationMs ?? 60_000) / 1000,
             timeout: 10,
             requests: [
