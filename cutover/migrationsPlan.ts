@@ -6,8 +6,8 @@
  * the backward migration would drop: when a pending migration's down drops a table or a column (the
  * ones its up created), that is the first step at which the new color takes live traffic. Before
  * it, a revert runs the backward migration once traffic is back on the old color; from it on, a
- * revert moves traffic only, and says why. A migration whose down file holds the line
- * `-- switchyard:safe-to-reverse` is taken at its word: it moves no point of no return.
+ * revert moves traffic only, and says why. A migration whose down file holds a line starting with
+ * `-- switchyard:safe-to-reverse` (a reason may follow) is taken at its word: it moves no point of no return.
  */
 import { Color } from "./types";
 
@@ -21,7 +21,7 @@ export const SAFE_TO_REVERSE = "-- switchyard:safe-to-reverse";
  * @example dataDropped("DROP INDEX CONCURRENTLY IF EXISTS items_name_idx;") // []
  */
 export function dataDropped(downSql: string): string[] {
-    if (downSql.split("\n").some((l) => l.trim() === SAFE_TO_REVERSE)) {
+    if (downSql.split("\n").some((l) => l.trim().startsWith(SAFE_TO_REVERSE))) {
         return [];
     }
     const sql = downSql.replace(/--[^\n]*/g, " ").replace(/\/\*[\s\S]*?\*\//g, " ");

@@ -100,6 +100,8 @@ describe("migrations as cutover steps (real engine, local pair, PostgreSQL)", fu
             "switchyard:migrations": { command: `MIGRATIONS_DIR=${dir} ${MIGRATE}`, dir, table: "schema_migrations" },
         });
         proj = tempProject({ pair: YAML.stringify({ config }) });
+        // The CLI loads the same config-driven program as the library calls (Pulumi.yaml `main`).
+        fs.appendFileSync(path.join(proj.root, "Pulumi.yaml"), `main: ${path.join(ROOT, "stack", "classic.ts")}\n`);
         home = path.join(proj.root, "home");
         out = (await inEnv(() => run.up(target()))).outputs;
         process.stdout.write(`      pair on ports ${BASE}..${BASE + 4}, migrations in ${dir}\n`);
@@ -121,8 +123,8 @@ describe("migrations as cutover steps (real engine, local pair, PostgreSQL)", fu
         for (let i = 0; i < 5; i++) await sql(`INSERT INTO items (name) VALUES ('before-${i}')`);
         const fpBefore = await fingerprint(url());
         assert.deepStrictEqual(fpBefore.migrations, ["001_items", "002_items_add_sku"]);
-        await faults("green", 0.5);
-        const load = startLoad(out.url.value as string, { rate: 40, durationMs: 60_000 });
+        await faults("green", 1);
+        const load = startLoad(out.url.value as string, { rate: 100, durationMs: 60_000 });
         const events: cut.CutoverEvent[] = [];
         let during: string[] = [];
         try {
@@ -181,8 +183,8 @@ describe("migrations as cutover steps (real engine, local pair, PostgreSQL)", fu
         assert.deepStrictEqual(await fingerprint(url()), fp0, "the dry run changed nothing");
         assert.strictEqual((await inEnv(() => cut.status(target()))).checkpoint?.phase, "reverted", "no cutover recorded by the dry run");
 
-        await faults("green", 0.5);
-        const load = startLoad(out.url.value as string, { rate: 40, durationMs: 60_000 });
+        await faults("green", 1);
+        const load = startLoad(out.url.value as string, { rate: 100, durationMs: 60_000 });
         const events: cut.CutoverEvent[] = [];
         try {
             const cp = await inEnv(() => cut.cutover(target(), { steps: [10, 100], pretest: false, backup: false, gate: GATE }, { migrate: true, onEvent: (e) => events.push(e) }));
@@ -235,7 +237,7 @@ describe("migrations as cutover steps (real engine, local pair, PostgreSQL)", fu
             const st = await inEnv(() => cut.status(target()));
             assert.strictEqual(st.intent?.action, "migrate", "the migrate step's intent is what the kill left");
 
-            const load = startLoad(out.url.value as string, { rate: 40, durationMs: 60_000 });
+            const load = startLoad(out.url.value as string, { rate: 100, durationMs: 60_000 });
             try {
                 const cp =
                     then === "revert"
