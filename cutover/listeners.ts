@@ -52,7 +52,7 @@ export function slackBody(stack: string, e: CutoverEvent): { text: string } | un
     if (NOT_CHATTED.includes(e.type)) return undefined;
     const line = formatEvent(e);
     if (line === undefined) return undefined;
-    const bad = e.type === "revert" || (e.type === "verdict" && e.verdict.outcome === "fail") || (e.type === "done" && e.phase !== "promoted");
+    const bad = e.type === "revert" || (e.type === "verdict" && e.verdict.outcome === "fail") || (e.type === "done" && e.phase !== "promoted") || (e.type === "migrate" && (e.stage === "failed" || e.stage === "kept"));
     const good = e.type === "done" && e.phase === "promoted";
     const mark = bad ? ":rotating_light: " : good ? ":white_check_mark: " : "";
     return { text: `${mark}*${stack}* switchyard: ${line}` };

@@ -4,7 +4,8 @@
  */
 import * as assert from "assert";
 import { advance, makePlan, operatorRevert, planOf, resume, start, Transition } from "./core";
-import { formatPlan } from "./display";
+import { formatEvent, formatPlan } from "./display";
+import { slackBody } from "./listeners";
 import { dataDropped, pointOfNoReturn, SAFE_TO_REVERSE, sqlSections } from "./migrationsPlan";
 import { Action, Checkpoint, CutoverEvent, DEFAULT_GATE, Input, Sample } from "./types";
 
@@ -156,6 +157,15 @@ describe("migrate step, pure", () => {
         const r = run(operatorRevert({ blue: 0, green: 100 }, promoted.cp, "c2", T0), { samples: [], upAdds: [], applied: promoted.applied });
         assert.deepStrictEqual(r.actions, ["revert"]);
         assert.ok(r.events.some((e) => e.type === "migrate" && e.stage === "kept" && /promoted/.test(e.reason ?? "")));
+    });
+
+    it("migrate events on the terminal and in Slack: a kept or failed migration is marked", () => {
+        const at = T0;
+        assert.match(formatEvent({ type: "migrate", at, stage: "up", ids: ["003"] }) ?? "", /forward migration applied 003/);
+        assert.match(formatEvent({ type: "migrate", at, stage: "down", ids: ["003"] }) ?? "", /backward migration removed 003, checked/);
+        const kept = slackBody("prod", { type: "migrate", at, stage: "kept", ids: ["003"], reason: "past the point of no return: …" });
+        assert.match(kept?.text ?? "", /^:rotating_light: \*prod\* .*NOT reversed \(003 stay applied\): past the point of no return/);
+        assert.doesNotMatch(slackBody("prod", { type: "migrate", at, stage: "up", ids: ["003"] })?.text ?? "", /rotating_light/);
     });
 
     it("the dry-run plan names the migrate step and the point of no return", () => {
