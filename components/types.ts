@@ -96,6 +96,13 @@ export interface ColorArgs {
      * @default {}
      */
     readonly environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * False scales the color down: locally its app process is stopped, on AWS its ECS service's
+     * desired count is 0. `switchyard scale-down` sets it once a cutover's keep-warm time is over;
+     * `switchyard revert` sets it back before moving traffic.
+     * @default true
+     */
+    readonly warm?: boolean;
 }
 
 /** A cutover plan as a stack may declare it (`switchyard:cutover`). */

@@ -346,8 +346,14 @@ export async function drive(port: CutoverPort, plan: CutoverPlan, first: Transit
                         : { kind: "error", message: (e as Error).message, ...((e as { routerReverted?: boolean }).routerReverted ? { routerReverted: true } : {}) };
             }
         }
+        const was = t.checkpoint.phase;
         t = advance(t.checkpoint, plan, input, now());
         emit(t.events);
+        if (t.checkpoint.phase === "watching" && was !== "watching") {
+            // The watch and its end are recorded as it starts: a cutover killed during it is resumed to that end, or reverted.
+            await settle(ctx).catch(() => undefined);
+            await port.record(t.checkpoint);
+        }
     }
     // A step's `up` still running (a pause, or a failure before the first step's state caught up).
     await ctx.pending?.done;

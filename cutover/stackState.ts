@@ -19,7 +19,7 @@ import { findComponent } from "../stack/pairs";
 import { openStack, projectEnv, projectOf, StackTarget } from "../stack/run";
 import { RecordStore, recordsDir } from "../stack/records";
 import { checkStateStorage } from "../stack/storage";
-import { Checkpoint, FlagStage, FlagStep, TrafficWeights } from "./types";
+import { Checkpoint, Color, FlagStage, FlagStep, TrafficWeights } from "./types";
 import { FLAGS_CONFIG_KEY, FlagsConfig, parseFlags } from "../components/flags";
 import { sameWeights } from "./core";
 
@@ -81,6 +81,12 @@ export interface StackStore {
     apply(weights: TrafficWeights, checkpoint: Checkpoint, flags?: Readonly<Record<string, FlagStage>>): Promise<void>;
     /** Records a checkpoint (and clears the intent), with no change of weights. */
     record(checkpoint: Checkpoint): Promise<void>;
+    /**
+     * A color scaled down or back up through the stack: `switchyard:colors.<color>.warm` set to false
+     * (or true) and `up` (locally its app process stopped or started and health-checked; on AWS its
+     * ECS service's desired count). Optional.
+     */
+    scaleColor?(color: Color, warm: boolean): Promise<void>;
 }
 
 const CHECKPOINT = "checkpoint";
@@ -201,6 +207,18 @@ export class AutomationStackStore implements StackStore {
         this.records.remove(INTENT);
     }
 
+    async scaleColor(color: Color, warm: boolean): Promise<void> {
+        const stack = await this.open();
+        checkStateStorage(projectEnv(projectOf(this.target)).PULUMI_BACKEND_URL);
+        await stack.setAllConfig({ [`${CONFIG_KEYS.colors}.${color}.warm`]: { value: String(warm) } }, true);
+        let log = "";
+        try {
+            await stack.up({ onOutput: this.target.onOutput ?? ((s) => (log += s)) });
+        } catch (e) {
+            throw new Error(`up of stack "${this.target.stackName}" scaling ${color} ${warm ? "up" : "down"} failed: ${(e as Error).message}${log ? `\n${log.slice(-2000)}` : ""}`);
+        }
+    }
+
     /** Weights into the config file and the cutover's records cleared, with no `up` (the demo's reset). */
     async reset(weights: TrafficWeights): Promise<void> {
         const stack = await this.open();
@@ -280,5 +298,11 @@ export abstract class StackBackedPort {
 
     record(checkpoint: Checkpoint): Promise<void> {
         return this.store.record(checkpoint);
+    }
+
+    /** A color scaled down or up through the stack (`StackStore.scaleColor`). */
+    scale(color: Color, warm: boolean): Promise<void> {
+        if (!this.store.scaleColor) return Promise.reject(new Error("this stack store cannot scale a color"));
+        return this.store.scaleColor(color, warm);
     }
 }

@@ -248,6 +248,8 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
                         healthCheckPath: health.path,
                         logDir: path.join(dir, "logs"),
                         startTimeoutMs: args.app.startTimeoutMs ?? 30_000,
+                        // Scaled down after a cutover's keep-warm time (config values may come as text).
+                        ...(String(c.warm) === "false" ? { warm: false } : {}),
                     },
                     args.transform?.app,
                 ),

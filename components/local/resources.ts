@@ -179,6 +179,12 @@ export interface AppProcessInputs {
     healthCheckPath: string;
     logDir: string;
     startTimeoutMs: number;
+    /**
+     * False: the color is scaled down (its keep-warm time after a cutover is over): no process runs,
+     * and one running is stopped. Back to true (or left out) starts it again, health-checked.
+     * @default true
+     */
+    warm?: boolean;
 }
 
 export interface AppProcessOutputs extends AppProcessInputs {
@@ -201,6 +207,10 @@ const appProvider: pulumi.dynamic.ResourceProvider = {
         return { inputs: news, failures };
     },
     async create(inputs: AppProcessInputs) {
+        if (inputs.warm === false) {
+            // Scaled down: the resource stands for the color, with no process.
+            return { id: `${inputs.color}-down`, outs: { ...inputs, pid: 0, running: false, stdoutLog: "", stderrLog: "" } as AppProcessOutputs };
+        }
         const p = await loadOps().startApp({
             command: inputs.command,
             cwd: inputs.cwd,
@@ -217,7 +227,7 @@ const appProvider: pulumi.dynamic.ResourceProvider = {
         return { id: `${inputs.color}-${p.pid}`, outs };
     },
     async read(id: string, props: AppProcessOutputs) {
-        return { id, props: { ...props, running: loadOps().isAlive(props.pid) } };
+        return { id, props: { ...props, running: props.pid > 0 && loadOps().isAlive(props.pid) } };
     },
     async diff(_id: string, olds: AppProcessOutputs, news: AppProcessInputs) {
         const keys = ["color", "version", "command", "cwd", "port", "healthCheckPath", "logDir"] as const;
@@ -225,8 +235,11 @@ const appProvider: pulumi.dynamic.ResourceProvider = {
         if (JSON.stringify(olds.environment) !== JSON.stringify(news.environment)) {
             replaces.push("environment");
         }
-        // A process found gone (by refresh, or now: `up` needs no refresh first) is started again.
-        if (olds.running === false || !loadOps().isAlive(olds.pid)) {
+        if ((olds.warm ?? true) !== (news.warm ?? true)) {
+            replaces.push("warm");
+        }
+        // A process found gone (by refresh, or now: `up` needs no refresh first) is started again (unless scaled down).
+        if (news.warm !== false && (olds.running === false || !loadOps().isAlive(olds.pid))) {
             replaces.push("running");
         }
         return { changes: replaces.length > 0 || olds.role !== news.role, replaces, deleteBeforeReplace: true };
@@ -235,7 +248,7 @@ const appProvider: pulumi.dynamic.ResourceProvider = {
         return { outs: { ...olds, ...news } };
     },
     async delete(_id: string, props: AppProcessOutputs) {
-        await loadOps().stopProcessGroup(props.pid);
+        if (props.pid > 0) await loadOps().stopProcessGroup(props.pid);
         require("fs").rmSync(`${props.logDir}/${props.color}.port-${props.port}.pid`, { force: true });
     },
 };
