@@ -135,7 +135,7 @@ describe("migration rehearsal on a sandbox (real PostgreSQL)", function () {
             assert.strictEqual((await db.query("SELECT count(*)::int AS n FROM items")).rows[0].n, ROWS + 4);
         } finally {
             await db.query("ALTER TABLE items DROP CONSTRAINT IF EXISTS items_name_not_blank; DROP INDEX IF EXISTS items_name_idx");
-            await db.query("DELETE FROM schema_migrations WHERE id = '003_items_name_index'");
+            await db.query("DELETE FROM schema_migrations WHERE name = '003_items_name_index'");
             await db.query("DELETE FROM items WHERE name LIKE 'bulk %'");
             await db.end();
         }
