@@ -8,37 +8,27 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { spawn } from "child_process";
-import * as run from "../stack/run";
 import * as cut from "../cutover";
-import { program } from "../index";
 import { listSnapshots } from "../components/local/ops/clone";
 import { readWeights, serverHealth, serverStats } from "../components/local/ops/haproxy";
 import { localPairConfig } from "./support/stacks";
-import { tempProject, TempProject, withEnv } from "./support/project";
+import { useStack } from "./support/pairStack";
 import { countColors, load, LoadResult } from "./support/http";
-import { portBlock } from "./support/ports";
 
-/** First of the pair's 5 ports, from the test allocator: outside the ephemeral range, locked against parallel runs. */
-let BASE = 0;
 
-function pairConfig(): Record<string, unknown> {
-    return localPairConfig(BASE, { "switchyard:traffic": { blue: 100, green: 0 }, "switchyard:cutover": { steps: [25, 50, 100] } });
+function pairConfig(base: number): Record<string, unknown> {
+    return localPairConfig(base, { "switchyard:traffic": { blue: 100, green: 0 }, "switchyard:cutover": { steps: [25, 50, 100] } });
 }
 
 const GATE: Partial<cut.GateSpec> = { intervalMs: 1500, minRequests: 10 };
 
 describe("cutover on the local platform (real engine, HAProxy, load)", function () {
     this.timeout(300_000);
-    let proj: TempProject;
-    let home: string;
-    let logs = "";
-    let out: Record<string, { value: unknown }>;
-    const env = () => ({ PULUMI_BACKEND_URL: `file://${proj.stateDir}`, SWITCHYARD_HOME: home });
-    const target: () => run.StackTarget = () => ({ stackName: "pair", root: proj.root, program, onOutput: (s) => (logs += s) });
-    const inEnv = <T>(fn: () => Promise<T>) => withEnv(env(), fn);
-    const url = () => out.url.value as string;
-    const socket = () => out.adminSocket.value as string;
-    const appUrl = (color: "blue" | "green") => `http://127.0.0.1:${color === "blue" ? BASE + 2 : BASE + 3}`;
+    const ps = useStack(pairConfig);
+    const { env, target, inEnv } = ps;
+    const url = () => ps.out.url.value as string;
+    const socket = () => ps.out.adminSocket.value as string;
+    const appUrl = (color: "blue" | "green") => `http://127.0.0.1:${color === "blue" ? ps.base + 2 : ps.base + 3}`;
     const setFaults = (color: "blue" | "green", failRate: number, latencyMs = 0) =>
         fetch(`${appUrl(color)}/admin/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ failRate, latencyMs }) });
 
@@ -53,25 +43,6 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
             await l;
         }
     }
-
-    before(async () => {
-        BASE = await portBlock(5);
-        proj = tempProject({ pair: YAML.stringify({ config: pairConfig() }) });
-        home = path.join(proj.root, "home");
-        out = (await inEnv(() => run.up(target()))).outputs;
-    });
-
-    after(async () => {
-        await inEnv(() => run.destroy(target())).catch(() => undefined);
-        proj.cleanup();
-    });
-
-    afterEach(function () {
-        if (this.currentTest?.state === "failed") {
-            process.stderr.write(logs.slice(-4000));
-        }
-        logs = "";
-    });
 
     it("promotes green step by step under load with zero failed requests, each step read back from HAProxy and kept in state", async () => {
         const events: cut.CutoverEvent[] = [];
@@ -94,12 +65,12 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
         assert.deepStrictEqual(state.weightsInState, { blue: 0, green: 100 }, "the weights are in stack state");
         assert.strictEqual(state.checkpoint?.phase, "promoted", "the checkpoint is recorded beside the state");
         assert.strictEqual(state.intent, undefined, "no action is left unfinished");
-        const file = YAML.parse(fs.readFileSync(path.join(proj.root, "stacks", "Pulumi.pair.yaml"), "utf8"));
+        const file = YAML.parse(fs.readFileSync(path.join(ps.proj.root, "stacks", "Pulumi.pair.yaml"), "utf8"));
         assert.deepStrictEqual(file.config["switchyard:traffic"], { blue: 0, green: 100 }, "the stack's config file agrees");
 
-        const snaps = listSnapshots(out.snapshotRoot.value as string).map((s) => s.name);
+        const snaps = listSnapshots(ps.out.snapshotRoot.value as string).map((s) => s.name);
         assert.ok(snaps.includes(cp.backup as string), `the backup ${cp.backup} is among the snapshots ${snaps.join(", ")}`);
-        assert.ok(fs.existsSync(`/proc/${(out.appPids.value as number[])[0]}`), "blue is kept warm after the promotion");
+        assert.ok(fs.existsSync(`/proc/${(ps.out.appPids.value as number[])[0]}`), "blue is kept warm after the promotion");
     });
 
     it("status shows state and router in agreement; revert brings blue back at once", async () => {
@@ -184,7 +155,7 @@ describe("cutover on the local platform (real engine, HAProxy, load)", function 
     });
 
     it("a cutover killed with SIGKILL half-way leaves its checkpoint in state; resume finishes it from that step", async () => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "cutover-child.ts"), proj.root], {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "cutover-child.ts"), ps.proj.root], {
             cwd: path.resolve(__dirname, ".."),
             env: { ...process.env, ...env() },
             stdio: ["ignore", "pipe", "pipe"],

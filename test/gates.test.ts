@@ -5,35 +5,23 @@
  * promoted, and a tail the mean hides caught on the percentile.
  */
 import * as assert from "assert";
-import * as path from "path";
-import * as YAML from "yaml";
-import * as run from "../stack/run";
 import * as cut from "../cutover";
-import { program } from "../index";
 import { readWeights } from "../components/local/ops/haproxy";
 import { localPairConfig } from "./support/stacks";
-import { tempProject, TempProject, withEnv } from "./support/project";
+import { useStack } from "./support/pairStack";
 import { startLoad, LoadResult } from "./support/http";
-import { portBlock } from "./support/ports";
 
-/** First of the pair's 5 ports, from the test allocator. */
-let BASE = 0;
 
 type Applied = Extract<cut.CutoverEvent, { type: "applied" }>;
 type VerdictEvent = Extract<cut.CutoverEvent, { type: "verdict" }>;
 
 describe("streaming gates on the local platform (real engine, HAProxy, autocannon)", function () {
     this.timeout(300_000);
-    let proj: TempProject;
-    let home: string;
-    let logs = "";
-    let out: Record<string, { value: unknown }>;
-    const env = () => ({ PULUMI_BACKEND_URL: `file://${proj.stateDir}`, SWITCHYARD_HOME: home });
-    const target: () => run.StackTarget = () => ({ stackName: "pair", root: proj.root, program, onOutput: (s) => (logs += s) });
-    const inEnv = <T>(fn: () => Promise<T>) => withEnv(env(), fn);
-    const url = () => out.url.value as string;
-    const socket = () => out.adminSocket.value as string;
-    const greenUrl = () => `http://127.0.0.1:${BASE + 3}`;
+    const st = useStack((base) => localPairConfig(base, { "switchyard:traffic": { blue: 100, green: 0 } }));
+    const { env, target, inEnv } = st;
+    const url = () => st.out.url.value as string;
+    const socket = () => st.out.adminSocket.value as string;
+    const greenUrl = () => `http://127.0.0.1:${st.base + 3}`;
     const setFaults = async (f: { failRate?: number; slowShare?: number; slowMs?: number }) => {
         const r = await fetch(`${greenUrl()}/admin/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(f) });
         assert.strictEqual(r.status, 200);
@@ -52,23 +40,7 @@ describe("streaming gates on the local platform (real engine, HAProxy, autocanno
         }
     }
 
-    before(async () => {
-        BASE = await portBlock(5);
-        proj = tempProject({ pair: YAML.stringify({ config: localPairConfig(BASE, { "switchyard:traffic": { blue: 100, green: 0 } }) }) });
-        home = path.join(proj.root, "home");
-        out = (await inEnv(() => run.up(target()))).outputs;
-    });
-
-    after(async () => {
-        await inEnv(() => run.destroy(target())).catch(() => undefined);
-        proj.cleanup();
-    });
-
     afterEach(async function () {
-        if (this.currentTest?.state === "failed") {
-            process.stderr.write(logs.slice(-4000));
-        }
-        logs = "";
         await healthy().catch(() => undefined);
         // Every case starts from blue alone, whatever the last one left.
         if ((await readWeights(socket())).green !== 0) {

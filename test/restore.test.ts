@@ -8,36 +8,27 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import { spawn } from "child_process";
 import { Client } from "pg";
 import * as run from "../stack/run";
 import { snapshotStack } from "../stack/snapshot";
 import { restore } from "../cutover/restore";
-import { program } from "../index";
 import { listSnapshots } from "../components/local/ops/clone";
 import { incomingOf, outgoingOf, readyMarkerOf } from "../components/local/ops/restore";
 import { serverStatus } from "../components/local/ops/postgres";
 import { localPairConfig } from "./support/stacks";
-import { tempProject, TempProject, withEnv } from "./support/project";
-import { portBlock } from "./support/ports";
+import { useStack } from "./support/pairStack";
 import { seeded } from "./support/kills";
 import { PACKAGE_ROOT } from "../stack/env";
 
 describe("restore a local stack's database from a snapshot (real engine, PostgreSQL, app)", function () {
     this.timeout(600_000);
-    let BASE = 0;
-    let proj: TempProject;
-    let home: string;
-    let out: Record<string, { value: unknown }>;
-    let logs = "";
-    const env = () => ({ PULUMI_BACKEND_URL: `file://${proj.stateDir}`, SWITCHYARD_HOME: home });
-    const target: () => run.StackTarget = () => ({ stackName: "pair", root: proj.root, program, onOutput: (s) => (logs += s) });
-    const inEnv = <T>(fn: () => Promise<T>) => withEnv(env(), fn);
-    const dataDir = () => out.dataDir.value as string;
+    const st = useStack((base) => localPairConfig(base, { "switchyard:traffic": { blue: 100, green: 0 } }));
+    const { env, target, inEnv } = st;
+    const dataDir = () => st.out.dataDir.value as string;
 
     async function sql<T = Record<string, unknown>>(text: string): Promise<T[]> {
-        const c = new Client({ host: "127.0.0.1", port: BASE + 4, user: "postgres", database: "shop" });
+        const c = new Client({ host: "127.0.0.1", port: st.base + 4, user: "postgres", database: "shop" });
         await c.connect();
         try {
             return (await c.query(text)).rows as T[];
@@ -48,40 +39,23 @@ describe("restore a local stack's database from a snapshot (real engine, Postgre
     const names = async () => (await sql<{ name: string }>("SELECT name FROM items ORDER BY id")).map((r) => r.name);
     const addItems = async (prefix: string, n: number) => {
         for (let i = 0; i < n; i++) {
-            const r = await fetch(`${out.url.value}/items`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: `${prefix}-${i}` }) });
+            const r = await fetch(`${st.out.url.value}/items`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: `${prefix}-${i}` }) });
             assert.ok(r.ok, `POST /items answered ${r.status}`);
         }
     };
-
-    before(async () => {
-        BASE = await portBlock(5);
-        proj = tempProject({ pair: YAML.stringify({ config: localPairConfig(BASE, { "switchyard:traffic": { blue: 100, green: 0 } }) }) });
-        home = path.join(proj.root, "home");
-        out = (await inEnv(() => run.up(target()))).outputs;
-    });
-
-    after(async () => {
-        await inEnv(() => run.destroy(target())).catch(() => undefined);
-        proj.cleanup();
-    });
-
-    afterEach(function () {
-        if (this.currentTest?.state === "failed") process.stderr.write(logs.slice(-4000));
-        logs = "";
-    });
 
     it("refuses without --yes and changes nothing; an unknown snapshot is named with the ones there are", async () => {
         await addItems("first", 5);
         const before = await names();
         const snap = await inEnv(() => snapshotStack(target(), { name: "s-first" }));
-        const snapsBefore = listSnapshots(out.snapshotRoot.value as string).map((s) => s.name);
+        const snapsBefore = listSnapshots(st.out.snapshotRoot.value as string).map((s) => s.name);
         await assert.rejects(
             inEnv(() => restore(target(), { snapshot: snap.name })),
             (e: Error) => e.name === "UserError" && /nothing was changed/.test(e.message) && /--yes/.test(e.message),
         );
         await assert.rejects(inEnv(() => restore(target(), { snapshot: "nope", confirm: true })), /has no snapshot named nope: it has s-first/);
         await assert.rejects(inEnv(() => restore(target(), { snapshot: "../s-first", confirm: true })), /--snapshot/);
-        assert.deepStrictEqual(listSnapshots(out.snapshotRoot.value as string).map((s) => s.name), snapsBefore, "no snapshot was taken");
+        assert.deepStrictEqual(listSnapshots(st.out.snapshotRoot.value as string).map((s) => s.name), snapsBefore, "no snapshot was taken");
         assert.deepStrictEqual(await names(), before, "the rows are as they were");
     });
 
@@ -95,13 +69,13 @@ describe("restore a local stack's database from a snapshot (real engine, Postgre
         const r = await inEnv(() => restore(target(), { snapshot: "s-first", confirm: true }));
         assert.deepStrictEqual(await names(), atSnapshot, "the snapshot's rows, exactly");
         assert.ok(r.preRestore.startsWith("pre-restore-pair-"), r.preRestore);
-        assert.ok(listSnapshots(out.snapshotRoot.value as string).some((s) => s.name === r.preRestore), "the pre-restore snapshot exists");
+        assert.ok(listSnapshots(st.out.snapshotRoot.value as string).some((s) => s.name === r.preRestore), "the pre-restore snapshot exists");
         process.stdout.write(`      restore: ${r.method}, clone ${r.cloneMs} ms, database down ${r.downtimeMs} ms\n`);
 
         // The app, unchanged, reaches the restored database through the same settings.
         let served: string[] = [];
         for (let i = 0; i < 50 && served.length !== atSnapshot.length; i++) {
-            const res = await fetch(`${out.url.value}/items`);
+            const res = await fetch(`${st.out.url.value}/items`);
             if (res.ok) served = ((await res.json()) as { name: string }[]).map((x) => x.name);
             else await new Promise((w) => setTimeout(w, 100));
         }
@@ -129,7 +103,7 @@ describe("restore a local stack's database from a snapshot (real engine, Postgre
         for (let round = 0; round < 3; round++) {
             await addItems(`round${round}`, 3);
             const live = await names();
-            const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("test", "fixtures", "restore-child.ts"), proj.root, "s-kill"], {
+            const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("test", "fixtures", "restore-child.ts"), st.proj.root, "s-kill"], {
                 cwd: PACKAGE_ROOT,
                 env: { ...process.env, ...env() },
                 detached: true,
