@@ -295,4 +295,16 @@ describe("aws BlueGreen", () => {
         assert.strictEqual(r.one(SERVICE, "shop-green-service").inputs.desiredCount, 1);
         assert.strictEqual(r.one(LISTENER, "shop-listener-test").inputs.port, 9090);
     });
+
+    it("scales a color down (warm: false, after a cutover's keep-warm time): its ECS service's desired count is 0, the other's stays", async () => {
+        const r = await runGraph(
+            () =>
+                new BlueGreen(
+                    "shop",
+                    args({ blue: 0, green: 100 }, { colors: { blue: { version: "1.4.2", image: `${REPO}:1.4.2`, warm: false }, green: { version: "1.5.0", image: `${REPO}:1.5.0` } } }),
+                ),
+        );
+        assert.strictEqual(r.one(SERVICE, "shop-blue-service").inputs.desiredCount, 0);
+        assert.strictEqual(r.one(SERVICE, "shop-green-service").inputs.desiredCount, 2);
+    });
 });

@@ -208,7 +208,8 @@ function colorArgs(args: BlueGreenArgs, color: Color): Omit<ColorEnvironmentArgs
         build: own ? c.build : app.build,
         port: app.port,
         healthCheck: app.healthCheck,
-        desiredCount: app.desiredCount,
+        // Scaled down after a cutover's keep-warm time (switchyard:colors.<color>.warm false): no task runs.
+        desiredCount: String(c.warm) === "false" ? 0 : app.desiredCount,
         cpu: app.cpu,
         memory: app.memory,
         deregistrationDelaySeconds: app.deregistrationDelaySeconds,
