@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, configName } from "./types";
+import { rolloutSettings } from "../cutover/watch";
 
 /** `switchyard:testRuns`: the runs of a sandbox stack, newest last (written by `switchyard test`). */
 export const TEST_RUNS_KEY = CONFIG_KEYS.testRuns;
@@ -150,6 +151,11 @@ export function cutoverPlanOf(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAME
     const problem = checkRequireTests(c?.requireTests);
     if (problem) {
         throw new Error(problem);
+    }
+    // The rollout settings (window, watch, keepWarm; cutover/watch.ts), checked at preview: each message names its key.
+    const rollout = rolloutSettings(c).errors;
+    if (rollout.length > 0) {
+        throw new Error(rollout.join("; "));
     }
     return c?.steps === undefined ? undefined : { steps: c.steps };
 }

@@ -8,6 +8,8 @@ import { Checkpoint, CutoverPlan, DEFAULT_GATE, Input, Sample } from "./types";
 import { DEFAULT_KEEP_WARM_MS, formatDuration, parseDuration, rolloutSettings, scaleDownDue } from "./watch";
 import { formatEvent } from "./display";
 import { slackBody } from "./listeners";
+import { cutoverPlanOf } from "../components/testRuns";
+import type * as pulumi from "@pulumi/pulumi";
 
 // 2026-12-05 is a Saturday.
 const IN = "2026-12-05T03:00:00.000Z";
@@ -72,6 +74,13 @@ describe("rollout settings", () => {
         assert.match(wrong.errors[0], /^switchyard:cutover\.window: .*"Sta" is not a day/);
         assert.match(wrong.errors[1], /^switchyard:cutover\.watch is "forever"/);
         assert.match(wrong.errors[2], /^switchyard:cutover\.keepWarm is 3/);
+    });
+
+    it("are checked at preview, where the program reads switchyard:cutover: a bad one names its key", () => {
+        const cfg = (v: unknown) => ({ getObject: () => v }) as unknown as pulumi.Config;
+        assert.throws(() => cutoverPlanOf(cfg({ steps: [10, 100], window: "Sta 02:00-03:00" })), /switchyard:cutover\.window: window "Sta 02:00-03:00": "Sta" is not a day/);
+        assert.throws(() => cutoverPlanOf(cfg({ watch: "1 hour" })), /switchyard:cutover\.watch is "1 hour"/);
+        assert.deepStrictEqual(cutoverPlanOf(cfg({ steps: [10, 100], window: ["Sat 02:00-05:00 UTC"], watch: "30m", keepWarm: "2h" })), { steps: [10, 100] });
     });
 });
 
