@@ -4,6 +4,7 @@
  */
 import { describeStep, formatSteps, formatWeights } from "./core";
 import { CutoverEvent, CutoverPlan } from "./types";
+import { formatDuration } from "./watch";
 
 const time = (at: string) => at.slice(11, 19);
 
@@ -85,6 +86,9 @@ export function formatPlan(p: CutoverPlan): string {
         const pause = p.pauseAt.includes(p.steps[i]) && !p.flagSteps?.[i] ? " (then pause)" : "";
         item(`step ${i + 1}/${p.steps.length}: ${describeStep(p, i)}${pause}${noReturn}`);
     });
+    if (p.watchMs) item(`watch ${p.to} at 100% for ${formatDuration(p.watchMs)}, ${p.from} warm; a breach reverts`);
+    if (p.keepWarmMs !== undefined) item(`keep ${p.from} warm ${formatDuration(p.keepWarmMs)} more, then \`switchyard scale-down\` scales it down`);
+    if (p.windows && p.windows.length > 0) lines.push(`rollout windows: ${p.windows.join("; ")} (past a window's end the cutover pauses at its next step boundary)`);
     if (p.migrate) {
         lines.push(
             p.migrate.noReturn === undefined

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import { advance, makePlan, operatorRevert, planOf, resume, start, Transition, windowClosed } from "./core";
 import { Checkpoint, CutoverPlan, DEFAULT_GATE, Input, Sample } from "./types";
 import { DEFAULT_KEEP_WARM_MS, formatDuration, parseDuration, rolloutSettings, scaleDownDue } from "./watch";
-import { formatEvent } from "./display";
+import { formatEvent, formatPlan } from "./display";
 import { slackBody } from "./listeners";
 import { cutoverPlanOf } from "../components/testRuns";
 import type * as pulumi from "@pulumi/pulumi";
@@ -191,5 +191,8 @@ describe("cutover core: the watch after promotion", () => {
         assert.match(w, /watching green until 2026-12-05T03:00:06.000Z/);
         assert.match(slackBody("prod", { type: "scaled", at: IN, color: "blue", direction: "down", tookMs: 900 })!.text, /\*prod\* switchyard: .*blue scaled down/);
         assert.match(formatEvent({ type: "scaled", at: IN, color: "blue", direction: "up", tookMs: 2500 })!, /blue brought back up and healthy in 2.5 s/);
+        const printed = formatPlan(plan({ windows: SAT, watchMs: 1_800_000, keepWarmMs: 3_600_000 }));
+        assert.match(printed, /4\. watch green at 100% for 30m, blue warm; a breach reverts\n  5\. keep blue warm 1h more/);
+        assert.match(printed, /rollout windows: Sat 02:00-05:00 UTC/);
     });
 });
