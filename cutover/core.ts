@@ -460,7 +460,9 @@ function nextStep(cp: Checkpoint, now: string): Transition {
 
 function revert(cp: Checkpoint, reason: string, now: string): Transition {
     const weights = allOn(cp.from);
-    const on = flagsOn(cp.flags);
+    // A revert taken up again (`switchyard revert` after one was killed) turns off every flag the
+    // cutover touched: its checkpoint says off before config and state do.
+    const on = cp.phase === "reverting" ? Object.keys(cp.flags ?? {}).sort() : flagsOn(cp.flags);
     const off = on.length > 0 ? { flags: { ...cp.flags, ...Object.fromEntries(on.map((f) => [f, "off" as const])) } } : {};
     const kept = pastNoReturn(cp);
     const events: CutoverEvent[] = [{ type: "revert", at: now, reason, weights }];

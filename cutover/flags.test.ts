@@ -160,6 +160,9 @@ describe("flag steps: plan and core", () => {
         // A revert cut short is taken up again with the flag off again.
         const again = resume(back.checkpoint, planOf(back.checkpoint), T0);
         assert.deepStrictEqual(again.action.kind === "revert" && again.action.flagsOff, ["f"]);
+        // ... and by `switchyard revert` too: the checkpoint already says off, config and state may not.
+        const other = operatorRevert(cp.weights, back.checkpoint, "r2", T0);
+        assert.deepStrictEqual(other.action.kind === "revert" && other.action.flagsOff, ["f"]);
     });
 
     it("an old checkpoint (weights only, no flag fields) still resumes and reverts", () => {

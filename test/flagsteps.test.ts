@@ -3,9 +3,13 @@
  * evaluate the flag from the stack's flagd file, PostgreSQL, and load from 2,000 distinct users (one
  * in ten internal). Asserts what an operator sees: the flag's stage in the stack's config, in its
  * state and in the served file; answers served with the flag on or off; and, after a SIGKILL of the
- * whole process group half-way through a flag step, `revert` or `resume` leaving all three agreeing.
+ * whole process group half-way through a flag step, `revert` or `resume` leaving all three agreeing;
+ * then SIGKILLs at seeded random instants across flag steps (before and inside the intent, inside the
+ * flag file's write and read-back, inside the step's `up`, inside its window, inside a revert turning
+ * the flag off), each followed by a seeded `resume` or `revert` that must end consistent.
  *
- * Randomness (which user sends each request) is seeded and the seed printed: FLAGSTEPS_SEED=<n>.
+ * Randomness (which user sends each request; the kills' aims, stages, delays and recoveries) is seeded
+ * and the seed printed: FLAGSTEPS_SEED=<n>.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -21,7 +25,8 @@ import { startLoad } from "./support/http";
 import { localPairConfig } from "./support/stacks";
 import { withEnv } from "./support/project";
 import { portBlock } from "./support/ports";
-import { seeded } from "./support/kills";
+import { processesIn } from "./support/procs";
+import { flagLanding, flagSchedule, KillRecord, rngOf, seeded, tally } from "./support/kills";
 
 const ROOT = path.resolve(__dirname, "..");
 const BIN = path.join(ROOT, "bin", "switchyard");
@@ -30,6 +35,7 @@ const STACK = "pair";
 const FLAG = "new-checkout";
 const GATE: Partial<cut.GateSpec> = { intervalMs: 2000, minRequests: 5 };
 const GATE_FLAGS = ["--interval", "2", "--min-requests", "5", "--no-pretest", "--no-backup", "--json"];
+const RESUME_FLAGS = ["--interval", "2", "--min-requests", "5", "--json"];
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -111,9 +117,13 @@ describe("flag steps on the local platform (real engine, HAProxy, apps evaluatin
         return { child, events, text: () => text, exit, until };
     }
 
-    /** SIGKILL to the whole process group; waits until none of it is left. */
+    /** SIGKILL to the whole process group (maybe sent already); waits until none of it is left. */
     async function killGroup(c: { child: ChildProcess; exit: Promise<number | null> }): Promise<void> {
-        process.kill(-(c.child.pid as number), "SIGKILL");
+        try {
+            process.kill(-(c.child.pid as number), "SIGKILL");
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+        }
         await c.exit;
         for (let i = 0; i < 150; i++) {
             try {
@@ -261,5 +271,145 @@ describe("flag steps on the local platform (real engine, HAProxy, apps evaluatin
         };
         assert.strictEqual(await ask({ "x-user-id": "staff-1", "x-user-group": "internal" }), "on");
         assert.strictEqual(await ask({ "x-user-id": "customer-1" }), "off");
+    });
+    it("SIGKILLs at seeded random instants across flag steps: after each, `resume` or `revert` ends with config, state, served file and weights agreeing", async function () {
+        this.timeout(15 * 60_000);
+        const krng = rngOf(seeded(seed + 1));
+        const aims = flagSchedule(krng, 1);
+        const recordsDir = path.join(stateDir, ".pulumi", "switchyard", PROJECT, STACK);
+        fs.mkdirSync(recordsDir, { recursive: true });
+        const flagsDir = path.dirname(flagsFile);
+        const flagTmps = () => fs.readdirSync(flagsDir).filter((n) => n.startsWith(`.${path.basename(flagsFile)}.`) && n.endsWith(".tmp"));
+        const records: KillRecord[] = [];
+        const t0 = performance.now();
+
+        /** SIGKILL to the group the moment a file named so appears in dir (inotify), `delayMs` later. */
+        const killOnFile = (c: ReturnType<typeof cli>, dir: string, match: RegExp, delayMs: number) =>
+            new Promise<void>((resolve, reject) => {
+                const w = fs.watch(dir, (_e, name) => {
+                    if (!name || !match.test(String(name))) return;
+                    w.close();
+                    const kill = () => {
+                        try {
+                            process.kill(-(c.child.pid as number), "SIGKILL");
+                        } catch {
+                            /* gone already */
+                        }
+                        resolve();
+                    };
+                    if (delayMs > 0) setTimeout(kill, delayMs);
+                    else kill();
+                });
+                void c.exit.then(() => {
+                    w.close();
+                    reject(new Error(`\`switchyard cutover\` ended before ${match} appeared in ${dir}:\n${c.text()}`));
+                });
+            });
+
+        /** Processes of the Pulumi engine working in the test's project folder (none once a command has ended). */
+        const enginesLeft = () =>
+            processesIn(root).filter((pid) => {
+                try {
+                    return /pulumi/.test(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"));
+                } catch {
+                    return false;
+                }
+            });
+
+        for (const [i, aim] of aims.entries()) {
+            const before = await stageEverywhere();
+            const stages: cut.FlagStage[] = ["internal", 10, 25, 50];
+            const stage = krng.pick(stages.filter((x) => x !== before.served));
+            const c = cli(["cutover", STACK, "--steps", `flag:${FLAG}=${stage},100`, ...GATE_FLAGS]);
+            let trigger = "";
+            let delay = 0;
+            let failing = false;
+            if (aim === "flag-intent") {
+                if (krng.chance(0.5)) {
+                    delay = krng.int(0, 60);
+                    trigger = "started";
+                    await c.until((e) => e.type === "started");
+                    await sleep(delay);
+                } else {
+                    delay = krng.int(0, 2);
+                    trigger = "intent record appears";
+                    await killOnFile(c, recordsDir, /^intent\.json/, delay);
+                }
+            } else if (aim === "flag-write") {
+                delay = krng.int(0, 1);
+                trigger = "flag file's temporary appears";
+                await killOnFile(c, flagsDir, /\.tmp$/, delay);
+            } else if (aim === "flag-up") {
+                await c.until((e) => e.type === "flag" && e.stage === stage);
+                delay = krng.int(0, 4000);
+                trigger = "flag";
+                await sleep(delay);
+            } else if (aim === "flag-window") {
+                await c.until((e) => e.type === "applied");
+                delay = krng.int(50, 1500);
+                trigger = "applied";
+                await sleep(delay);
+            } else {
+                await c.until((e) => e.type === "applied");
+                failing = true;
+                await setFlaggedFailRate(1);
+                await c.until((e) => e.type === "revert", 60_000);
+                delay = krng.int(0, 2000);
+                trigger = "revert";
+                await sleep(delay);
+            }
+            await killGroup(c);
+            if (failing) await setFlaggedFailRate(0);
+            // What the command had printed by the kill (read to its end), and what it left on disk.
+            const types = c.events.map((e) => e.type);
+            const intentFile = path.join(recordsDir, "intent.json");
+            const intent = fs.existsSync(intentFile) ? (JSON.parse(fs.readFileSync(intentFile, "utf8")) as { action?: string }) : undefined;
+            const evidence = {
+                intent: intent?.action === "flag",
+                intentTmp: fs.readdirSync(recordsDir).some((n) => /^intent\.json\.\d+\.tmp$/.test(n)),
+                fileTmp: flagTmps().length > 0,
+                fileAtStage: servedRollouts(fs.readFileSync(flagsFile, "utf8"))[FLAG] === stage,
+            };
+            const landed = flagLanding(types, evidence);
+            const what = `kill ${i + 1}/${aims.length} (${aim}, ${trigger} +${delay} ms, flag:${FLAG}=${stage}, landed ${landed})`;
+
+            // `status` as the operator sees it now: the flag's three places as they are, any disagreement named.
+            const mid = await inEnv(() => cut.status(target()));
+            const places = await stageEverywhere();
+            const shown = mid.flags?.find((f) => f.name === FLAG);
+            assert.ok(shown, `${what}: status shows the flag`);
+            assert.deepStrictEqual({ config: shown.config ?? "off", state: shown.state ?? "off", served: shown.served }, places, `${what}: status shows the flag's places as they are`);
+            const split = new Set(Object.values(places).map(String)).size > 1;
+            assert.strictEqual(mid.disagreements.some((d) => d.startsWith(`flag ${FLAG}: `)), split, `${what}: ${JSON.stringify(places)}; status: ${mid.disagreements.join("; ")}`);
+
+            // The recovery, with no manual step: resume or revert as the seed picks (revert when nothing is unfinished).
+            const unfinished = mid.intent !== undefined || (mid.checkpoint !== undefined && !cut.FINAL_PHASES.includes(mid.checkpoint.phase));
+            const cmd = unfinished && krng.chance(0.5) ? "resume" : "revert";
+            const r = cli([cmd, STACK, ...(cmd === "resume" ? RESUME_FLAGS : ["--json"])]);
+            const timer = setTimeout(() => void killGroup(r), 240_000);
+            const code = await r.exit;
+            clearTimeout(timer);
+            const ok = code === 0 || (code === 1 && /cutover reverted: (gate failed|no verdict)/.test(r.text()));
+            records.push({ row: landed, consistent: false });
+            assert.ok(ok, `${what} then ${cmd}: exit ${code}:\n${r.text()}`);
+            const done = r.events.at(-1);
+            assert.ok(done?.type === "done", `${what} then ${cmd}: no end printed:\n${r.text()}`);
+
+            const s = await inEnv(() => cut.status(target()));
+            assert.ok(s.inAgreement, `${what} then ${cmd}: status disagrees: ${s.disagreements.join("; ")}`);
+            assert.strictEqual(s.intent, undefined, `${what} then ${cmd}: an intent is left`);
+            assert.ok(s.checkpoint && cut.FINAL_PHASES.includes(s.checkpoint.phase), `${what} then ${cmd}: the cutover has not ended (${s.checkpoint?.phase})`);
+            assert.ok(cut.sameSplit(s.weightsServed, s.weightsInState) && (s.weightsServed.blue === 100 || s.weightsServed.green === 100), `${what} then ${cmd}: weights ${JSON.stringify(s.weightsServed)}`);
+            const end = await stageEverywhere();
+            const want = done.phase === "reverted" ? "off" : stage;
+            assert.deepStrictEqual(end, { config: want, state: want, served: want }, `${what} then ${cmd} (${done.phase})`);
+            assert.deepStrictEqual(flagTmps(), [], `${what} then ${cmd}: temporary flag files are left`);
+            assert.deepStrictEqual(enginesLeft(), [], `${what} then ${cmd}: engine processes are left`);
+            records[records.length - 1] = { row: landed, consistent: true };
+            process.stdout.write(
+                `    ${what} → ${cmd} exit ${code} (${done.phase}) → consistent: flag ${want} in config, state and file; ${s.weightsServed.blue}/${s.weightsServed.green}\n`,
+            );
+        }
+        process.stdout.write([`    flag-step kills, seed ${seed}, ${((performance.now() - t0) / 1000).toFixed(0)} s:`, ...tally(records).map((l) => `    ${l}`), ""].join("\n"));
     });
 });

@@ -1,6 +1,6 @@
 /** The kill suite's pure parts: its schedule, where a kill landed, the weight check and the tally. */
 import * as assert from "assert";
-import { AIMS, badSplit, changesIn, DEFAULT_MIX, landing, rngOf, schedule, seeded, tally } from "./kills";
+import { AIMS, badSplit, changesIn, DEFAULT_MIX, FLAG_AIMS, flagLanding, flagSchedule, landing, rngOf, schedule, seeded, tally } from "./kills";
 
 describe("kill suite helpers (pure)", () => {
     it("the same seed gives the same schedule; each aim as often as the mix says, at least 20 in all", () => {
@@ -74,5 +74,25 @@ describe("kill suite helpers (pure)", () => {
             ]),
             ["| phase killed in | kills | consistent endings |", "|---|---|---|", "| between phases | 1 | 1 |", "| inside the backup | 2 | 1 |", "| **all** | **3** | **2** |"],
         );
+    });
+    it("kills across a flag step: every aim once, then the extra ones; the same seed replays", () => {
+        const a = flagSchedule(rngOf(seeded(11)), 1);
+        assert.deepStrictEqual(flagSchedule(rngOf(seeded(11)), 1), a);
+        assert.strictEqual(a.length, FLAG_AIMS.length + 1);
+        assert.deepStrictEqual([...a.slice(0, FLAG_AIMS.length)].sort(), [...FLAG_AIMS].sort());
+    });
+
+    it("where a kill across a flag step landed: from the events printed, refined by what is on disk", () => {
+        const none = { intent: false, intentTmp: false, fileTmp: false, fileAtStage: false };
+        assert.strictEqual(flagLanding([], none), "before the intent (still starting)");
+        assert.strictEqual(flagLanding(["started", "step"], none), "before the intent");
+        assert.strictEqual(flagLanding(["started", "step"], { ...none, intentTmp: true }), "inside the intent's write");
+        assert.strictEqual(flagLanding(["started", "step"], { ...none, intent: true }), "after the intent, before the flag file");
+        assert.strictEqual(flagLanding(["started", "step"], { ...none, intent: true, fileTmp: true }), "inside the flag file's write");
+        assert.strictEqual(flagLanding(["started", "step"], { ...none, intent: true, fileAtStage: true }), "inside the flag file's read-back");
+        assert.strictEqual(flagLanding(["started", "step", "flag"], { ...none, intent: true, fileAtStage: true }), "inside the step's `up`");
+        assert.strictEqual(flagLanding(["started", "step", "flag", "applied", "sample"], { ...none, fileAtStage: true }), "inside the flag step's window");
+        assert.strictEqual(flagLanding(["started", "step", "flag", "applied", "verdict", "revert", "flag"], none), "inside a revert turning the flag off");
+        assert.strictEqual(flagLanding(["started", "step", "flag", "applied", "verdict", "revert", "flag", "applied", "done"], none), "after the command's end");
     });
 });

@@ -181,3 +181,71 @@ export function tally(records: readonly KillRecord[]): string[] {
         `| **all** | **${records.length}** | **${total}** |`,
     ];
 }
+
+/**
+ * What a kill across a flag step aims at (test/flagsteps.test.ts):
+ * - `flag-intent`: before or inside the flag step's intent record;
+ * - `flag-write`: inside the flag file's write and read-back (ahead of the step's `up`);
+ * - `flag-up`: inside the step's background engine `up`, which records the stage in config and state;
+ * - `flag-window`: during the flag step's observation window;
+ * - `flag-revert`: inside a revert that turns the flag off (the flagged path made to fail).
+ */
+export type FlagAim = "flag-intent" | "flag-write" | "flag-up" | "flag-window" | "flag-revert";
+
+export const FLAG_AIMS: readonly FlagAim[] = ["flag-intent", "flag-write", "flag-up", "flag-window", "flag-revert"];
+
+/** The kills across flag steps: every aim once, shuffled by the seed, then `extra` more picked by it. */
+export function flagSchedule(rng: Rng, extra = 1): FlagAim[] {
+    return [...rng.shuffle(FLAG_AIMS), ...Array.from({ length: extra }, () => rng.pick(FLAG_AIMS))];
+}
+
+/** What was found on disk after a kill across a flag step. */
+export interface FlagEvidence {
+    /** The flag step's intent is recorded. */
+    readonly intent: boolean;
+    /** A temporary file of the intent record is left (its writer killed inside the write). */
+    readonly intentTmp: boolean;
+    /** A temporary file of the flag file is left (its writer killed inside the write). */
+    readonly fileTmp: boolean;
+    /** The served flag file holds the step's stage (it held another before the cutover). */
+    readonly fileAtStage: boolean;
+}
+
+/** Where a kill across a flag step landed (a row of the tally). */
+export type FlagLanding =
+    | "before the intent (still starting)"
+    | "before the intent"
+    | "inside the intent's write"
+    | "after the intent, before the flag file"
+    | "inside the flag file's write"
+    | "inside the flag file's read-back"
+    | "inside the step's `up`"
+    | "inside the flag step's window"
+    | "inside a revert turning the flag off"
+    | "after the command's end";
+
+/**
+ * Where a kill across a flag step landed: the phase from the events printed (`landing`), refined
+ * inside the step by what was left on disk. The driver prints the step's `flag` event once the file
+ * is written and read back, then runs the `up`; before it, the intent is recorded, then the file
+ * written (a temporary file renamed into place).
+ */
+export function flagLanding(events: readonly string[], e: FlagEvidence): FlagLanding {
+    const at = landing(events, { pretest: false, backup: false });
+    switch (at) {
+        case "revert":
+            return "inside a revert turning the flag off";
+        case "observe":
+            return "inside the flag step's window";
+        case "ended":
+            return "after the command's end";
+        default:
+            break;
+    }
+    if (events.includes("flag")) return "inside the step's `up`";
+    if (e.fileTmp) return "inside the flag file's write";
+    if (e.fileAtStage) return "inside the flag file's read-back";
+    if (e.intent) return "after the intent, before the flag file";
+    if (e.intentTmp) return "inside the intent's write";
+    return at === "startup" ? "before the intent (still starting)" : "before the intent";
+}
