@@ -186,7 +186,9 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
         await requireTests(target, plan.to, state.outputs);
         // The impact map (with `impact`): shown, and a plan its risk tier does not allow refused, nothing changed.
         if (opts.impact) await impactGate(target, plan, state.outputs, opts.impact);
-        return drive(port, plan, start(plan, state.weights, newId(now), now.toISOString()), opts);
+        // Back to a color scaled down after an earlier cutover: up first, health-checked (its new process read again).
+        const ready = (await bringBackUp(port, effectiveCheckpoint(state), plan.to, opts)) ? (await open(target, store)).port : port;
+        return drive(ready, plan, start(plan, state.weights, newId(now), now.toISOString()), opts);
     });
 }
 
@@ -240,17 +242,25 @@ export async function revert(target: StackTarget, opts: DriveOptions & PairOptio
         const { state, port } = await open(target, store);
         await discardPartialBackups(target, port);
         const last = effectiveCheckpoint(state);
-        if (last?.phase === "promoted" && last.scaledDown && port.scale) {
-            // The old color was scaled down after its keep-warm time: up again, and healthy, before traffic moves.
-            const t0 = performance.now();
-            await port.scale(last.from, true);
-            const tookMs = Math.round(performance.now() - t0);
-            opts.onEvent?.({ type: "scaled", at: new Date().toISOString(), color: last.from, direction: "up", tookMs });
-        }
+        await bringBackUp(port, last, last?.from, opts);
         const now = (opts.now ?? (() => new Date()))();
         const first = operatorRevert(state.weights, last, newId(now), now.toISOString(), opts.reason);
         return drive(port, planOf(first.checkpoint), first, opts);
     });
+}
+
+/**
+ * The old color of a promoted cutover, scaled down after its keep-warm time, brought back up (and
+ * healthy) before traffic moves to it (`revert`, or a cutover back to it); emits `scaled` with the
+ * time it took.
+ */
+async function bringBackUp(port: CutoverPort, last: Checkpoint | undefined, to: string | undefined, opts: DriveOptions): Promise<boolean> {
+    if (last?.phase !== "promoted" || !last.scaledDown || !port.scale || to !== last.from) return false;
+    const t0 = performance.now();
+    await port.scale(last.from, true);
+    const tookMs = Math.round(performance.now() - t0);
+    opts.onEvent?.({ type: "scaled", at: new Date().toISOString(), color: last.from, direction: "up", tookMs });
+    return true;
 }
 
 /** Scales the old color of a promoted cutover down and records it; emits `scaled`. */

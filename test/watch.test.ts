@@ -243,4 +243,28 @@ describe("rollout windows, the watch after promotion and keep-warm (local: real 
         assert.strictEqual(s.checkpoint?.phase, "promoted");
         assert.ok(Date.parse(s.checkpoint!.updatedAt) >= Date.parse(s.checkpoint!.watchUntil!), "the watch ran to its end");
     });
+
+    it("a later `resume` performs a due scale-down; a cutover back to the scaled-down color brings it up first", async () => {
+        const first = await cliDone(["cutover", STACK, "--force", "--watch", "2s", ...GATE_FLAGS]);
+        assert.strictEqual(first.code, 0, first.text);
+        const done = first.events.find((e) => e.type === "done") as Extract<cut.CutoverEvent, { type: "done" }>;
+        const to: cut.Color = done.weights.green === 100 ? "green" : "blue";
+        const old: cut.Color = to === "green" ? "blue" : "green";
+        await refreshOutputs();
+        const cp = (await inEnv(() => cut.status(target()))).checkpoint!;
+        await sleep(Math.max(0, Date.parse(cp.scaleDownAt!) - Date.now()) + 200);
+        const res = await cliDone(["resume", STACK, "--json"]);
+        assert.strictEqual(res.code, 0, res.text);
+        assert.ok(res.events.some((e) => e.type === "scaled" && e.direction === "down" && e.color === old), res.text);
+        assert.strictEqual(await portOpen(appPort(old)), false, `${old}'s port is closed`);
+
+        const back = await cliDone(["cutover", STACK, "--force", ...GATE_FLAGS]);
+        assert.strictEqual(back.code, 0, back.text);
+        const types = back.events.map((e) => e.type);
+        assert.ok(types.indexOf("scaled") >= 0 && types.indexOf("scaled") < types.indexOf("step"), types.join(","));
+        await refreshOutputs();
+        await consistent(cut.allOn(old));
+        const answers = await countColors(out.url as string, 200, 4);
+        assert.deepStrictEqual([answers.colors[old], answers.failed], [200, 0], JSON.stringify(answers));
+    });
 });
