@@ -52,7 +52,9 @@ function statements(sql) {
 /** One direction's action for node-pg-migrate: the SQL, or its statements one by one outside a transaction. */
 function action(id, direction, sql) {
     if (sql === undefined) return false; // no down: node-pg-migrate refuses to undo it, naming the file
-    if (!NO_TRANSACTION.test(sql)) return (pgm) => pgm.sql(sql);
+    // Trimmed, so node-pg-migrate sends the file's text as it is (it adds a `;` after a trailing
+    // newline), which the rehearsal matches to the migration's SQL.
+    if (!NO_TRANSACTION.test(sql)) return (pgm) => pgm.sql(sql.trim());
     return (pgm) => {
         pgm.noTransaction();
         for (const s of statements(sql)) pgm.sql(s);
@@ -127,6 +129,8 @@ async function migrate(url, direction, steps, dir = DIR) {
             if (!/already exists|duplicate key/.test(e.message)) throw e;
         });
         await upgradeTable(client);
+        let current;
+        const notes = [];
         const ran = await runner({
             dbClient: client,
             dir,
@@ -139,8 +143,21 @@ async function migrate(url, direction, steps, dir = DIR) {
             // its own pending ones still apply, as before (a `down` of a migration not in it is refused).
             checkOrder: false,
             migrationLoaderStrategies: [{ extensions: [".sql"], loader: loadSql }],
-            logger: { debug: () => undefined, info: () => undefined, warn: (m) => process.stderr.write(`migrate: ${m}\n`), error: (m) => process.stderr.write(`migrate: ${m}\n`) },
+            logger: {
+                debug: () => undefined,
+                // node-pg-migrate announces each migration it runs: the one that fails is named.
+                info: (m) => {
+                    const r = /### MIGRATION (.+) \((UP|DOWN)\) ###/.exec(String(m));
+                    if (r) current = `${r[1]} (${r[2].toLowerCase()})`;
+                },
+                // Said once the run is over: after a failure, only the failure, named.
+                warn: (m) => void (/not wrapped in a transaction/.test(String(m)) || notes.push(String(m))),
+                error: () => undefined,
+            },
+        }).catch((e) => {
+            throw new Error(current ? `migration ${current} failed: ${e.message}` : e.message);
         });
+        for (const n of notes) process.stderr.write(`migrate: ${n}\n`);
         return ran.map((m) => m.name);
     } finally {
         await client.end();
