@@ -133,6 +133,15 @@ export class LocalSandbox extends pulumi.ComponentResource {
         this.sourceSnapshot = snapshotDir.apply((d) => path.basename(d));
         const dbName = args.databaseName ?? "app";
         const dataDir = args.dataDir ?? path.join(localStackDataDir(), name);
+        // The rules are checked against the schema the snapshot recorded before anything is restored:
+        // the restore takes its snapshot through this check, so a wrong rule fails the preview and
+        // an `up` creates nothing.
+        const checked = snapshotDir.apply((dir) => {
+            const found = maskingOn ? snapshotSchema(dir, dbName) : undefined;
+            const problems = found ? checkMasking(rules.rules, found, { strict: args.masking?.strict, where: `database "${dbName}" of snapshot ${path.basename(dir)}` }) : [];
+            if (problems.length) throw new pulumi.ResourceError(problems.join("\n"), this);
+            return { dir, schema: found as Record<string, unknown> | undefined };
+        });
         const dbArgs = applyTransform<pulumi.Inputs>(
             {
                 dataDir: path.join(dataDir, "pg"),
@@ -140,7 +149,7 @@ export class LocalSandbox extends pulumi.ComponentResource {
                 databases: [],
                 role: ROLE_TAGS.sandbox,
                 listenAddress: "127.0.0.1",
-                fromSnapshot: snapshotDir,
+                fromSnapshot: checked.dir,
                 sourceSnapshot: this.sourceSnapshot,
                 expiresAt: this.expiresAt,
             },
@@ -156,15 +165,6 @@ export class LocalSandbox extends pulumi.ComponentResource {
         const home = new DataDirectory(`${name}-data`, { path: dataDir }, { parent: this });
         this.database = new PostgresServer(`${name}-db`, dbArgs, { parent: this, dependsOn: [home] });
         if (maskingOn) {
-            // Checked at preview against the schema the snapshot recorded, before the engine creates anything.
-            const schema = snapshotDir.apply((dir) => {
-                const found = snapshotSchema(dir, dbName);
-                const problems = found
-                    ? checkMasking(rules.rules, found, { strict: args.masking?.strict, where: `database "${dbName}" of snapshot ${path.basename(dir)}` })
-                    : [];
-                if (problems.length) throw new pulumi.ResourceError(problems.join("\n"), this);
-                return found as Record<string, unknown> | undefined;
-            });
             this.masking = new Masking(
                 `${name}-mask`,
                 {
@@ -174,8 +174,8 @@ export class LocalSandbox extends pulumi.ComponentResource {
                     label: `${name}-db`,
                     rules: rules.rules,
                     strict: args.masking?.strict === true,
-                    schema,
-                    fromSnapshot: snapshotDir,
+                    schema: checked.schema,
+                    fromSnapshot: checked.dir,
                     saltFile: path.join(dataDir, "masking.salt"),
                 },
                 { parent: this, dependsOn: [this.database] },
