@@ -335,7 +335,7 @@ async function main(argv: string[]): Promise<void> {
                     ...(cut.describeWatch(cp, new Date()) ? [`watch:            ${cut.describeWatch(cp, new Date())}`] : []),
                     cp
                         ? `last cutover:    ${cp.id} ${cp.from} → ${cp.to}, ${cp.phase} at step ${cp.step + 1}/${cp.steps.length} (${cut.formatSteps(cp)})` +
-                          `${cp.reason ? `\n  reason: ${cp.reason}` : ""}${cp.backup ? `\n  backup: ${cp.backup}` : ""}\n  updated ${cp.updatedAt}`
+                          `${cp.reason ? `\n  reason: ${cp.reason}` : ""}${cp.backup ? `\n  backup: ${cp.backup}` : ""}${cp.migrate ? `\n  migrations: ${cut.describeMigration(cp)}` : ""}\n  updated ${cp.updatedAt}`
                         : "last cutover:    none",
                     "",
                 ].join("\n"),

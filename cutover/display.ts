@@ -3,7 +3,7 @@
  * users read), and JSON lines for scripts. Pure formatting.
  */
 import { describeStep, formatSteps, formatWeights } from "./core";
-import { CutoverEvent, CutoverPlan } from "./types";
+import { Checkpoint, CutoverEvent, CutoverPlan } from "./types";
 import { formatDuration } from "./watch";
 
 const time = (at: string) => at.slice(11, 19);
@@ -97,6 +97,17 @@ export function formatPlan(p: CutoverPlan): string {
         );
     }
     return lines.join("\n") + "\n";
+}
+
+/** A checkpoint's migrate step as `status` shows it: what it applied, and whether a revert undid it. */
+export function describeMigration(cp: Pick<Checkpoint, "migrate">): string {
+    const m = cp.migrate;
+    if (!m) return "none";
+    const ids = (xs: readonly string[] | undefined) => (xs && xs.length > 0 ? xs.join(", ") : "none");
+    const applied = m.applied === undefined ? (m.before === undefined ? `not run yet (pending ${ids(m.pending)})` : "cut short (resume runs up again, revert undoes it)") : `applied ${ids(m.applied)}`;
+    const undone = m.undone === "down" ? "; reverted by the backward migration" : m.undone === "kept" ? "; kept by a revert past the point of no return" : "";
+    const pnr = m.noReturn === undefined ? "no point of no return" : m.noReturn < 0 ? "past the point of no return: promoted" : `point of no return at step ${m.noReturn + 1}`;
+    return `${applied}${undone} (${pnr})`;
 }
 
 /** One event as a JSON line. */

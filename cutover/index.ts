@@ -30,7 +30,7 @@ export { requiredTestsMissing, checkRequiredTests, describeTestGaps, requireTest
 export { impactGate, ImpactGateOptions, highRiskSuites } from "./impactGate";
 export { runSession, SessionOptions, SessionResult, SessionDrive } from "./session";
 export { Listener, webhook, report, slackBody, WebhookFormat, WEBHOOK_FORMATS } from "./listeners";
-export { formatEvent, jsonLine, formatPlan } from "./display";
+export { formatEvent, jsonLine, formatPlan, describeMigration } from "./display";
 export { CommandMigrations, CommandMigrationsOptions, commandMigrations } from "./migrations";
 export { dataDropped, pointOfNoReturn, sqlSections, SAFE_TO_REVERSE } from "./migrationsPlan";
 export { parseDuration, formatDuration, rolloutSettings, RolloutSettings, scaleDownDue, DEFAULT_KEEP_WARM_MS } from "./watch";

@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import { advance, makePlan, operatorRevert, planOf, resume, start, Transition } from "./core";
-import { formatEvent, formatPlan } from "./display";
+import { describeMigration, formatEvent, formatPlan } from "./display";
 import { slackBody } from "./listeners";
 import { dataDropped, pointOfNoReturn, SAFE_TO_REVERSE, sqlSections } from "./migrationsPlan";
 import { Action, Checkpoint, CutoverEvent, DEFAULT_GATE, Input, Sample } from "./types";
@@ -166,6 +166,16 @@ describe("migrate step, pure", () => {
         const kept = slackBody("prod", { type: "migrate", at, stage: "kept", ids: ["003"], reason: "past the point of no return: …" });
         assert.match(kept?.text ?? "", /^:rotating_light: \*prod\* .*NOT reversed \(003 stay applied\): past the point of no return/);
         assert.doesNotMatch(slackBody("prod", { type: "migrate", at, stage: "up", ids: ["003"] })?.text ?? "", /rotating_light/);
+    });
+
+    it("status describes the checkpoint's migration", () => {
+        const cases: [Checkpoint["migrate"], RegExp][] = [
+            [{ pending: ["003"] }, /^not run yet \(pending 003\) \(no point of no return\)$/],
+            [{ pending: ["003"], before: ["001"] }, /^cut short \(resume runs up again, revert undoes it\)/],
+            [{ pending: ["003"], before: ["001"], applied: ["003"], undone: "down" }, /^applied 003; reverted by the backward migration/],
+            [{ pending: ["003"], before: ["001"], applied: ["003"], undone: "kept", noReturn: 0 }, /^applied 003; kept by a revert past the point of no return \(point of no return at step 1\)$/],
+        ];
+        for (const [m, want] of cases) assert.match(describeMigration({ migrate: m }), want);
     });
 
     it("the dry-run plan names the migrate step and the point of no return", () => {
