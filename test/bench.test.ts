@@ -130,7 +130,7 @@ describe("bench section and gaps", () => {
 describe("bench runner arguments", () => {
     it("--only keeps the run order and refuses unknown names", () => {
         assert.deepStrictEqual(selectBenches("gates,revert"), ["revert", "gates"]);
-        assert.deepStrictEqual(selectBenches(undefined), ["setup", "clone", "revert", "gates", "kills", "demo"]);
+        assert.deepStrictEqual(selectBenches(undefined), ["setup", "clone", "revert", "gates", "flags", "replication", "kills", "mask", "demo"]);
         assert.throws(() => selectBenches("gates,nope"), /unknown bench "nope"/);
         assert.throws(() => selectBenches(","), /none given/);
     });
