@@ -26,7 +26,7 @@ import { localPairConfig } from "./support/stacks";
 import { withEnv } from "./support/project";
 import { portBlock } from "./support/ports";
 import { processesIn } from "./support/procs";
-import { flagLanding, flagSchedule, KillRecord, rngOf, seeded, tally } from "./support/kills";
+import { FLAG_AIMS, flagLanding, flagSchedule, KillRecord, rngOf, seeded, tally } from "./support/kills";
 
 const ROOT = path.resolve(__dirname, "..");
 const BIN = path.join(ROOT, "bin", "switchyard");
@@ -316,7 +316,14 @@ describe("flag steps on the local platform (real engine, HAProxy, apps evaluatin
                 }
             });
 
+        // Every aim once; an extra kill only while the run stays within its budget (the box is shared).
+        const BUDGET_MS = 240_000;
         for (const [i, aim] of aims.entries()) {
+            const spent = performance.now() - t0;
+            if (i >= FLAG_AIMS.length && spent + spent / i > BUDGET_MS) {
+                process.stdout.write(`    kill ${i + 1}/${aims.length} (${aim}) skipped: ${(spent / 1000).toFixed(0)} s spent of a ${BUDGET_MS / 1000} s budget\n`);
+                continue;
+            }
             const before = await stageEverywhere();
             const stages: cut.FlagStage[] = ["internal", 10, 25, 50];
             const stage = krng.pick(stages.filter((x) => x !== before.served));
