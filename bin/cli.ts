@@ -17,10 +17,10 @@ import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 import * as opt from "../cutover/options";
 import { readPolicyConfigFile } from "../policies/config";
 import { formatImpact, impact, ImpactMap } from "../stack/impactRun";
+import { maskSandbox } from "../stack/mask";
 import { checkSuiteName } from "../components/testRuns";
 import { flagsStatus, formatFlagsStatus } from "../stack/flags";
 import { UserError } from "../stack/errors";
-import { maskSandbox } from "../stack/mask";
 
 /** Exit codes: 0 done, 1 the operation failed, 2 bad input or environment. */
 const EXIT_FAILED = 1;
@@ -386,9 +386,11 @@ async function main(argv: string[]): Promise<void> {
         .option("--migrations-dir <dir>", "folder of the migrations' .sql files, to lint (default: switchyard:migrations.dir, else migrations/ beside the command's script)")
         .option("--database-url <url>", "the database (default: the sandbox's databaseUrl output)")
         .option("--json", "print the verdict and fingerprints as JSON")
-        .action(async (stack: string, o: { command?: string; last?: number; table?: string; migrationsDir?: string; databaseUrl?: string; json?: boolean }) => {
+        .option("--no-record", "do not record the rehearsal in the sandbox's state (a test run of the suite `rehearsal`, which a high-risk cutover of the version requires)")
+        .action(async (stack: string, o: { command?: string; last?: number; table?: string; migrationsDir?: string; databaseUrl?: string; json?: boolean; record: boolean }) => {
             try {
                 const r = await rehearse(target(stack, true), {
+                    record: o.record,
                     command: o.command,
                     last: o.last,
                     table: o.table,

@@ -24,8 +24,11 @@ import * as path from "path";
 import { openStack, projectOf, StackTarget, stateResources, UserError } from "../stack/run";
 import { chooseComponent, componentsIn } from "../stack/pairs";
 import { migrationsDir as projectMigrationsDir } from "../stack/impactRun";
+import { REHEARSAL_SUITE } from "../stack/impact";
+import { recordTestRun, sandboxTarget } from "../stack/testRuns";
+import { OUTPUT_TAIL_CHARS } from "../components/testRuns";
 import { CONFIG_KEYS } from "../components/types";
-import { DbFingerprint, judgeRehearsal, RehearsalFingerprints, RehearsalVerdict } from "./core";
+import { DbFingerprint, formatVerdict, judgeRehearsal, RehearsalFingerprints, RehearsalVerdict } from "./core";
 import { measureCosts } from "./cost";
 import { lintMigrations, MigrationSql } from "./lint";
 import { fingerprint, sampleActivity } from "./postgres";
@@ -79,6 +82,12 @@ export interface RehearseOptions extends MigrationsConfig {
      * @default 10
      */
     readonly sampleIntervalMs?: number;
+    /**
+     * Record the rehearsal in the sandbox stack's state as a test run of the suite `rehearsal` (passed
+     * or failed, with the candidate version), where a high-risk cutover looks for a passing one.
+     * @default false (the CLI's `rehearse` records unless --no-record)
+     */
+    readonly record?: boolean;
 }
 
 export interface RehearsalResult {
@@ -140,6 +149,42 @@ async function sandboxOf(target: StackTarget, sandboxName?: string): Promise<{ u
 
 /** Runs the rehearsal on a sandbox stack and judges it. */
 export async function rehearse(target: StackTarget, opts: RehearseOptions = {}): Promise<RehearsalResult> {
+    if (!opts.record) {
+        return rehearseOnce(target, opts);
+    }
+    const startedAt = new Date().toISOString();
+    const t0 = Date.now();
+    let result: RehearsalResult | undefined;
+    let failure: unknown;
+    try {
+        result = await rehearseOnce(target, opts);
+    } catch (e) {
+        failure = e;
+        if (!(e instanceof MigrationFailed)) throw e;
+    }
+    const stack = await openStack(target);
+    const sb = await sandboxTarget(stack, target.stackName);
+    const tail = result ? formatVerdict(result.verdict) : (failure as Error).message;
+    await recordTestRun(
+        target,
+        {
+            suite: REHEARSAL_SUITE,
+            version: sb.version,
+            passed: result?.verdict.ok === true,
+            exitCode: result?.verdict.ok === true ? 0 : 1,
+            durationMs: Date.now() - t0,
+            startedAt,
+            sandbox: sb.sandbox,
+            command: `switchyard rehearse ${target.stackName}${opts.last ? ` --last ${opts.last}` : ""}`,
+            outputTail: tail.slice(-OUTPUT_TAIL_CHARS),
+        },
+        stack,
+    );
+    if (failure) throw failure;
+    return result as RehearsalResult;
+}
+
+async function rehearseOnce(target: StackTarget, opts: RehearseOptions): Promise<RehearsalResult> {
     const last = opts.last ?? 0;
     if (!Number.isInteger(last) || last < 0) {
         throw new UserError(`--last is ${last}: give the number of applied migrations to rehearse (0 for the pending ones)`);

@@ -15,6 +15,7 @@ import { program } from "../index";
 import { fingerprint, formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 import { destroyExpired, judgeExpiry, listSandboxes } from "../stack/expiry";
 import { isAlive } from "../components/local/ops/proc";
+import { testRunsFor } from "../stack/testRuns";
 import { localPairConfig, localSandboxConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
 
@@ -82,6 +83,16 @@ describe("migration rehearsal on a sandbox (real PostgreSQL)", function () {
         assert.deepStrictEqual(again.tables["public.items"].columns, forward.tables["public.items"].columns);
         assert.match(lines.join("\n"), /back: {4}node examples\/app\/migrate\.js down 1/);
         assert.deepStrictEqual(await fingerprint(prodUrl), prodBefore, "production's database is exactly as before");
+    });
+
+    it("records a rehearsal in the sandbox's state as a run of the suite `rehearsal` of its candidate version", async () => {
+        const r = await inEnv(() => rehearse(target("sandbox"), { last: 1, record: true, cwd: path.resolve(__dirname, "..") }));
+        assert.ok(r.verdict.ok, JSON.stringify(r.verdict, null, 2));
+        const runs = await inEnv(() => testRunsFor(target("sandbox")));
+        const last = runs[runs.length - 1];
+        assert.ok(last, "a run is in the state");
+        assert.deepStrictEqual([last.suite, last.version, last.passed], ["rehearsal", "1.1.0", true], JSON.stringify(last));
+        assert.match(last.outputTail, /rehearsal passed|passed/i);
     });
 
     it("lints the example app's two candidates and measures their cost on the sandbox's data: the unsafe one named with its fixes, the safe rewrite passes", async () => {
