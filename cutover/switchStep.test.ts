@@ -1,0 +1,68 @@
+/**
+ * A replicated pair's cutover step, the pure parts: the plan refuses a gradual shift and defaults
+ * to one step; a switchover refused before anything moved stops the cutover (no revert); one that
+ * failed after it moved reverts; the event's line; the port read from the pair's outputs.
+ */
+import * as assert from "assert";
+import { advance, allOn, CutoverError, makePlan, start } from "./core";
+import { formatEvent } from "./display";
+import { localDatabaseSwitch, NOP_DATABASE_SWITCH, replicatedStepsProblem } from "./switchStep";
+
+const T0 = "2026-11-30T10:00:00Z";
+const BLUE = { blue: 100, green: 0 };
+
+describe("a replicated pair's switchover step (pure)", () => {
+    it("the plan refuses a gradual shift, saying both colors would take writes", () => {
+        assert.throws(
+            () => makePlan({ current: BLUE, steps: [10, 50, 100], databaseMode: "replicated" }),
+            (e: Error) => e instanceof CutoverError && /refused for database mode "replicated"/.test(e.message) && /both colors would take writes/.test(e.message) && /10, 50/.test(e.message),
+        );
+        assert.throws(() => makePlan({ current: BLUE, steps: "canary-10", databaseMode: "replicated" }), /both colors would take writes/);
+        // A shared database keeps its gradual shift.
+        assert.deepStrictEqual(makePlan({ current: BLUE, steps: [10, 50, 100] }).steps, [10, 50, 100]);
+    });
+
+    it("the plan defaults to one step of 100 for a replicated pair (linear-25 otherwise)", () => {
+        assert.deepStrictEqual(makePlan({ current: BLUE, databaseMode: "replicated" }).steps, [100]);
+        assert.deepStrictEqual(makePlan({ current: BLUE }).steps, [25, 50, 75, 100]);
+        assert.deepStrictEqual(makePlan({ current: BLUE, steps: [100], databaseMode: "replicated" }).steps, [100]);
+        assert.strictEqual(replicatedStepsProblem("shared", [10, 100]), undefined);
+        assert.match(replicatedStepsProblem("replicated", [10, 100]) ?? "", /10%/);
+    });
+
+    it("a switchover refused before anything moved (the lag gate) stops the cutover, traffic where it stood, no revert", () => {
+        const plan = makePlan({ current: BLUE, databaseMode: "replicated", pretest: false, backup: false });
+        const t0 = start(plan, BLUE, "c1", T0);
+        assert.deepStrictEqual(t0.action, { kind: "apply", weights: allOn("green"), step: 0 });
+        const msg = "switchover from blue to green refused: green is 3.0 MiB behind blue (limit 1.0 MiB): the switchover waits until it catches up";
+        const t1 = advance(t0.checkpoint, plan, { kind: "error", message: msg, unmoved: true }, T0);
+        assert.deepStrictEqual(t1.action, { kind: "done", phase: "failed" });
+        assert.strictEqual(t1.checkpoint.step, -1);
+        assert.deepStrictEqual(t1.checkpoint.weights, BLUE);
+        assert.match(t1.checkpoint.reason ?? "", /3\.0 MiB behind blue/);
+        assert.ok(!t1.events.some((e) => e.type === "revert"), "no revert event");
+    });
+
+    it("a switchover that failed after it moved reverts (the switchover the other way)", () => {
+        const plan = makePlan({ current: BLUE, databaseMode: "replicated", pretest: false, backup: false });
+        const t0 = start(plan, BLUE, "c1", T0);
+        const t1 = advance(t0.checkpoint, plan, { kind: "error", message: "the way back did not start streaming" }, T0);
+        assert.deepStrictEqual(t1.action, { kind: "revert", weights: BLUE, reason: "the way back did not start streaming" });
+    });
+
+    it("the switchover and reconcile events as operator lines", () => {
+        const line = formatEvent({ type: "switchover", at: T0, from: "blue", to: "green", pauseMs: 212, refusedWrites: 3, lag: "green is 0 bytes behind blue: within the limit" });
+        assert.match(line ?? "", /switchover blue → green: writes paused 212 ms, 3 refused; replication now green → blue/);
+        assert.match(formatEvent({ type: "reconciled", at: T0, did: "dropped the subscription green→blue" }) ?? "", /replication: dropped the subscription green→blue/);
+    });
+
+    it("the port comes from the pair's outputs: none for a shared database, the missing output named", async () => {
+        assert.strictEqual(localDatabaseSwitch({ adminSocket: "/x", databaseUrl: "postgres://postgres@127.0.0.1:5432/app" }), undefined);
+        assert.throws(
+            () => localDatabaseSwitch({ databaseMode: "replicated", adminSocket: "/x", databaseUrl: "postgres://postgres@127.0.0.1:5432/app" }),
+            /exports no greenDatabaseUrl/,
+        );
+        assert.ok(localDatabaseSwitch({ databaseMode: "replicated", adminSocket: "/x", databaseUrl: "postgres://postgres@127.0.0.1:5432/app", greenDatabaseUrl: "postgres://postgres@127.0.0.1:5433/app" }));
+        assert.deepStrictEqual(await NOP_DATABASE_SWITCH.reconcile(), []);
+    });
+});
