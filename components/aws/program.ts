@@ -74,6 +74,8 @@ export interface DatabaseConfig {
     blueGreen?: { targetEngineVersion?: string; targetInstanceClass?: string; deploymentName?: string };
     /** Sandbox: RDS keeps the master password in Secrets Manager (recommended); none in the state. */
     manageMasterUserPassword?: boolean;
+    /** Blue-green: restore the database from this RDS snapshot, beside the one in service (`switchyard restore` sets it). */
+    restoreFrom?: string;
 }
 
 /** `switchyard:aws` */
@@ -160,6 +162,7 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
                 multiAz: db.multiAz,
                 backupRetentionPeriod: db.backupRetentionPeriod,
                 blueGreen: db.blueGreen as RdsBlueGreenTargetArgs | undefined,
+                restoreFrom: db.restoreFrom,
             },
             vpcId: net.vpcId,
             subnetIds: net.subnetIds,
