@@ -334,7 +334,7 @@ describe("a replicated pair's cutover through the library: one switchover step (
     const target = (): stackRun.StackTarget => ({ stackName: "pair", root: proj.root, program, onOutput: () => undefined });
     const inEnv = <T>(f: () => Promise<T>) => withEnv(env(), f);
     const run = `c${Date.now() % 100_000}`;
-    const GATE = { intervalMs: 1500, minRequests: 5, windowsPerStep: 1 };
+    const GATE = { intervalMs: 1500, minRequests: 5, windowsPerStep: 1, maxLatencyMs: 3000 };
     const children: number[] = [];
 
     before(async () => {
