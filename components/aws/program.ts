@@ -8,7 +8,8 @@
  *   switchyard:app       { image?, build?, port?, healthCheck?, environment?, desiredCount?, cpu?, memory? }
  *   switchyard:database  { mode, engine?, engineVersion?, sourceInstance?, snapshot?, name?, instanceClass?,
  *                          multiAz?, backupRetentionPeriod?, blueGreen?: { targetEngineVersion?, targetInstanceClass? },
- *                          manageMasterUserPassword? (sandbox; recommended: RDS keeps the password in Secrets Manager) }
+ *                          manageMasterUserPassword? (sandbox; recommended: RDS keeps the password in Secrets Manager),
+ *                          restoreFrom? (blue-green: a new instance from this RDS snapshot serves; set by `switchyard restore`) }
  *   switchyard:databasePassword  (secret, optional) the master password; generated and kept otherwise
  *                        (production only: a sandbox always gets credentials of its own, and is refused one)
  *   switchyard:aws       { vpcId, subnetIds, publicSubnetIds?, internal?, listener?: { port?, testPort?,
