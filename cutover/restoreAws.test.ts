@@ -9,7 +9,7 @@ import { CreateDBInstanceCommand, DescribeDBSnapshotsCommand, ListTagsForResourc
 import { Stack } from "@pulumi/pulumi/automation";
 import { useMoto } from "../test/support/moto";
 import { createSnapshot, listSnapshots, rdsClient, waitForSnapshot } from "../components/aws/rdsApi";
-import { preRestoreSnapshotName, restoreAws, takePreRestoreSnapshot } from "./restoreAws";
+import { preRestoreSnapshotName, restoreAws, restoreFromOf, takePreRestoreSnapshot } from "./restoreAws";
 
 const FAST = { intervalMs: 50, timeoutMs: 20_000 };
 
@@ -18,6 +18,15 @@ const untouchable = new Proxy({} as Stack, {
     get: (_t, p) => {
         throw new Error(`the stack was used (${String(p)}) though the restore was refused`);
     },
+});
+
+describe("AWS restore: the snapshot the stack serves from (pure)", () => {
+    it("reads switchyard:database's restoreFrom, if any", () => {
+        assert.strictEqual(restoreFromOf(JSON.stringify({ mode: "shared", restoreFrom: "s-1" })), "s-1");
+        assert.strictEqual(restoreFromOf(JSON.stringify({ mode: "shared" })), undefined);
+        assert.strictEqual(restoreFromOf(undefined), undefined);
+        assert.strictEqual(restoreFromOf("not json"), undefined);
+    });
 });
 
 describe("AWS restore: the pre-restore snapshot and the refusals (moto)", function () {

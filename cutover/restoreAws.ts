@@ -8,6 +8,7 @@
 import { RDSClient } from "@aws-sdk/client-rds";
 import { Stack } from "@pulumi/pulumi/automation";
 import { RESTORE_FROM_KEY, checkRestoreFrom } from "../components/aws/restoreFrom";
+import { CONFIG_KEYS } from "../components/types";
 import { SnapshotSummary, WaitOptions, createSnapshot, describeSnapshot, listSnapshots, waitForSnapshot } from "../components/aws/rdsApi";
 import { UserError } from "../stack/errors";
 import { awsHint } from "./aws";
@@ -41,6 +42,16 @@ export async function takePreRestoreSnapshot(client: RDSClient, databaseIdentifi
         throw new Error(`snapshot of database ${databaseIdentifier} before the restore failed: CreateDBSnapshot ${name}: ${(e as Error).message}${awsHint(e, "rds:CreateDBSnapshot", "check the stack's databaseIdentifier output and the region")}`);
     }
     return waitForSnapshot(client, name, wait);
+}
+
+/** The snapshot `switchyard:database` (its JSON text) says the database serves from, if any. */
+export function restoreFromOf(databaseConfig: string | undefined): string | undefined {
+    try {
+        const v = databaseConfig === undefined ? undefined : (JSON.parse(databaseConfig) as { restoreFrom?: unknown }).restoreFrom;
+        return typeof v === "string" ? v : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 /** What an AWS restore needs. */
@@ -105,6 +116,13 @@ export async function restoreAws(o: AwsRestoreOptions): Promise<AwsRestoreResult
     }
     if (wanted.status !== "available") {
         throw new UserError(`RDS snapshot ${o.snapshot} is ${wanted.status}, not available: wait for it, then run the restore again; nothing was changed`);
+    }
+    const serving = restoreFromOf((await o.stack.getAllConfig())[CONFIG_KEYS.database]?.value);
+    if (serving === o.snapshot) {
+        throw new UserError(
+            `stack "${o.stackName}" was restored from snapshot ${o.snapshot} already (${RESTORE_FROM_KEY}); nothing was changed. ` +
+                `To restore it again, copy the snapshot under a new name (aws rds copy-db-snapshot) and restore the copy`,
+        );
     }
     const pre = o.preRestoreName ?? preRestoreSnapshotName(db, (o.now ?? (() => new Date()))());
     const problemPre = checkRestoreFrom(pre, "the pre-restore snapshot name");
