@@ -4,9 +4,11 @@
  * failed after it moved reverts; the event's line; the port read from the pair's outputs.
  */
 import * as assert from "assert";
-import { advance, allOn, CutoverError, makePlan, start } from "./core";
+import { advance, allOn, CutoverError, makePlan, operatorRevert, resume, start } from "./core";
 import { formatEvent } from "./display";
-import { localDatabaseSwitch, NOP_DATABASE_SWITCH, replicatedStepsProblem } from "./switchStep";
+import { drive } from "./run";
+import { DatabaseSwitch, DbSwitchRefused, localDatabaseSwitch, NOP_DATABASE_SWITCH, replicatedStepsProblem } from "./switchStep";
+import { Checkpoint, Color, CutoverEvent, CutoverPort, Sample, TrafficWeights } from "./types";
 
 const T0 = "2026-11-30T10:00:00Z";
 const BLUE = { blue: 100, green: 0 };
@@ -64,5 +66,98 @@ describe("a replicated pair's switchover step (pure)", () => {
         );
         assert.ok(localDatabaseSwitch({ databaseMode: "replicated", adminSocket: "/x", databaseUrl: "postgres://postgres@127.0.0.1:5432/app", greenDatabaseUrl: "postgres://postgres@127.0.0.1:5433/app" }));
         assert.deepStrictEqual(await NOP_DATABASE_SWITCH.reconcile(), []);
+    });
+});
+
+/**
+ * The driver on an in-memory pair: the router's weights and the direction of replication are two
+ * variables, and every call is logged in order, so the step's order (intent, switchover, `up`) and
+ * the revert's can be read. No process, no network.
+ */
+class MemoryPair implements CutoverPort, DatabaseSwitch {
+    readonly platform = "memory";
+    served: TrafficWeights = { blue: 100, green: 0 };
+    direction: string = "blue→green";
+    lagRefusal?: string;
+    readonly log: string[] = [];
+    databases: DatabaseSwitch = this;
+    async switchover(from: Color, to: Color) {
+        if (this.lagRefusal) throw new DbSwitchRefused(`switchover from ${from} to ${to} refused: ${this.lagRefusal}`);
+        this.log.push(`switchover ${from}→${to}`);
+        this.served = allOn(to);
+        this.direction = `${to}→${from}`;
+        return { from, to, pauseMs: 12, refusedWrites: 0, lag: "0 bytes" };
+    }
+    async reconcile() {
+        const live = this.served.green > 0 ? "green" : "blue";
+        const want = `${live}→${live === "blue" ? "green" : "blue"}`;
+        if (this.direction === want) return [];
+        this.direction = want;
+        this.log.push(`reconcile ${want}`);
+        return [`subscribed to ${live}`];
+    }
+    async readState() {
+        return { weights: this.served };
+    }
+    async recordIntent(i: { action: string }) {
+        this.log.push(`intent ${i.action}`);
+    }
+    async apply(w: TrafficWeights) {
+        this.log.push(`up ${w.blue}/${w.green}`);
+    }
+    async applyNow(w: TrafficWeights) {
+        this.log.push(`router ${w.blue}/${w.green}`);
+        this.served = w;
+    }
+    async record(_cp: Checkpoint) {}
+    async servedWeights() {
+        return this.served;
+    }
+    async sample(color: Color, windowMs: number): Promise<Sample> {
+        return { color, requests: 100, errors: 0, latencyMs: 5, healthy: true, windowMs };
+    }
+    async pretest(color: Color): Promise<Sample> {
+        return { color, requests: 20, errors: 0, healthy: true, windowMs: 0 };
+    }
+    async backup() {
+        return "b";
+    }
+}
+
+describe("a replicated pair's switchover step through the driver (in memory)", () => {
+    const plan = () => makePlan({ current: { blue: 100, green: 0 }, databaseMode: "replicated", pretest: false, backup: false, gate: { intervalMs: 1, tickMs: 10, minRequests: 1 } });
+
+    it("the step: its intent, then the switchover (the router moves in it, never by weights alone), then up; a revert is the switchover back", async () => {
+        const pair = new MemoryPair();
+        const events: CutoverEvent[] = [];
+        const cp = await drive(pair, plan(), start(plan(), pair.served, "c1", T0), { onEvent: (e) => events.push(e) });
+        assert.strictEqual(cp.phase, "promoted", cp.reason);
+        assert.deepStrictEqual(pair.log, ["intent switch", "switchover blue→green", "up 0/100"]);
+        assert.ok(events.some((e) => e.type === "switchover" && e.pauseMs === 12));
+        const back = operatorRevert(pair.served, cp, "c2", T0);
+        const rv = await drive(pair, plan(), back);
+        assert.strictEqual(rv.phase, "reverted", rv.reason);
+        assert.deepStrictEqual(pair.log.slice(3), ["intent revert", "switchover green→blue", "up 100/0"]);
+        assert.strictEqual(pair.direction, "blue→green");
+    });
+
+    it("refused by the lag gate: failed with the lag in the reason, nothing moved, no up", async () => {
+        const pair = new MemoryPair();
+        pair.lagRefusal = "green is 2.9 MiB behind blue (limit 1.0 MiB): the switchover waits until it catches up";
+        const cp = await drive(pair, plan(), start(plan(), pair.served, "c1", T0));
+        assert.strictEqual(cp.phase, "failed");
+        assert.match(cp.reason ?? "", /2\.9 MiB behind blue/);
+        assert.deepStrictEqual(pair.log, ["intent switch"]);
+        assert.deepStrictEqual(pair.served, { blue: 100, green: 0 });
+    });
+
+    it("resumed after a kill that left the router on green: no second switchover, replication reconciled, up records it", async () => {
+        const pair = new MemoryPair();
+        const t = start(plan(), pair.served, "c1", T0);
+        // Killed after the weights changed, before the way back was subscribed.
+        pair.served = { blue: 0, green: 100 };
+        const cp = await drive(pair, plan(), resume(t.checkpoint, plan(), T0));
+        assert.strictEqual(cp.phase, "promoted", cp.reason);
+        assert.deepStrictEqual(pair.log, ["intent switch", "reconcile green→blue", "up 0/100"]);
     });
 });
