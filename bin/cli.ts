@@ -10,8 +10,8 @@ import { runDemo } from "../stack/demo";
 import { destroyExpired, listSandboxes } from "../stack/expiry";
 import * as cut from "../cutover";
 import { runSession, SessionOptions } from "../cutover/session";
-import { restore } from "../cutover/restore";
-import { WebhookFormat, WEBHOOK_FORMATS } from "../cutover/listeners";
+import { parseRestoreSnapshot, restore } from "../cutover/restore";
+import { webhook, WebhookFormat, WEBHOOK_FORMATS } from "../cutover/listeners";
 import { PACKAGE_ROOT } from "../stack/env";
 import { formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
 import * as opt from "../cutover/options";
@@ -162,13 +162,30 @@ async function main(argv: string[]): Promise<void> {
 
     program
         .command("restore")
-        .description("bring a local stack's database back from a backup snapshot (when data, not code, went wrong); a snapshot of the current data is taken first")
-        .argument("<stack>", "a local blue-green stack", opt.parseStackName)
-        .addOption(new Option("--snapshot <name>", "the snapshot to restore (see `switchyard snapshot`)").argParser((v) => opt.parseSnapshotName(v, "--snapshot")).makeOptionMandatory())
+        .description(
+            "bring a stack's database back from a backup snapshot (when data, not code, went wrong); a snapshot of the current data is taken first. " +
+                "Local: the snapshot is thin-cloned into place. AWS: a new instance from the RDS snapshot beside the old one, the apps pointed at it, through the stack (switchyard:database.restoreFrom and up)",
+        )
+        .argument("<stack>", "a blue-green stack (local or AWS)", opt.parseStackName)
+        .addOption(new Option("--snapshot <name>", "the snapshot to restore: a local one (see `switchyard snapshot`), or an RDS snapshot identifier or ARN on AWS").argParser((v) => parseRestoreSnapshot(v, "--snapshot")).makeOptionMandatory())
         .option("--yes", "go ahead: the database's data is replaced by the snapshot's (without it nothing changes)")
-        .action(async (stack: string, o: { snapshot: string; yes?: boolean; pair?: string }) => {
-            const r = await restore(target(stack, true), { snapshot: o.snapshot, confirm: o.yes === true, pair: o.pair, onProgress: (l) => process.stderr.write(`switchyard: ${l}\n`) });
-            process.stdout.write(`restored ${r.snapshot} into stack ${r.stack} (database down ${r.downtimeMs} ms); the data from before is snapshot ${r.preRestore}\n`);
+        .addOption(new Option("--webhook <url>", "POST each stage (started, snapshot, restored, failed) to this http:// or https:// URL; a failed delivery never stops the restore").argParser((v) => opt.parseWebhookUrl(v)))
+        .addOption(new Option("--webhook-format <format>", "the webhook's body: json ({ stack, event }) or slack ({ text }, for Slack-compatible incoming webhooks)").choices([...WEBHOOK_FORMATS]).default("json"))
+        .action(async (stack: string, o: { snapshot: string; yes?: boolean; pair?: string; webhook?: string; webhookFormat?: WebhookFormat }) => {
+            const hook = o.webhook ? webhook(o.webhook, { stack, format: o.webhookFormat, onError: (m) => process.stderr.write(`switchyard: ${m}\n`) }) : undefined;
+            try {
+                const r = await restore(target(stack, true), {
+                    snapshot: o.snapshot,
+                    confirm: o.yes === true,
+                    pair: o.pair,
+                    onProgress: (l) => process.stderr.write(`switchyard: ${l}\n`),
+                    ...(hook ? { onEvent: hook.onEvent } : {}),
+                });
+                const how = r.platform === "aws" ? `database ${r.database} serves; ${r.replaced} is kept, protected, until you remove it` : `database down ${r.downtimeMs} ms`;
+                process.stdout.write(`restored ${r.snapshot} into stack ${r.stack} (${how}); the data from before is snapshot ${r.preRestore}\n`);
+            } finally {
+                await hook?.close();
+            }
         });
 
     program
@@ -237,7 +254,7 @@ async function main(argv: string[]): Promise<void> {
             new Option(
                 "--steps <list|preset>",
                 `weights of the new color: whole percents from 1 to 100, strictly rising, ending at 100, comma-separated with no spaces (e.g. 10,25,50,100; at most ${opt.MAX_STEPS}), ` +
-                    `or a preset: ${Object.keys(cut.PRESETS).join(", ")} (default: switchyard:cutover.steps, else linear-25). ` +
+                    `or a preset: ${Object.keys(cut.PRESETS).join(", ")} (default: switchyard:cutover.steps, else linear-25; 100 for database mode replicated, which refuses any split: one switchover step). ` +
                     `Flag steps go among them: flag:<name>=internal or flag:<name>=<percent>, a flag of switchyard:flags, its stages rising ` +
                     `(e.g. flag:new-checkout=internal,flag:new-checkout=10,flag:new-checkout=50,100); each is set at once, read back, recorded through up, ` +
                     `and judged on the requests served with the flag on; a revert turns the flags off first`,

@@ -6,6 +6,7 @@
  * rethrows.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { RESTORE_FROM_KEY } from "./aws/restoreFrom";
 
 /** Message patterns, each with the key (or a function of the match giving it) the value came from. */
 export type ConfigKeyMap = readonly (readonly [RegExp, string | ((m: RegExpExecArray) => string)])[];
@@ -91,6 +92,7 @@ export function awsConfigKeys(portKey: (shown: string) => string = () => "switch
         [/^manageMasterUserPassword/, "switchyard:database.manageMasterUserPassword"],
         [/^(?:production database: )?(?:no snapshot to restore|both snapshotIdentifier)/, "switchyard:database.snapshot"],
         [/^database\.blueGreen/, "switchyard:database.blueGreen"],
+        [/^restoreFrom/, RESTORE_FROM_KEY],
         [/^database engine/, "switchyard:database.engine"],
         [/^backupRetentionPeriod/, "switchyard:database.backupRetentionPeriod"],
         [/^vpcId and subnetIds/, "switchyard:aws.vpcId"],

@@ -26,6 +26,7 @@ import { pointOfNoReturn } from "./migrationsPlan";
 import { checkFlagSteps, FlagStep, flagsOn, formatFlagStep, isFlagStep, StepSpec, stepFromConfig } from "./flags";
 import { after, formatDuration, windowsOf } from "./watch";
 import { openingAt } from "./windows";
+import { checkReplicatedSteps } from "../components/local/ops/replicationPlan";
 
 /** A plan or gate the user asked for cannot be carried out; the message says why and what to do. */
 export class CutoverError extends Error {
@@ -128,6 +129,12 @@ export interface PlanRequest {
     readonly watchMs?: number;
     /** The keep-warm time after the watch, in milliseconds. @default undefined */
     readonly keepWarmMs?: number;
+    /**
+     * The pair's database mode (its `databaseMode` output). `replicated`: the cutover is one
+     * switchover step (`switchStep.ts`); a gradual shift is refused, and the steps default to [100].
+     * @default undefined (one shared database)
+     */
+    readonly databaseMode?: string;
 }
 
 /**
@@ -152,13 +159,17 @@ export function makePlan(req: PlanRequest): CutoverPlan {
         }
         given = preset;
     } else {
-        given = req.steps ?? PRESETS["linear-25"];
+        given = req.steps ?? (req.databaseMode === "replicated" ? PRESETS["all-at-once"] : PRESETS["linear-25"]);
     }
     const steps = given.filter((s): s is number => !isFlagStep(s));
     const flags = given.filter(isFlagStep);
     const problem = checkStepPlan(steps, req.maxStep ?? 100) ?? checkFlagSteps(flags, req.flagNames);
     if (problem) {
         throw new CutoverError(problem);
+    }
+    const split = req.databaseMode === "replicated" ? checkReplicatedSteps(steps) : undefined;
+    if (split) {
+        throw new CutoverError(split);
     }
     if (req.current[to] === 100 && req.current[from] === 0) {
         throw new CutoverError(`${to} already receives all traffic (${formatWeights(req.current)}): nothing to cut over`);
@@ -574,6 +585,10 @@ export function advance(cp: Checkpoint, plan: CutoverPlan, input: Input, now: st
         if (cp.step < 0) {
             // No live traffic was moved yet: stop where we are.
             return finish(at, "failed", now, input.message);
+        }
+        if (input.unmoved && cp.step === 0 && cp.phase === "stepping") {
+            // The first step changed nothing (a switchover refused by its lag gate): stop, traffic where it stood.
+            return finish({ ...at, step: -1, weights: allOn(cp.from) }, "failed", now, input.message);
         }
         return revert(at, input.message, now);
     }

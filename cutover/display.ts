@@ -44,6 +44,10 @@ export function formatEvent(e: CutoverEvent): string | undefined {
             return e.direction === "down"
                 ? `${time(e.at)} keep-warm over: ${e.color} scaled down through the stack`
                 : `${time(e.at)} ${e.color} brought back up and healthy in ${(e.tookMs / 1000).toFixed(1)} s`;
+        case "reconciled":
+            return `${time(e.at)} replication: ${e.did}`;
+        case "switchover":
+            return `${time(e.at)} switchover ${e.from} → ${e.to}: writes paused ${e.pauseMs} ms, ${e.refusedWrites} refused; replication now ${e.to} → ${e.from} (lag before: ${e.lag})`;
         case "revert":
             return `${time(e.at)} REVERT to ${formatWeights(e.weights)}: ${e.reason}`;
         case "done":

@@ -80,6 +80,12 @@ async function open(target: StackTarget, store: AutomationStackStore): Promise<{
     // The migrate step's tool: switchyard:migrations.command against the pair's database URL.
     const migrations = commandMigrations(state.migrations, state.outputs.databaseUrl, projectOf(target).root);
     if (migrations) port.migrations = migrations;
+    // A replicated pair (each color its own database): its step and its revert are switchovers.
+    if (state.platform === "local") {
+        const { localDatabaseSwitch } = await import("./switchStep");
+        const databases = localDatabaseSwitch(state.outputs);
+        if (databases) port.databases = databases;
+    }
     return { store, state, port };
 }
 
@@ -140,6 +146,16 @@ async function discardPartialBackups(target: StackTarget, port: CutoverPort): Pr
 }
 
 /**
+ * A replicated pair's replication put in agreement with the router before `resume` or `revert`
+ * goes on (a switchover cut short may have left it stopped, or running both ways): from the color
+ * the router sends writes to, one way only. Each change is emitted as a `reconciled` event.
+ */
+async function reconcileDatabases(port: CutoverPort, opts: DriveOptions): Promise<void> {
+    if (!port.databases) return;
+    for (const did of await port.databases.reconcile()) opts.onEvent?.({ type: "reconciled", at: new Date().toISOString(), did });
+}
+
+/**
  * The checkpoint to go on from: an unfinished intent's (the action was cut short: resume redoes it,
  * revert undoes it), else the last one recorded.
  */
@@ -196,7 +212,7 @@ async function planFor(target: StackTarget, req: Omit<PlanRequest, "current" | "
     const migrate = opts.migrate ? await migratePlan(target, port) : undefined;
     const rollout = rolloutFor(target, state, opts);
     return asUserError(() =>
-        makePlan({ ...req, ...rollout, current: state.weights, steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate), ...(migrate ? { migrate } : {}) }),
+        makePlan({ ...req, ...rollout, current: state.weights, databaseMode: typeof state.outputs.databaseMode === "string" ? state.outputs.databaseMode : undefined, steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate), ...(migrate ? { migrate } : {}) }),
     );
 }
 
@@ -217,6 +233,7 @@ export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, 
     return withLock(target, opts, async (store) => {
         const { state, port } = await open(target, store);
         await discardPartialBackups(target, port);
+        await reconcileDatabases(port, opts);
         const cp = effectiveCheckpoint(state);
         const now = (opts.now ?? (() => new Date()))();
         if (cp && scaleDownDue(cp, now.toISOString()) && port.scale) {
@@ -241,6 +258,7 @@ export async function revert(target: StackTarget, opts: DriveOptions & PairOptio
     return withLock(target, opts, async (store) => {
         const { state, port } = await open(target, store);
         await discardPartialBackups(target, port);
+        await reconcileDatabases(port, opts);
         const last = effectiveCheckpoint(state);
         await bringBackUp(port, last, last?.from, opts);
         const now = (opts.now ?? (() => new Date()))();

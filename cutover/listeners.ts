@@ -10,9 +10,10 @@ import { formatEvent } from "./display";
 import { checkReportFormat, reportFormat } from "./options";
 import { reportHtml } from "./report";
 import { Checkpoint, CutoverEvent } from "./types";
+import { RestoreEvent, formatRestoreEvent } from "./restoreEvents";
 
-export interface Listener {
-    readonly onEvent: (e: CutoverEvent) => void;
+export interface Listener<E = CutoverEvent> {
+    readonly onEvent: (e: E) => void;
     /** Waits for what is queued (bounded); call once the cutover has ended. */
     readonly close: (final?: Checkpoint) => Promise<void>;
 }
@@ -48,7 +49,12 @@ const NOT_CHATTED: readonly CutoverEvent["type"][] = ["progress", "applied", "sa
  * slackBody("prod", { type: "revert", at, reason: "gate failed at green 10%: …", weights })
  * // { text: ":rotating_light: *prod* … revert …" }
  */
-export function slackBody(stack: string, e: CutoverEvent): { text: string } | undefined {
+export function slackBody(stack: string, e: CutoverEvent | RestoreEvent): { text: string } | undefined {
+    if (e.type === "restore") {
+        // `switchyard restore`'s stages: every one is told.
+        const mark = e.stage === "failed" ? ":rotating_light: " : e.stage === "restored" ? ":white_check_mark: " : "";
+        return { text: `${mark}*${stack}* switchyard: ${formatRestoreEvent(e)}` };
+    }
     if (NOT_CHATTED.includes(e.type)) return undefined;
     const line = formatEvent(e);
     if (line === undefined) return undefined;
@@ -66,16 +72,17 @@ export const NOT_POSTED: readonly CutoverEvent["type"][] = ["progress"];
  *
  * Every event is posted but the window's `progress` ticks (one every `tickMs`, 250 ms by default,
  * while a window is observed): they would flood the hook. The window's end still arrives, as its
- * `sample` and `verdict` events, and so do the steps, the revert and the end (`done`).
+ * `sample` and `verdict` events, and so do the steps, the revert and the end (`done`). The stages of
+ * `switchyard restore` ({@link RestoreEvent}: started, snapshot, restored, failed) are posted too.
  *
  * @example
  * const hook = webhook("https://hooks.example.com/switchyard", { stack: "local", onError: console.error });
  */
-export function webhook(url: string, o: WebhookOptions): Listener {
+export function webhook(url: string, o: WebhookOptions): Listener<CutoverEvent | RestoreEvent> {
     let chain = Promise.resolve();
     let failed = 0;
     const format = o.format ?? "json";
-    const deliver = async (event: CutoverEvent, body: unknown) => {
+    const deliver = async (event: CutoverEvent | RestoreEvent, body: unknown) => {
         try {
             const r = await fetch(url, {
                 method: "POST",
@@ -86,12 +93,12 @@ export function webhook(url: string, o: WebhookOptions): Listener {
             await r.arrayBuffer();
             if (r.status < 200 || r.status > 299) throw new Error(`answered HTTP ${r.status}`);
         } catch (e) {
-            if (failed++ === 0) o.onError?.(`webhook ${url}: the "${event.type}" event was not delivered (${(e as Error).message}); the cutover goes on`);
+            if (failed++ === 0) o.onError?.(`webhook ${url}: the "${event.type}" event was not delivered (${(e as Error).message}); the ${event.type === "restore" ? "restore" : "cutover"} goes on`);
         }
     };
     return {
         onEvent: (e) => {
-            if (NOT_POSTED.includes(e.type)) return;
+            if (e.type !== "restore" && NOT_POSTED.includes(e.type)) return;
             const body = format === "slack" ? slackBody(o.stack, e) : { stack: o.stack, event: e };
             if (body === undefined) return;
             chain = chain.then(() => deliver(e, body));

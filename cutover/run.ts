@@ -5,6 +5,7 @@
  */
 import { advance, earlyFailure, Transition, windowEnds } from "./core";
 import { Action, Checkpoint, Color, CutoverEvent, CutoverPlan, CutoverPort, FlagStage, FlagStep, Input, MigrationsPort, Sample, TrafficWeights } from "./types";
+import type { DatabaseSwitch } from "./switchStep";
 
 export interface DriveOptions {
     /** Receives every event, in order. */
@@ -76,7 +77,7 @@ async function settle(ctx: Context): Promise<void> {
 
 async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<Input> {
     const { port, signal, emit, now } = ctx;
-    const intent = (kind: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown", weights?: TrafficWeights, flag?: FlagStep, checkpoint: Checkpoint = cp) =>
+    const intent = (kind: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown" | "switch", weights?: TrafficWeights, flag?: FlagStep, checkpoint: Checkpoint = cp) =>
         port.recordIntent({ id: cp.id, action: kind, weights, ...(flag ? { flag } : {}), checkpoint, at: now() });
     switch (action.kind) {
         case "pretest":
@@ -113,6 +114,7 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
             return { kind: "migratedDown", removed: ours.filter((id) => !still.includes(id)), remaining: ours.filter((id) => still.includes(id)) };
         }
         case "apply": {
+            if (port.databases) return switchStep(ctx, port.databases, action.weights, cp, (w) => intent("switch", w));
             // The previous step's state first (state lags by one step at most), then the intent, then
             // the router (at once, read back), and the window opens while the stack's `up` records
             // the step in the background.
@@ -159,7 +161,11 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
             const flagsOff = action.flagsOff ?? [];
             const flagProblems = await flagsOffNow(ctx, flagsOff);
             let direct: string | undefined;
-            if (port.applyNow) {
+            if (port.databases) {
+                // A replicated pair: the writes go back by the switchover the other way, never by the weights alone.
+                await settle(ctx).catch(() => undefined);
+                await switchDatabasesTo(ctx, port.databases, action.weights);
+            } else if (port.applyNow) {
                 try {
                     await port.applyNow(action.weights);
                     emit({ type: "applied", at: now(), served: await port.servedWeights() });
@@ -212,6 +218,47 @@ async function perform(ctx: Context, action: Action, cp: Checkpoint): Promise<In
         case "done":
             throw new Error("nothing to perform after done");
     }
+}
+
+/** The color a set of weights sends all traffic to, if one. */
+const soleColor = (w: TrafficWeights): Color | undefined => (w.blue > 0 && w.green === 0 ? "blue" : w.green > 0 && w.blue === 0 ? "green" : undefined);
+
+/**
+ * Moves a replicated pair's writes so the router sends all traffic where `weights` say: the
+ * switchover when the router serves the other color, else replication put in agreement with the
+ * router (after a switchover cut short: one way only). Emits what it did.
+ */
+async function switchDatabasesTo(ctx: Context, db: DatabaseSwitch, weights: TrafficWeights): Promise<void> {
+    const to = soleColor(weights);
+    if (!to) throw new Error(`a replicated pair switches all traffic at once: ${weights.blue}/${weights.green} splits it`);
+    const served = await ctx.port.servedWeights();
+    if (soleColor(served) !== to) {
+        const from = to === "blue" ? "green" : "blue";
+        const r = await db.switchover(from, to);
+        ctx.emit({ type: "switchover", at: ctx.now(), ...r });
+    } else {
+        for (const did of await db.reconcile()) ctx.emit({ type: "reconciled", at: ctx.now(), did });
+    }
+}
+
+/**
+ * A replicated pair's step: the intent (`switch`), the switchover (the router's weights 0/100 in
+ * it), then the stack's `up` records the weights (config and state agree with the direction). A
+ * switchover refused before anything moved (the lag gate) is an error marked `unmoved`.
+ */
+async function switchStep(ctx: Context, db: DatabaseSwitch, weights: TrafficWeights, cp: Checkpoint, intent: (w: TrafficWeights) => Promise<void>): Promise<Input> {
+    await settle(ctx);
+    await intent(weights);
+    const before = await ctx.port.servedWeights();
+    try {
+        await switchDatabasesTo(ctx, db, weights);
+    } catch (e) {
+        const after = await ctx.port.servedWeights().catch(() => undefined);
+        const unmoved = after !== undefined && soleColor(after) === soleColor(before) && soleColor(before) !== soleColor(weights);
+        throw Object.assign(new Error((e as Error).message), unmoved ? { unmoved: true } : {});
+    }
+    await ctx.port.apply(weights, cp);
+    return { kind: "applied", served: await ctx.port.servedWeights() };
 }
 
 function migrationsOf(port: CutoverPort): MigrationsPort {
@@ -343,7 +390,12 @@ export async function drive(port: CutoverPort, plan: CutoverPlan, first: Transit
                 input =
                     signal?.aborted && t.checkpoint.phase !== "reverting"
                         ? { kind: "abort", reason: abortReason(signal) }
-                        : { kind: "error", message: (e as Error).message, ...((e as { routerReverted?: boolean }).routerReverted ? { routerReverted: true } : {}) };
+                        : {
+                              kind: "error",
+                              message: (e as Error).message,
+                              ...((e as { routerReverted?: boolean }).routerReverted ? { routerReverted: true } : {}),
+                              ...((e as { unmoved?: boolean }).unmoved ? { unmoved: true } : {}),
+                          };
             }
         }
         const was = t.checkpoint.phase;

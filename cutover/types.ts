@@ -5,6 +5,7 @@
  */
 import { Color, TrafficWeights } from "../components/types";
 import { FlagsPort, FlagStage, FlagStep } from "./flags";
+import type { DatabaseSwitch } from "./switchStep";
 
 export { Color, TrafficWeights, FlagStage, FlagStep };
 
@@ -291,8 +292,11 @@ export type Input =
     | { readonly kind: "flagSet"; readonly served: FlagStage | undefined }
     | { readonly kind: "sampled"; readonly sample: Sample }
     | { readonly kind: "abort"; readonly reason: string }
-    /** An action failed. `routerReverted`: a revert reached the router (all traffic back) before it failed. */
-    | { readonly kind: "error"; readonly message: string; readonly routerReverted?: boolean };
+    /**
+     * An action failed. `routerReverted`: a revert reached the router (all traffic back) before it failed.
+     * `unmoved`: it changed nothing (a switchover refused by its lag gate): the cutover stops, no revert.
+     */
+    | { readonly kind: "error"; readonly message: string; readonly routerReverted?: boolean; readonly unmoved?: boolean };
 
 /** The one event stream: the terminal display, `--json` lines and reports all listen to it. */
 export type CutoverEvent =
@@ -320,6 +324,10 @@ export type CutoverEvent =
     | { readonly type: "watching"; readonly at: string; readonly color: Color; readonly until: string }
     /** The old color scaled down through the stack (`down`), or brought back up and healthy (`up`, taking `tookMs`). */
     | { readonly type: "scaled"; readonly at: string; readonly color: Color; readonly direction: "down" | "up"; readonly tookMs: number }
+    /** A `replicated` pair's replication put in agreement with the router (after a switchover cut short): one change, in words. */
+    | { readonly type: "reconciled"; readonly at: string; readonly did: string }
+    /** A `replicated` pair's switchover (`switchStep.ts`): writes moved from `from` to `to`, paused `pauseMs`. */
+    | { readonly type: "switchover"; readonly at: string; readonly from: Color; readonly to: Color; readonly pauseMs: number; readonly refusedWrites: number; readonly lag: string }
     | { readonly type: "done"; readonly at: string; readonly phase: Phase; readonly weights: TrafficWeights; readonly reason?: string };
 
 /** A window being observed on one color, read at every tick. */
@@ -343,7 +351,7 @@ export interface CutoverPort {
     /** The weights in stack state, the checkpoint and any unfinished intent. */
     readState(): Promise<{ weights: TrafficWeights; checkpoint?: Checkpoint }>;
     /** Records, durably and before anything changes, the action about to be taken. */
-    recordIntent(intent: { id: string; action: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown"; weights?: TrafficWeights; flag?: FlagStep; checkpoint: Checkpoint; at: string }): Promise<void>;
+    recordIntent(intent: { id: string; action: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown" | "switch"; weights?: TrafficWeights; flag?: FlagStep; checkpoint: Checkpoint; at: string }): Promise<void>;
     /**
      * Puts the weights in the stack's config and runs `up`, so state agrees; records the checkpoint.
      * With `flags`, those flags' stages go into the stack's `switchyard:flags` first, so config, state
@@ -397,6 +405,12 @@ export interface CutoverPort {
      * migrate step and the backward migration of a revert. Optional: without it no migrate step runs.
      */
     migrations?: MigrationsPort;
+    /**
+     * The databases' switchover of a `replicated` pair (`switchStep.ts`): with it, a step to 100% and
+     * a revert move the writes and the router together, never the weights alone. Optional: absent
+     * for a pair whose colors share one database.
+     */
+    databases?: DatabaseSwitch;
     /**
      * Scales a color down (`warm: false`) or back up and waits for it to pass its health check,
      * through the stack (locally its app process stopped or started; on AWS the ECS service's desired

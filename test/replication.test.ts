@@ -18,6 +18,7 @@ import { ReplicatedPair, startReplicatedPair } from "../components/local/ops/rep
 import * as YAML from "yaml";
 import * as stackRun from "../stack/run";
 import { program } from "../index";
+import * as cut from "../cutover";
 import { freePort, portBlock } from "./support/ports";
 import { localPairConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
@@ -25,8 +26,8 @@ import { tempProject, TempProject, withEnv } from "./support/project";
 const ROOT = path.resolve(__dirname, "..");
 const APP = path.join(ROOT, "examples", "app");
 
-async function query(port: number, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
-    const c = new Client({ host: "127.0.0.1", port, user: "postgres", database: "app" });
+async function query(port: number, sql: string, params: unknown[] = [], database = "app"): Promise<Record<string, unknown>[]> {
+    const c = new Client({ host: "127.0.0.1", port, user: "postgres", database });
     await c.connect();
     try {
         return (await c.query(sql, params)).rows;
@@ -36,8 +37,8 @@ async function query(port: number, sql: string, params: unknown[] = []): Promise
 }
 
 /** name → id of every item whose name starts with prefix, and names found more than once. */
-async function itemsOf(port: number, prefix: string): Promise<{ ids: Map<string, number>; dupes: string[] }> {
-    const rows = await query(port, "SELECT id::int AS id, name FROM items WHERE name LIKE $1", [`${prefix}-%`]);
+async function itemsOf(port: number, prefix: string, database = "app"): Promise<{ ids: Map<string, number>; dupes: string[] }> {
+    const rows = await query(port, "SELECT id::int AS id, name FROM items WHERE name LIKE $1", [`${prefix}-%`], database);
     const ids = new Map<string, number>();
     const dupes: string[] = [];
     for (const r of rows) {
@@ -47,20 +48,20 @@ async function itemsOf(port: number, prefix: string): Promise<{ ids: Map<string,
     return { ids, dupes };
 }
 
-async function waitCaughtUp(from: repl.DbSide, to: repl.DbSide["color"], timeoutMs = 20_000): Promise<void> {
+async function waitCaughtUp(from: repl.DbSide, to: repl.DbSide["color"], timeoutMs = 20_000, sides = { blue: blueSide, green: greenSide }): Promise<void> {
     const end = Date.now() + timeoutMs;
     const marker = `sync ${Date.now()} ${Math.random()}`;
-    await query(from.port, `INSERT INTO ${repl.MARKER_TABLE} (token) VALUES ($1)`, [marker]);
-    const toPort = to === "blue" ? blueSide.port : greenSide.port;
-    while ((await query(toPort, `SELECT 1 FROM ${repl.MARKER_TABLE} WHERE token = $1`, [marker])).length === 0) {
+    await query(from.port, `INSERT INTO ${repl.MARKER_TABLE} (token) VALUES ($1)`, [marker], from.database);
+    const toPort = sides[to].port;
+    while ((await query(toPort, `SELECT 1 FROM ${repl.MARKER_TABLE} WHERE token = $1`, [marker], from.database)).length === 0) {
         if (Date.now() > end) throw new Error(`${to} did not catch up with ${from.color} within ${timeoutMs} ms`);
         await ops.sleep(20);
     }
 }
 
 /** Every acknowledged write is in both databases once, with the same id; no refused write is anywhere. */
-async function assertNoLossNoDupe(w: WriteLoadResult, prefix: string): Promise<{ blue: number; green: number }> {
-    const [b, g] = [await itemsOf(blueSide.port, prefix), await itemsOf(greenSide.port, prefix)];
+async function assertNoLossNoDupe(w: WriteLoadResult, prefix: string, sides = { blue: blueSide, green: greenSide }): Promise<{ blue: number; green: number }> {
+    const [b, g] = [await itemsOf(sides.blue.port, prefix, sides.blue.database), await itemsOf(sides.green.port, prefix, sides.green.database)];
     assert.deepStrictEqual(b.dupes, [], "a write duplicated on blue");
     assert.deepStrictEqual(g.dupes, [], "a write duplicated on green");
     const lostBlue = w.acked.filter((id) => !b.ids.has(id));
@@ -320,4 +321,165 @@ describe("database mode replicated through the stack (real engine, PostgreSQL, a
         assert.ok(!ops.serverStatus(greenDir).running, "green's server still runs after destroy");
         assert.ok(!fs.existsSync(greenDir));
     });
+});
+
+describe("a replicated pair's cutover through the library: one switchover step (real engine, PostgreSQL, app, HAProxy)", function () {
+    this.timeout(600_000);
+    let proj: TempProject;
+    let home: string;
+    let base: number;
+    let url: string;
+    let sides: { blue: repl.DbSide; green: repl.DbSide };
+    const env = () => ({ PULUMI_BACKEND_URL: `file://${proj.stateDir}`, SWITCHYARD_HOME: home });
+    const target = (): stackRun.StackTarget => ({ stackName: "pair", root: proj.root, program, onOutput: () => undefined });
+    const inEnv = <T>(f: () => Promise<T>) => withEnv(env(), f);
+    const run = `c${Date.now() % 100_000}`;
+    const GATE = { intervalMs: 1500, minRequests: 5, windowsPerStep: 1, maxLatencyMs: 3000 };
+    const children: number[] = [];
+
+    before(async () => {
+        console.log(`      run id ${run}`);
+        base = await portBlock(6);
+        proj = tempProject({});
+        home = path.join(proj.root, "home");
+        const config = localPairConfig(base, {
+            "switchyard:traffic": { blue: 100, green: 0 },
+            "switchyard:database": { mode: "replicated", name: "shop" },
+            "switchyard:cutover": { steps: [100] },
+            "switchyard:local": { ports: { router: base, test: base + 1, blue: base + 2, green: base + 3, database: base + 4, greenDatabase: base + 5 } },
+        });
+        fs.writeFileSync(path.join(proj.root, "stacks", "Pulumi.pair.yaml"), YAML.stringify({ config }));
+        await inEnv(() => stackRun.up(target()));
+        url = `http://127.0.0.1:${base}`;
+        sides = { blue: { color: "blue", port: base + 4, database: "shop" }, green: { color: "green", port: base + 5, database: "shop" } };
+    });
+    after(async () => {
+        for (const pid of children) {
+            try {
+                process.kill(-pid, "SIGKILL");
+            } catch {
+                /* gone */
+            }
+        }
+        await inEnv(() => stackRun.destroy(target())).catch(() => undefined);
+    });
+
+    const streams = async () => (await repl.readReplicationState(sides.blue, sides.green)).streams;
+
+    /** Router, config and state agree, all traffic on `live`, replication from `live` only. */
+    async function consistent(live: "blue" | "green"): Promise<void> {
+        const st = await inEnv(() => cut.status(target()));
+        assert.deepStrictEqual(st.disagreements, [], "intent, state, config and router agree");
+        assert.deepStrictEqual(st.weightsServed, live === "blue" ? { blue: 100, green: 0 } : { blue: 0, green: 100 });
+        assert.deepStrictEqual(await streams(), [`${live}→${live === "blue" ? "green" : "blue"}`], "replication runs one way, from the live color");
+    }
+
+    /** Stops the load, waits for the idle side, and checks every id in both databases. */
+    async function checkIds(w: ReturnType<typeof startWriteLoad>, prefix: string): Promise<WriteLoadResult> {
+        await ops.sleep(1000);
+        const r = await w.stop();
+        const st = await inEnv(() => cut.status(target()));
+        const live = st.weightsServed.blue > 0 ? "blue" : "green";
+        await waitCaughtUp(sides[live], live === "blue" ? "green" : "blue", 30_000, sides);
+        const counts = await assertNoLossNoDupe(r, prefix, sides);
+        for (const e of r.errors) assert.match(e, /writes are refused here/, `a write failed otherwise: ${e}`);
+        console.log(
+            `      ${r.acked.length} writes acknowledged (${r.rps.toFixed(0)}/s), ${r.failed.length} refused, ${r.unknown.length} unanswered; ` +
+                `rows: blue ${counts.blue}, green ${counts.green}; 0 lost, 0 duplicated; slowest acknowledged write ${r.maxLatencyMs.toFixed(0)} ms`,
+        );
+        return r;
+    }
+
+    it("a gradual weight shift is refused, saying why; nothing changed", async () => {
+        await assert.rejects(
+            inEnv(() => cut.cutover(target(), { steps: [10, 100], pretest: false, backup: false })),
+            (e: Error) => /refused for database mode "replicated"/.test(e.message) && /both colors would take writes/.test(e.message),
+        );
+        await consistent("blue");
+    });
+
+    it("the lag gate refuses the switchover step with the lag in its message; nothing moved", async () => {
+        await repl.setSubscriptionEnabled("blue", sides.green, false);
+        try {
+            await query(sides.blue.port, "INSERT INTO items (name) SELECT 'behind-' || g FROM generate_series(1, 5000) g", [], "shop");
+            const cp = await inEnv(() => cut.cutover(target(), { pretest: false, backup: false, gate: GATE }));
+            assert.strictEqual(cp.phase, "failed");
+            assert.match(cp.reason ?? "", /green is \d+(\.\d)? (KiB|MiB|bytes).* behind blue/);
+            assert.deepStrictEqual((await inEnv(() => cut.status(target()))).weightsServed, { blue: 100, green: 0 }, "the refused switchover moved the router");
+        } finally {
+            await repl.setSubscriptionEnabled("blue", sides.green, true);
+        }
+        await waitCaughtUp(sides.blue, "green", 30_000, sides);
+        await consistent("blue");
+    });
+
+    it("a cutover then a revert under 250 writes/s: one switchover each, 0 rows lost or duplicated", async () => {
+        const w = startWriteLoad(url, { rate: 250, connections: 10, prefix: run, durationMs: 240_000 });
+        await ops.sleep(1500);
+        const events: cut.CutoverEvent[] = [];
+        const cp = await inEnv(() => cut.cutover(target(), { pretest: false, backup: false, gate: GATE }, { onEvent: (e) => events.push(e) }));
+        assert.strictEqual(cp.phase, "promoted", cp.reason);
+        const sw = events.find((e) => e.type === "switchover");
+        assert.ok(sw && sw.type === "switchover" && sw.from === "blue" && sw.to === "green", JSON.stringify(events.map((e) => e.type)));
+        assert.ok(!events.some((e) => e.type === "step" && e.weights.green > 0 && e.weights.green < 100), "no split step");
+        await consistent("green");
+        await ops.sleep(1500);
+        const back: cut.CutoverEvent[] = [];
+        const rv = await inEnv(() => cut.revert(target(), { onEvent: (e) => back.push(e) }));
+        assert.strictEqual(rv.phase, "reverted", rv.reason);
+        const sb = back.find((e) => e.type === "switchover");
+        assert.ok(sb && sb.type === "switchover" && sb.from === "green" && sb.to === "blue", JSON.stringify(back.map((e) => e.type)));
+        await consistent("blue");
+        const r = await checkIds(w, run);
+        assert.ok(r.rps >= 200, `only ${r.rps.toFixed(0)} writes/s`);
+        if (sw?.type === "switchover" && sb?.type === "switchover") console.log(`      write pause: switchover ${sw.pauseMs} ms, revert ${sb.pauseMs} ms`);
+    });
+
+    for (const [hold, then, live] of [["weights", "revert", "blue"], ["release", "resume", "green"]] as const) {
+        it(`SIGKILL of the process group during the switchover (at its step "${hold}"), then ${then}: ${live} live, consistent, one direction, 0 rows lost`, async () => {
+            const prefix = `${run}k${hold}`;
+            const w = startWriteLoad(url, { rate: 250, connections: 10, prefix, durationMs: 240_000 });
+            await ops.sleep(1000);
+            const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("test", "fixtures", "switch-cutover-child.ts"), proj.root], {
+                cwd: ROOT,
+                env: { ...process.env, ...env(), HOLD_AT: hold },
+                detached: true,
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            children.push(child.pid!);
+            let text = "";
+            const exited = new Promise<void>((r) => child.on("exit", () => r()));
+            await new Promise<void>((resolve, reject) => {
+                const timer = setTimeout(() => reject(new Error(`the switchover did not reach ${hold} in 120 s: ${text.slice(-2000)}`)), 120_000);
+                const on = (d: Buffer) => {
+                    text += String(d);
+                    if (text.includes(`at ${hold}\n`)) {
+                        clearTimeout(timer);
+                        resolve();
+                    }
+                };
+                child.stdout!.on("data", on);
+                child.stderr!.on("data", on);
+                void exited.then(() => reject(new Error(`the cutover ended before the switchover's step ${hold}: ${text.slice(-2000)}`)));
+            });
+            process.kill(-child.pid!, "SIGKILL");
+            await exited;
+            const st = await inEnv(() => cut.status(target()));
+            assert.strictEqual(st.intent?.action, "switch", "the switch step's intent is what the kill left");
+            const events: cut.CutoverEvent[] = [];
+            const onEvent = (e: cut.CutoverEvent) => events.push(e);
+            const cp = then === "revert" ? await inEnv(() => cut.revert(target(), { onEvent })) : await inEnv(() => cut.resume(target(), GATE, { onEvent }));
+            console.log(`      killed at ${hold}; ${then}: ${events.filter((e) => e.type === "reconciled" || e.type === "switchover").map((e) => cut.formatEvent(e)).join("; ")}`);
+            assert.strictEqual(cp.phase, then === "revert" ? "reverted" : "promoted", cp.reason);
+            assert.ok(events.some((e) => e.type === "reconciled"), "replication was put in agreement with the router");
+            await consistent(live);
+            if (live === "green") {
+                // Inside keep-warm: the revert is the switchover the other way.
+                const rv = await inEnv(() => cut.revert(target()));
+                assert.strictEqual(rv.phase, "reverted", rv.reason);
+                await consistent("blue");
+            }
+            await checkIds(w, prefix);
+        });
+    }
 });

@@ -20,6 +20,10 @@ import { localPairConfig } from "./support/stacks";
 import { useStack } from "./support/pairStack";
 import { seeded } from "./support/kills";
 import { PACKAGE_ROOT } from "../stack/env";
+import * as http from "http";
+import { AddressInfo } from "net";
+import { webhook } from "../cutover/listeners";
+import { RestoreEvent } from "../cutover/restoreEvents";
 
 describe("restore a local stack's database from a snapshot (real engine, PostgreSQL, app)", function () {
     this.timeout(600_000);
@@ -49,14 +53,16 @@ describe("restore a local stack's database from a snapshot (real engine, Postgre
         const before = await names();
         const snap = await inEnv(() => snapshotStack(target(), { name: "s-first" }));
         const snapsBefore = listSnapshots(st.out.snapshotRoot.value as string).map((s) => s.name);
+        const told: RestoreEvent[] = [];
         await assert.rejects(
-            inEnv(() => restore(target(), { snapshot: snap.name })),
+            inEnv(() => restore(target(), { snapshot: snap.name, onEvent: (e) => told.push(e) })),
             (e: Error) => e.name === "UserError" && /nothing was changed/.test(e.message) && /--yes/.test(e.message),
         );
         await assert.rejects(inEnv(() => restore(target(), { snapshot: "nope", confirm: true })), /has no snapshot named nope: it has s-first/);
         await assert.rejects(inEnv(() => restore(target(), { snapshot: "../s-first", confirm: true })), /--snapshot/);
         assert.deepStrictEqual(listSnapshots(st.out.snapshotRoot.value as string).map((s) => s.name), snapsBefore, "no snapshot was taken");
         assert.deepStrictEqual(await names(), before, "the rows are as they were");
+        assert.deepStrictEqual(told, [], "no restore started, none told of");
     });
 
     it("returns exactly the snapshot's rows, keeps the data from before in a named snapshot, and the app serves on", async () => {
@@ -66,7 +72,31 @@ describe("restore a local stack's database from a snapshot (real engine, Postgre
         const changed = await names();
         assert.notDeepStrictEqual(changed, atSnapshot);
 
-        const r = await inEnv(() => restore(target(), { snapshot: "s-first", confirm: true }));
+        // Its stages go to a webhook: a real HTTP server on loopback.
+        const received: { stack: string; event: RestoreEvent }[] = [];
+        const server = http.createServer((req, res) => {
+            let body = "";
+            req.on("data", (d) => (body += d));
+            req.on("end", () => {
+                received.push(JSON.parse(body));
+                res.end();
+            });
+        });
+        await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+        const hook = webhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { stack: "pair" });
+        let r;
+        try {
+            r = await inEnv(() => restore(target(), { snapshot: "s-first", confirm: true, onEvent: hook.onEvent }));
+        } finally {
+            await hook.close();
+            await new Promise<void>((ok) => server.close(() => ok()));
+        }
+        assert.deepStrictEqual(received.map((b) => [b.stack, b.event.type, b.event.stage, b.event.snapshot]), [
+            ["pair", "restore", "started", "s-first"],
+            ["pair", "restore", "snapshot", "s-first"],
+            ["pair", "restore", "restored", "s-first"],
+        ]);
+        assert.deepStrictEqual(received.slice(1).map((b) => b.event.preRestore), [r.preRestore, r.preRestore], "the events name the pre-restore snapshot");
         assert.deepStrictEqual(await names(), atSnapshot, "the snapshot's rows, exactly");
         assert.ok(r.preRestore.startsWith("pre-restore-pair-"), r.preRestore);
         assert.ok(listSnapshots(st.out.snapshotRoot.value as string).some((s) => s.name === r.preRestore), "the pre-restore snapshot exists");

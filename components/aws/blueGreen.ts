@@ -121,6 +121,14 @@ export interface BlueGreenDatabaseArgs {
     readonly multiAz?: pulumi.Input<boolean>;
     /** Mode "rds-blue-green" only: create the green copy. @default none */
     readonly blueGreen?: RdsBlueGreenTargetArgs;
+    /**
+     * Restore the database from this RDS snapshot: a new instance from it beside the one in service,
+     * which both colors' DATABASE_URL then name (see SnapshotDatabaseArgs.restoreFrom); a plain value.
+     * Set by `switchyard restore` through `switchyard:database.restoreFrom`.
+     * @default none
+     * @example "shop-prod-pre-cutover-20261130101500"
+     */
+    readonly restoreFrom?: string;
 }
 
 /** Listener settings. */
@@ -238,6 +246,9 @@ export function checkBlueGreenArgs(args: BlueGreenArgs | undefined): string | un
     }
     if (db.blueGreen !== undefined && db.mode !== "rds-blue-green") {
         return `database.blueGreen is set but the mode is "${db.mode}": an RDS blue/green deployment needs mode "rds-blue-green"`;
+    }
+    if (db.restoreFrom !== undefined && db.blueGreen !== undefined) {
+        return "restoreFrom is set with database.blueGreen: an RDS blue/green deployment follows its source instance; switch it over or delete it (leave database.blueGreen out) before a restore";
     }
     const source = checkSnapshotSource(db.snapshotIdentifier, db.sourceInstanceIdentifier);
     if (source) {
@@ -385,6 +396,7 @@ export class BlueGreen extends pulumi.ComponentResource {
                     backupRetentionPeriod: db.backupRetentionPeriod,
                     multiAz: db.multiAz,
                     rdsBlueGreenReady: bgMode,
+                    restoreFrom: db.restoreFrom,
                     vpcId: args.vpcId,
                     subnetIds: args.subnetIds,
                     appSecurityGroupId: this.appSecurityGroup.id,

@@ -8,7 +8,8 @@
  *   switchyard:app       { image?, build?, port?, healthCheck?, environment?, desiredCount?, cpu?, memory? }
  *   switchyard:database  { mode, engine?, engineVersion?, sourceInstance?, snapshot?, name?, instanceClass?,
  *                          multiAz?, backupRetentionPeriod?, blueGreen?: { targetEngineVersion?, targetInstanceClass? },
- *                          manageMasterUserPassword? (sandbox; recommended: RDS keeps the password in Secrets Manager) }
+ *                          manageMasterUserPassword? (sandbox; recommended: RDS keeps the password in Secrets Manager),
+ *                          restoreFrom? (blue-green: a new instance from this RDS snapshot serves; set by `switchyard restore`) }
  *   switchyard:databasePassword  (secret, optional) the master password; generated and kept otherwise
  *                        (production only: a sandbox always gets credentials of its own, and is refused one)
  *   switchyard:aws       { vpcId, subnetIds, publicSubnetIds?, internal?, listener?: { port?, testPort?,
@@ -74,6 +75,8 @@ export interface DatabaseConfig {
     blueGreen?: { targetEngineVersion?: string; targetInstanceClass?: string; deploymentName?: string };
     /** Sandbox: RDS keeps the master password in Secrets Manager (recommended); none in the state. */
     manageMasterUserPassword?: boolean;
+    /** Blue-green: restore the database from this RDS snapshot, beside the one in service (`switchyard restore` sets it). */
+    restoreFrom?: string;
 }
 
 /** `switchyard:aws` */
@@ -160,6 +163,7 @@ export function awsProgram(cfg: pulumi.Config = new pulumi.Config("switchyard"))
                 multiAz: db.multiAz,
                 backupRetentionPeriod: db.backupRetentionPeriod,
                 blueGreen: db.blueGreen as RdsBlueGreenTargetArgs | undefined,
+                restoreFrom: db.restoreFrom,
             },
             vpcId: net.vpcId,
             subnetIds: net.subnetIds,

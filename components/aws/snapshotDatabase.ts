@@ -29,6 +29,7 @@ import {
     rdsIdentifier,
 } from "./common";
 import { GeneratedPassword, GeneratedPasswordArgs } from "./password";
+import { checkRestoreFrom, restoredInstanceName } from "./restoreFrom";
 
 /**
  * The instance class used when none is given and the snapshot's source instance no longer exists
@@ -187,6 +188,19 @@ export interface SnapshotDatabaseArgs extends SandboxLifetimeArgs {
      */
     readonly rdsBlueGreenReady?: boolean;
     /**
+     * Production only: restore the database from this RDS snapshot (identifier or ARN), through the
+     * stack. A second instance, `<name>-from-<snapshot>`, is created from it beside the one in service,
+     * with the same subnets, security group, parameters and password (or a managed secret of its own),
+     * and becomes the database every output names (connectionUrl, identifier, address…). The instance
+     * in service before is kept, protected, no longer used: remove it by hand once the restore is
+     * checked. A later restore from another snapshot drops the earlier restored instance from the
+     * stack but leaves it in AWS (deletion protection on, `retainOnDelete`). A plain value: it names
+     * the resource. Set by `switchyard restore` (the key `switchyard:database.restoreFrom`).
+     * @default none: the database restored from `snapshotIdentifier` or `sourceInstanceIdentifier` serves
+     * @example "shop-prod-pre-cutover-20261130101500"
+     */
+    readonly restoreFrom?: string;
+    /**
      * The expiry instant to tag a sandbox with (ISO 8601), when the caller computed it already.
      * @default ttlHours after now (each update extends a sandbox's life)
      */
@@ -283,6 +297,15 @@ export function checkSnapshotDatabaseArgs(args: SnapshotDatabaseArgs | undefined
             return m;
         }
     }
+    if (args.restoreFrom !== undefined) {
+        const m = checkRestoreFrom(args.restoreFrom);
+        if (m) {
+            return m;
+        }
+        if (args.role === "sandbox") {
+            return "restoreFrom is for a production database: a sandbox restores its snapshot with snapshotIdentifier";
+        }
+    }
     const minBackup = args.role === "sandbox" ? 0 : 1;
     return checkNow(args.backupRetentionPeriod, (v) => (v === undefined ? undefined : checkIntRange("backupRetentionPeriod", v, minBackup, 35)));
 }
@@ -300,8 +323,10 @@ export function checkSnapshotDatabaseArgs(args: SnapshotDatabaseArgs | undefined
  * });
  */
 export class SnapshotDatabase extends pulumi.ComponentResource {
-    /** The RDS instance. */
+    /** The RDS instance in service: the restored one with `restoreFrom`. */
     public readonly instance: aws.rds.Instance;
+    /** With `restoreFrom`: the instance that served before, kept (protected) and no longer used. */
+    public readonly replacedInstance?: aws.rds.Instance;
     public readonly securityGroup: aws.ec2.SecurityGroup;
     public readonly subnetGroup: aws.rds.SubnetGroup;
     public readonly parameterGroup: aws.rds.ParameterGroup;
@@ -468,12 +493,48 @@ export class SnapshotDatabase extends pulumi.ComponentResource {
         if (!production) {
             ignoreChanges.push(`tags["${TAGS.sourceSnapshot}"]`);
         }
-        this.instance = new aws.rds.Instance(`${name}-instance`, instanceArgs, {
+        const first = new aws.rds.Instance(`${name}-instance`, instanceArgs, {
             parent: this,
             protect: production,
             ignoreChanges,
             additionalSecretOutputs: ["password"],
         });
+        this.instance = first;
+        let servedSnapshot: pulumi.Output<string> = snapshotIdentifier;
+        if (args.restoreFrom !== undefined) {
+            // A second instance from the named snapshot, beside the first: created before anything
+            // points at it, the first kept as it is (protected), so nothing is replaced in place.
+            const restoreFrom = args.restoreFrom;
+            const from = aws.rds.getSnapshotOutput({ dbSnapshotIdentifier: restoreFrom }, { parent: this });
+            const fromVersion = pulumi.all([from, engine]).apply(([s, e]) => {
+                if (s.engine !== e) {
+                    throwIfInvalid(this, `restoreFrom: the snapshot ${restoreFrom} is ${s.engine} but the database is ${e}: a snapshot restores only to its own engine`);
+                }
+                if (s.encrypted === false) {
+                    throwIfInvalid(this, `restoreFrom: the snapshot ${restoreFrom} is not encrypted: copy it with a KMS key (aws rds copy-db-snapshot --kms-key-id ...) and restore the copy`);
+                }
+                return s.engineVersion;
+            });
+            const restoredName = restoredInstanceName(name, restoreFrom);
+            this.replacedInstance = first;
+            this.instance = new aws.rds.Instance(
+                restoredName,
+                {
+                    ...instanceArgs,
+                    snapshotIdentifier: restoreFrom,
+                    engineVersion: args.engineVersion ?? fromVersion,
+                    finalSnapshotIdentifier: `${rdsIdentifier(restoredName)}-final`,
+                },
+                {
+                    parent: this,
+                    deleteBeforeReplace: false,
+                    retainOnDelete: true,
+                    ignoreChanges,
+                    additionalSecretOutputs: ["password"],
+                },
+            );
+            servedSnapshot = pulumi.output(restoreFrom);
+        }
 
         this.identifier = this.instance.identifier;
         this.arn = this.instance.arn;
@@ -481,7 +542,7 @@ export class SnapshotDatabase extends pulumi.ComponentResource {
         this.port = this.instance.port;
         this.engine = engine;
         this.engineVersion = engineVersion;
-        this.snapshotIdentifier = snapshotIdentifier;
+        this.snapshotIdentifier = servedSnapshot;
         this.username = this.instance.username;
         this.password = pulumi.output(password);
         this.masterUserSecretArn = this.instance.masterUserSecrets.apply((s) => (managed ? s?.[0]?.secretArn : undefined));

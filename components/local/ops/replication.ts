@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { Client } from "pg";
-import { cloneMethodFor, parallelCopy } from "./clone";
+import { cloneMethodFor, copyTree } from "./clone";
 import { chownToPg, destroyServer, serverStatus, startServer, stopServer } from "./postgres";
 import { assertPortFree, sleep } from "./proc";
 
@@ -454,18 +454,6 @@ export interface ReplicaSnapshot {
     readonly durationMs: number;
 }
 
-async function copyTree(src: string, dest: string, method: "reflink" | "copy"): Promise<"reflink" | "copy"> {
-    if (method === "reflink") {
-        try {
-            await parallelCopy(src, dest, 8, fs.constants.COPYFILE_FICLONE_FORCE);
-            return "reflink";
-        } catch {
-            fs.rmSync(dest, { recursive: true, force: true });
-        }
-    }
-    await parallelCopy(src, dest, 4);
-    return "copy";
-}
 
 /**
  * Takes the replica's snapshot of a running source without stopping it: a base backup, then a
