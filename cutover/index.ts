@@ -7,7 +7,7 @@
  */
 import { projectEnv, projectOf, StackTarget, UserError } from "../stack/run";
 import { checkStateStorage } from "../stack/storage";
-import { CutoverError, describeStep, formatWeights, makePlan, plannedSteps, operatorRevert, planOf, PlanRequest, resume as resumeCore, sameSplit, start } from "./core";
+import { CutoverError, describeStep, forcedOutsideWindows, formatWeights, makePlan, plannedSteps, operatorRevert, planOf, PlanRequest, resume as resumeCore, sameSplit, start } from "./core";
 import { utcStamp } from "../stack/snapshot";
 import { drive, DriveOptions } from "./run";
 import { AutomationStackStore, Intent, lockCutover, StackState, StackStore } from "./stackState";
@@ -114,11 +114,14 @@ function rolloutFor(target: StackTarget, state: StackState, opts: { watch?: stri
     return settings;
 }
 
-/** Refused (nothing changed) outside every rollout window, naming the next one, unless `force`. */
-function refuseOutsideWindow(target: StackTarget, windows: readonly string[] | undefined, now: Date, force?: boolean, what = "a cutover"): void {
-    if (force) return;
+/**
+ * Refused (nothing changed) outside every rollout window, naming the next one, unless `force`.
+ * Returns true when `force` overrode a refusal: the cutover then records the waiver and runs on.
+ */
+function refuseOutsideWindow(target: StackTarget, windows: readonly string[] | undefined, now: Date, force?: boolean, what = "a cutover"): boolean {
     const refusal = refuseOutsideWindows(windowsOf(windows), now);
-    if (refusal) throw new UserError(`stack "${target.stackName}": ${what} is refused ${refusal}`);
+    if (refusal && !force) throw new UserError(`stack "${target.stackName}": ${what} is refused ${refusal}`);
+    return refusal !== undefined;
 }
 
 /** The migrate step of a plan: the stack's pending migrations and what their backward migrations drop. */
@@ -194,7 +197,7 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
         refuseUnfinished(target, effectiveCheckpoint(state));
         const plan = await planFor(target, req, opts, state, port);
         const now = (opts.now ?? (() => new Date()))();
-        refuseOutsideWindow(target, plan.windows, now, opts.force);
+        const forced = refuseOutsideWindow(target, plan.windows, now, opts.force);
         if (plan.flagSteps && !port.flags) {
             throw new UserError(`stack "${target.stackName}" serves no flag file (no flagsFile output on ${port.platform}): a plan with flag steps cannot run; run \`switchyard up ${target.stackName}\` with switchyard:flags declared`);
         }
@@ -203,8 +206,9 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
         // The impact map (with `impact`): shown, and a plan its risk tier does not allow refused, nothing changed.
         if (opts.impact) await impactGate(target, plan, state.outputs, opts.impact);
         // Back to a color scaled down after an earlier cutover: up first, health-checked (its new process read again).
-        const ready = (await bringBackUp(port, effectiveCheckpoint(state), plan.to, opts)) ? (await open(target, store)).port : port;
-        return drive(ready, plan, start(plan, state.weights, newId(now), now.toISOString()), opts);
+        const ready = (await bringBackUp(port, withScaleDownCutShort(state), plan.to, opts)) ? (await open(target, store)).port : port;
+        const first = start(plan, state.weights, newId(now), now.toISOString());
+        return drive(ready, plan, forced ? forcedOutsideWindows(first, now.toISOString()) : first, opts);
     });
 }
 
@@ -240,15 +244,17 @@ export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, 
             // A promoted cutover whose keep-warm time is over: its due scale-down is what is left.
             return scaleDownWith(port, cp, opts);
         }
+        let forced = false;
         if (cp && !FINAL_PHASES.includes(cp.phase) && cp.phase !== "reverting" && cp.phase !== "watching") {
             // Going on with the steps is refused outside the windows; a revert or a watch is not.
-            refuseOutsideWindow(target, cp.windows, now, opts.force, "resuming the cutover");
+            forced = refuseOutsideWindow(target, cp.windows, now, opts.force, "resuming the cutover");
         }
         if (!cp || FINAL_PHASES.includes(cp.phase)) {
             throw new UserError(`stack "${target.stackName}" has no unfinished cutover to resume${cp ? ` (the last one, ${cp.id}, ${cp.phase})` : ""}`);
         }
         const plan = asUserError(() => planOf(cp, withDefaults(port, gate)));
-        return drive(port, plan, asUserError(() => resumeCore(cp, plan, now.toISOString())), opts);
+        const first = asUserError(() => resumeCore(cp, plan, now.toISOString()));
+        return drive(port, plan, forced ? forcedOutsideWindows(first, now.toISOString()) : first, opts);
     });
 }
 
@@ -260,7 +266,7 @@ export async function revert(target: StackTarget, opts: DriveOptions & PairOptio
         await discardPartialBackups(target, port);
         await reconcileDatabases(port, opts);
         const last = effectiveCheckpoint(state);
-        await bringBackUp(port, last, last?.from, opts);
+        await bringBackUp(port, withScaleDownCutShort(state), last?.from, opts);
         const now = (opts.now ?? (() => new Date()))();
         const first = operatorRevert(state.weights, last, newId(now), now.toISOString(), opts.reason);
         return drive(port, planOf(first.checkpoint), first, opts);
@@ -281,9 +287,23 @@ async function bringBackUp(port: CutoverPort, last: Checkpoint | undefined, to: 
     return true;
 }
 
-/** Scales the old color of a promoted cutover down and records it; emits `scaled`. */
+/**
+ * The checkpoint to go on from, with its old color counted as scaled down when a scale-down was cut
+ * short (its `scaleDown` intent left behind by a kill): its config already says cold and its process
+ * may be gone, so a `revert` (or a cutover back to it) brings it up first.
+ */
+function withScaleDownCutShort(state: Pick<StackState, "checkpoint" | "intent">): Checkpoint | undefined {
+    const cp = effectiveCheckpoint(state);
+    return cp && state.intent?.action === "scaleDown" ? { ...cp, scaledDown: cp.scaledDown ?? state.intent.at } : cp;
+}
+
+/**
+ * Scales the old color of a promoted cutover down and records it; emits `scaled`. The intent comes
+ * first: one cut short is finished by `scale-down` or `resume`, or undone by `revert`.
+ */
 async function scaleDownWith(port: CutoverPort, cp: Checkpoint, opts: DriveOptions): Promise<Checkpoint> {
     const t0 = performance.now();
+    await port.recordIntent({ id: cp.id, action: "scaleDown", checkpoint: cp, at: (opts.now ?? (() => new Date()))().toISOString() });
     await port.scale!(cp.from, false);
     const at = (opts.now ?? (() => new Date()))().toISOString();
     const done: Checkpoint = { ...cp, scaledDown: at, updatedAt: at };

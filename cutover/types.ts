@@ -250,6 +250,11 @@ export interface Checkpoint {
     readonly migrate?: MigrationRecord;
     /** The plan's rollout windows, as declared (absent: any time). */
     readonly windows?: readonly string[];
+    /**
+     * When the operator forced this cutover to start or go on outside its windows (`--force`): it
+     * then runs to its end without pausing when a window closes (absent: not forced).
+     */
+    readonly windowsForced?: string;
     /** The plan's watch after 100%, in milliseconds (absent: none). */
     readonly watchMs?: number;
     /** When the watch ends (set as it starts, phase `watching`). */
@@ -351,7 +356,7 @@ export interface CutoverPort {
     /** The weights in stack state, the checkpoint and any unfinished intent. */
     readState(): Promise<{ weights: TrafficWeights; checkpoint?: Checkpoint }>;
     /** Records, durably and before anything changes, the action about to be taken. */
-    recordIntent(intent: { id: string; action: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown" | "switch"; weights?: TrafficWeights; flag?: FlagStep; checkpoint: Checkpoint; at: string }): Promise<void>;
+    recordIntent(intent: { id: string; action: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown" | "switch" | "scaleDown"; weights?: TrafficWeights; flag?: FlagStep; checkpoint: Checkpoint; at: string }): Promise<void>;
     /**
      * Puts the weights in the stack's config and runs `up`, so state agrees; records the checkpoint.
      * With `flags`, those flags' stages go into the stack's `switchyard:flags` first, so config, state
