@@ -27,6 +27,7 @@ import { checkFlagSteps, FlagStep, flagsOn, formatFlagStep, isFlagStep, StepSpec
 import { after, formatDuration, windowsOf } from "./watch";
 import { describeOpening, nextOpening, openingAt } from "./windows";
 import { checkReplicatedSteps } from "../components/local/ops/replicationPlan";
+import { checkRdsBlueGreenSteps, RDS_BLUE_GREEN } from "./rdsSwitchPlan";
 
 /** A plan or gate the user asked for cannot be carried out; the message says why and what to do. */
 export class CutoverError extends Error {
@@ -132,6 +133,7 @@ export interface PlanRequest {
     /**
      * The pair's database mode (its `databaseMode` output). `replicated`: the cutover is one
      * switchover step (`switchStep.ts`); a gradual shift is refused, and the steps default to [100].
+     * `rds-blue-green` (an AWS pair with an RDS blue/green deployment, `rdsSwitch.ts`): the same.
      * @default undefined (one shared database)
      */
     readonly databaseMode?: string;
@@ -159,7 +161,7 @@ export function makePlan(req: PlanRequest): CutoverPlan {
         }
         given = preset;
     } else {
-        given = req.steps ?? (req.databaseMode === "replicated" ? PRESETS["all-at-once"] : PRESETS["linear-25"]);
+        given = req.steps ?? (req.databaseMode === "replicated" || req.databaseMode === RDS_BLUE_GREEN ? PRESETS["all-at-once"] : PRESETS["linear-25"]);
     }
     const steps = given.filter((s): s is number => !isFlagStep(s));
     const flags = given.filter(isFlagStep);
@@ -167,7 +169,7 @@ export function makePlan(req: PlanRequest): CutoverPlan {
     if (problem) {
         throw new CutoverError(problem);
     }
-    const split = req.databaseMode === "replicated" ? checkReplicatedSteps(steps) : undefined;
+    const split = req.databaseMode === "replicated" ? checkReplicatedSteps(steps) : req.databaseMode === RDS_BLUE_GREEN ? checkRdsBlueGreenSteps(steps) : undefined;
     if (split) {
         throw new CutoverError(split);
     }

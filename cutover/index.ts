@@ -19,6 +19,7 @@ import { CommandMigrations, commandMigrations } from "./migrations";
 import { formatDuration, RolloutSettings, rolloutSettings, scaleDownDue, windowsOf } from "./watch";
 import { refuseOutsideWindows } from "./windows";
 import { formatStage, RolloutStage } from "../components/flags";
+import { cutoverDatabaseMode, deploymentIdOf, switchoverTimeoutOf } from "./rdsSwitchPlan";
 
 export * from "./types";
 export * from "./core";
@@ -84,6 +85,14 @@ async function open(target: StackTarget, store: AutomationStackStore): Promise<{
     if (state.platform === "local") {
         const { localDatabaseSwitch } = await import("./switchStep");
         const databases = localDatabaseSwitch(state.outputs);
+        if (databases) port.databases = databases;
+    }
+    // An AWS pair with an RDS blue/green deployment: its step is the RDS switchover, its revert moves the router only (no switchback).
+    if (state.platform === "aws" && deploymentIdOf(state.outputs) !== undefined) {
+        const timeout = switchoverTimeoutOf(state.cutoverDeclared);
+        if (typeof timeout === "string") throw new UserError(`stack "${target.stackName}": ${timeout}`);
+        const { rdsDatabaseSwitch } = await import("./rdsSwitch");
+        const databases = port.applyNow && rdsDatabaseSwitch(state.outputs, { route: (w) => port.applyNow!(w), switchoverTimeoutSeconds: timeout });
         if (databases) port.databases = databases;
     }
     return { store, state, port };
@@ -216,7 +225,7 @@ async function planFor(target: StackTarget, req: Omit<PlanRequest, "current" | "
     const migrate = opts.migrate ? await migratePlan(target, port) : undefined;
     const rollout = rolloutFor(target, state, opts);
     return asUserError(() =>
-        makePlan({ ...req, ...rollout, current: state.weights, databaseMode: typeof state.outputs.databaseMode === "string" ? state.outputs.databaseMode : undefined, steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate), ...(migrate ? { migrate } : {}) }),
+        makePlan({ ...req, ...rollout, current: state.weights, databaseMode: cutoverDatabaseMode(state.outputs), steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate), ...(migrate ? { migrate } : {}) }),
     );
 }
 

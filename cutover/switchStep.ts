@@ -28,6 +28,13 @@ export interface SwitchoverReport {
     readonly refusedWrites: number;
     /** The lag when it started, in words. */
     readonly lag: string;
+    /**
+     * False when only the router moved and the database stayed (an RDS blue/green deployment
+     * switched over already: RDS has no switchback). @default true
+     */
+    readonly databaseMoved?: boolean;
+    /** What happened, in words, where the replicated pair's pause and reverse replication do not apply (RDS). @default none */
+    readonly detail?: string;
 }
 
 /** Moves the writes of a pair whose colors each have their own database. */

@@ -332,7 +332,19 @@ export type CutoverEvent =
     /** A `replicated` pair's replication put in agreement with the router (after a switchover cut short): one change, in words. */
     | { readonly type: "reconciled"; readonly at: string; readonly did: string }
     /** A `replicated` pair's switchover (`switchStep.ts`): writes moved from `from` to `to`, paused `pauseMs`. */
-    | { readonly type: "switchover"; readonly at: string; readonly from: Color; readonly to: Color; readonly pauseMs: number; readonly refusedWrites: number; readonly lag: string }
+    | {
+          readonly type: "switchover";
+          readonly at: string;
+          readonly from: Color;
+          readonly to: Color;
+          readonly pauseMs: number;
+          readonly refusedWrites: number;
+          readonly lag: string;
+          /** False: the router alone moved, the database stayed (RDS has no switchback; `rdsSwitch.ts`). */
+          readonly databaseMoved?: boolean;
+          /** What happened in words, for an RDS switchover (`rdsSwitch.ts`). */
+          readonly detail?: string;
+      }
     | { readonly type: "done"; readonly at: string; readonly phase: Phase; readonly weights: TrafficWeights; readonly reason?: string };
 
 /** A window being observed on one color, read at every tick. */
