@@ -394,7 +394,10 @@ async function main(argv: string[]): Promise<void> {
                 "with a fingerprint of every table after each phase and amcheck on every index. Never on production.\n" +
                 "Each migration's SQL is linted (NOT NULL without default, index without CONCURRENTLY, type change, " +
                 "rename, constraint without NOT VALID, no lock_timeout: each named with its fix), and its run time and " +
-                "table locks are measured while it runs forward: the expected cost in production.",
+                "table locks are measured while it runs forward: the expected cost in production.\n" +
+                "When the production pair is in database mode replicated (or with --replicated), the SQL must also be additive for " +
+                "replication, as it runs on green alone while blue's writes replicate to it: a drop, rename, type change, NOT NULL " +
+                "without default, SET NOT NULL, new unique or check constraint, TRUNCATE or data change on a replicated table fails it, named.",
         )
         .argument("<stack>", "a sandbox stack that is up", opt.parseStackName)
         .option("--command <cmd>", "migration command: `<cmd> up` and `<cmd> down <n>` (default: switchyard:migrations.command)")
@@ -404,7 +407,8 @@ async function main(argv: string[]): Promise<void> {
         .option("--database-url <url>", "the database (default: the sandbox's databaseUrl output)")
         .option("--json", "print the verdict and fingerprints as JSON")
         .option("--no-record", "do not record the rehearsal in the sandbox's state (a test run of the suite `rehearsal`, which a high-risk cutover of the version requires)")
-        .action(async (stack: string, o: { command?: string; last?: number; table?: string; migrationsDir?: string; databaseUrl?: string; json?: boolean; record: boolean }) => {
+        .option("--replicated", "check the SQL is additive for replication even when the production pair is not in database mode replicated (default: when it is)")
+        .action(async (stack: string, o: { command?: string; last?: number; table?: string; migrationsDir?: string; databaseUrl?: string; json?: boolean; record: boolean; replicated?: boolean }) => {
             try {
                 const r = await rehearse(target(stack, true), {
                     record: o.record,
@@ -413,6 +417,7 @@ async function main(argv: string[]): Promise<void> {
                     table: o.table,
                     dir: o.migrationsDir,
                     databaseUrl: o.databaseUrl,
+                    ...(o.replicated ? { replicated: true } : {}),
                     onProgress: o.json ? undefined : (l) => process.stdout.write(`${l}\n`),
                 });
                 process.stdout.write((o.json ? JSON.stringify(r, null, 2) : formatVerdict(r.verdict)) + "\n");
