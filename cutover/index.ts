@@ -19,7 +19,7 @@ import { CommandMigrations, commandMigrations } from "./migrations";
 import { formatDuration, RolloutSettings, rolloutSettings, scaleDownDue, windowsOf } from "./watch";
 import { refuseOutsideWindows } from "./windows";
 import { formatStage, RolloutStage } from "../components/flags";
-import { cutoverDatabaseMode, deploymentIdOf, switchoverTimeoutOf } from "./rdsSwitchPlan";
+import { cutoverDatabaseMode, deploymentIdOf, RDS_BLUE_GREEN, switchoverTimeoutOf } from "./rdsSwitchPlan";
 
 export * from "./types";
 export * from "./core";
@@ -88,11 +88,13 @@ async function open(target: StackTarget, store: AutomationStackStore): Promise<{
         if (databases) port.databases = databases;
     }
     // An AWS pair with an RDS blue/green deployment: its step is the RDS switchover, its revert moves the router only (no switchback).
+    // A bad switchyard:cutover.switchoverTimeout refuses the switchover itself (and a new cutover's plan), never a revert or `status`.
     if (state.platform === "aws" && deploymentIdOf(state.outputs) !== undefined) {
         const timeout = switchoverTimeoutOf(state.cutoverDeclared);
-        if (typeof timeout === "string") throw new UserError(`stack "${target.stackName}": ${timeout}`);
         const { rdsDatabaseSwitch } = await import("./rdsSwitch");
-        const databases = port.applyNow && rdsDatabaseSwitch(state.outputs, { route: (w) => port.applyNow!(w), switchoverTimeoutSeconds: timeout });
+        const databases =
+            port.applyNow &&
+            rdsDatabaseSwitch(state.outputs, { route: (w) => port.applyNow!(w), ...(typeof timeout === "number" ? { switchoverTimeoutSeconds: timeout } : { refusal: `stack "${target.stackName}": ${timeout}` }) });
         if (databases) port.databases = databases;
     }
     return { store, state, port };
@@ -224,6 +226,8 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
 async function planFor(target: StackTarget, req: Omit<PlanRequest, "current" | "migrate">, opts: CutoverOptions, state: StackState, port: CutoverPort): Promise<CutoverPlan> {
     const migrate = opts.migrate ? await migratePlan(target, port) : undefined;
     const rollout = rolloutFor(target, state, opts);
+    const timeout = cutoverDatabaseMode(state.outputs) === RDS_BLUE_GREEN ? switchoverTimeoutOf(state.cutoverDeclared) : undefined;
+    if (typeof timeout === "string") throw new UserError(`stack "${target.stackName}": ${timeout}`);
     return asUserError(() =>
         makePlan({ ...req, ...rollout, current: state.weights, databaseMode: cutoverDatabaseMode(state.outputs), steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate), ...(migrate ? { migrate } : {}) }),
     );

@@ -14,12 +14,12 @@
  */
 import * as assert from "assert";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { Action as ListenerAction, CreateListenerCommand, CreateTargetGroupCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { Action as ListenerAction, CreateListenerCommand, CreateTargetGroupCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { RDSClient } from "@aws-sdk/client-rds";
 import { createBlueGreen, describeBlueGreen, describeInstance, waitForBlueGreen } from "../components/aws/rdsApi";
 import { motoAlb, motoDb, useMoto } from "../test/support/moto";
 import { AwsCutoverPort } from "./aws";
-import { makePlan } from "./core";
+import { makePlan, operatorRevert, start } from "./core";
 import { formatEvent } from "./display";
 import { DbSwitchRefused } from "./dbswitch";
 import { rdsDatabaseSwitch } from "./rdsSwitch";
@@ -33,8 +33,10 @@ import {
     switchoverProgress,
     switchoverTimeoutOf,
 } from "./rdsSwitchPlan";
-import type { StackStore } from "./stackState";
+import { drive } from "./run";
+import type { StackState, StackStore } from "./stackState";
 import type { DatabaseSwitch } from "./switchStep";
+import type { Checkpoint, CutoverEvent, CutoverPort, TrafficWeights } from "./types";
 
 const BLUE = { blue: 100, green: 0 };
 
@@ -121,6 +123,8 @@ describe("rds-blue-green switchover against moto: lag gate, SwitchoverBlueGreenD
     let rds: RDSClient;
     let cloudwatch: CloudWatchClient;
     let port: AwsCutoverPort;
+    let elbv2: ElasticLoadBalancingV2Client;
+    let outputs: { listenerArn: string; targetGroupArns: { blue: string; green: string } };
     let deploymentId: string;
     let greenInstance: string;
     /** SwitchoverBlueGreenDeployment requests as sent. */
@@ -153,7 +157,7 @@ describe("rds-blue-green switchover against moto: lag gate, SwitchoverBlueGreenD
         const conn = { region: "us-east-1", endpoint: moto.server.endpoint };
         rds = new RDSClient(conn);
         cloudwatch = new CloudWatchClient(conn);
-        const elbv2 = new ElasticLoadBalancingV2Client(conn);
+        elbv2 = new ElasticLoadBalancingV2Client(conn);
         rds.middlewareStack.add(
             (next, context) => async (args) => {
                 if (context.commandName === "SwitchoverBlueGreenDeploymentCommand") switchovers.push(args.input as Record<string, unknown>);
@@ -164,12 +168,17 @@ describe("rds-blue-green switchover against moto: lag gate, SwitchoverBlueGreenD
 
         // The router: an ALB listener forwarding to both colors' target groups, all on blue.
         const { vpcId, lbArn } = await motoAlb(moto.server.endpoint, elbv2, 31);
-        const group = async (name: string) => (await elbv2.send(new CreateTargetGroupCommand({ Name: name, Protocol: "HTTP", Port: 8080, VpcId: vpcId, TargetType: "ip" }))).TargetGroups![0].TargetGroupArn!;
-        const blue = await group("shop-blue");
-        const green = await group("shop-green");
+        const group = async (name: string, ip: string) => {
+            const arn = (await elbv2.send(new CreateTargetGroupCommand({ Name: name, Protocol: "HTTP", Port: 8080, VpcId: vpcId, TargetType: "ip" }))).TargetGroups![0].TargetGroupArn!;
+            await elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: ip, Port: 8080 }] }));
+            return arn;
+        };
+        const blue = await group("shop-blue", "10.31.0.10");
+        const green = await group("shop-green", "10.31.1.10");
         const listenerArn = (await elbv2.send(new CreateListenerCommand({ LoadBalancerArn: lbArn, Protocol: "HTTP", Port: 80, DefaultActions: forward([blue, 100], [green, 0]) }))).Listeners![0].ListenerArn!;
         // Only the router is used: the store (the stack) is never reached.
-        port = new AwsCutoverPort({} as StackStore, { listenerArn, targetGroupArns: { blue, green } }, { elbv2, cloudwatch, rds });
+        outputs = { listenerArn, targetGroupArns: { blue, green } };
+        port = new AwsCutoverPort({} as StackStore, outputs, { elbv2, cloudwatch, rds });
 
         // Production and its blue/green deployment, created (as the stack's update does) and AVAILABLE.
         await motoDb(rds, "shop-db");
@@ -229,7 +238,7 @@ describe("rds-blue-green switchover against moto: lag gate, SwitchoverBlueGreenD
         const sw = switchAt(200_000);
         const r = await sw.switchover("green", "blue");
         assert.strictEqual(r.databaseMoved, false);
-        assert.match(r.detail ?? "", /router only, the database NOT moved: RDS has no switchback: .*nothing replicates back to shop-db-old1, so switching the database back would lose the writes made since/);
+        assert.match(r.detail ?? "", /router only, the database NOT moved: deployment bgd-\w+ is SWITCHOVER_COMPLETED already, and RDS has no switchback: .*nothing replicates back to shop-db-old1, so switching the database back would lose the writes made since/);
         assert.strictEqual(switchovers.length, 1, "no second SwitchoverBlueGreenDeployment");
         assert.strictEqual((await describeBlueGreen(rds, deploymentId))?.status, "SWITCHOVER_COMPLETED");
         assert.strictEqual((await describeInstance(rds, "shop-db"))?.engineVersion, "17.2", "production is still the switched-over instance");
@@ -263,4 +272,76 @@ describe("rds-blue-green switchover against moto: lag gate, SwitchoverBlueGreenD
         assert.ok(called);
         assert.deepStrictEqual(await port.servedWeights(), BLUE, "the router stays on blue");
     });
+    it("through the driver: a cutover refused by the lag gate stops with nothing moved; at lag 0 one step promotes; the revert moves the router only", async () => {
+        await motoDb(rds, "shop-db3");
+        const created = await createBlueGreen(rds, { name: "shop-db3-bluegreen", sourceArn: (await describeInstance(rds, "shop-db3"))!.arn! });
+        const ready = await waitForBlueGreen(rds, created.identifier, "AVAILABLE", { intervalMs: 100, timeoutMs: 10_000 });
+        const green3 = instanceIdOfArn(ready.target!);
+        const pairOutputs = { ...outputs, rdsBlueGreenDeploymentId: created.identifier };
+        const store = new RecordingStore(pairOutputs);
+        const pair = new AwsCutoverPort(store, pairOutputs, { elbv2, cloudwatch, rds });
+        store.router = pair;
+        let clock = T + 300_000;
+        (pair as CutoverPort).databases = rdsDatabaseSwitch(pairOutputs, { route: (w) => pair.applyNow(w), rds, cloudwatch, pollMs: 100, now: () => new Date(clock) });
+        // No traffic in moto's ALB: the one window after the step is judged on target health alone.
+        const plan = makePlan({ current: BLUE, databaseMode: cutoverDatabaseMode(pairOutputs), pretest: false, backup: false, gate: { intervalMs: 200, tickMs: 100, minRequests: 0, windowsPerStep: 1 } });
+        assert.deepStrictEqual(plan.steps, [100]);
+        const events: CutoverEvent[] = [];
+        const onEvent = (e: CutoverEvent) => events.push(e);
+
+        await putLag(green3, 120, new Date(clock - 30_000));
+        const refused = await drive(pair, plan, start(plan, BLUE, "c1", new Date(T).toISOString()), { onEvent });
+        assert.strictEqual(refused.phase, "failed", refused.reason);
+        assert.match(refused.reason ?? "", /is 120 s behind blue/);
+        assert.deepStrictEqual(store.log, ["intent switch 0/100"], "no up: nothing moved");
+        assert.strictEqual((await describeBlueGreen(rds, created.identifier))?.status, "AVAILABLE");
+        assert.deepStrictEqual(await pair.servedWeights(), BLUE);
+
+        clock += 120_000;
+        await putLag(green3, 0, new Date(clock - 30_000));
+        const promoted = await drive(pair, plan, start(plan, BLUE, "c2", new Date(clock).toISOString()), { onEvent });
+        assert.strictEqual(promoted.phase, "promoted", promoted.reason);
+        assert.deepStrictEqual(store.log.slice(1), ["intent switch 0/100", "up 0/100 (router 0/100)"], "the switchover moved the router before up recorded it");
+        assert.strictEqual((await describeBlueGreen(rds, created.identifier))?.status, "SWITCHOVER_COMPLETED");
+        assert.strictEqual((await describeInstance(rds, "shop-db3-old1"))?.identifier, "shop-db3-old1");
+        const sw = events.find((e) => e.type === "switchover");
+        assert.ok(sw && sw.type === "switchover" && sw.databaseMoved === undefined && /switched over in/.test(sw.detail ?? ""), JSON.stringify(sw));
+
+        const back = operatorRevert(await pair.servedWeights(), promoted, "c3", new Date(clock).toISOString());
+        const reverted = await drive(pair, plan, back, { onEvent });
+        assert.strictEqual(reverted.phase, "reverted", reverted.reason);
+        assert.deepStrictEqual(store.log.slice(3), ["intent revert 100/0", "up 100/0 (router 100/0)"]);
+        const kept = events.filter((e) => e.type === "switchover").at(-1);
+        assert.ok(kept && kept.type === "switchover" && kept.databaseMoved === false && kept.from === "green" && kept.to === "blue", JSON.stringify(kept));
+        assert.match(formatEvent(kept) ?? "", /switchover green → blue: router only, the database NOT moved: .*RDS has no switchback/);
+        assert.strictEqual((await describeBlueGreen(rds, created.identifier))?.status, "SWITCHOVER_COMPLETED", "the database stays switched over");
+        assert.deepStrictEqual(await pair.servedWeights(), BLUE);
+    });
 });
+
+/**
+ * Stand-in for the stack (its `up` cannot run offline: no AWS provider plugin): records intents and
+ * applies, and reads the router back at each `up` (what the listener served when the stack recorded it).
+ */
+class RecordingStore implements StackStore {
+    weights: TrafficWeights = { ...BLUE };
+    checkpoint?: Checkpoint;
+    readonly log: string[] = [];
+    router?: { servedWeights(): Promise<TrafficWeights> };
+    constructor(private readonly outputs: Record<string, unknown>) {}
+    async readState(): Promise<StackState> {
+        return { pair: "shop", platform: "aws", weights: this.weights, checkpoint: this.checkpoint, outputs: this.outputs };
+    }
+    async recordIntent(i: { action: string; weights?: TrafficWeights }): Promise<void> {
+        this.log.push(`intent ${i.action}${i.weights ? ` ${i.weights.blue}/${i.weights.green}` : ""}`);
+    }
+    async apply(w: TrafficWeights, cp: Checkpoint): Promise<void> {
+        const r = await this.router!.servedWeights();
+        this.log.push(`up ${w.blue}/${w.green} (router ${r.blue}/${r.green})`);
+        this.weights = w;
+        this.checkpoint = cp;
+    }
+    async record(cp: Checkpoint): Promise<void> {
+        this.checkpoint = cp;
+    }
+}

@@ -53,6 +53,11 @@ export interface RdsSwitchOptions {
     readonly maxLagSeconds?: number;
     /** RDS's SwitchoverTimeout, 30–3,600 s (`switchyard:cutover.switchoverTimeout`). @default 300 */
     readonly switchoverTimeoutSeconds?: number;
+    /**
+     * Why a switchover may not start (a bad `switchyard:cutover.switchoverTimeout`): refused before
+     * any AWS call; a revert, which never switches over, still runs. @default none
+     */
+    readonly refusal?: string;
     /** Milliseconds between looks at the deployment while it switches over. @default 5000 */
     readonly pollMs?: number;
     /** Wall clock: the end of the lag gate's look-back. @default () => new Date() */
@@ -147,9 +152,12 @@ export function rdsDatabaseSwitch(outputs: Record<string, unknown>, o: RdsSwitch
                     refusedWrites: 0,
                     lag: "not read (switched over already)",
                     databaseMoved: false,
-                    detail: `router only, the database NOT moved: ${noSwitchback(id, b)}; ${to} uses the switched-over instance, which has every write`,
+                    detail:
+                        `router only, the database NOT moved: deployment ${id} is SWITCHOVER_COMPLETED already, and ${noSwitchback(id, b)}; ` +
+                        `${to} uses the switched-over instance, which has every write`,
                 };
             }
+            if (o.refusal !== undefined) throw new DbSwitchRefused(`switchover from ${from} to ${to} refused: ${o.refusal}; nothing moved`);
             if (b.status !== "AVAILABLE") {
                 throw new DbSwitchRefused(
                     `switchover from ${from} to ${to} refused: RDS blue/green deployment ${id} is ${b.status ?? "in an unknown state"}${b.statusDetails ? ` (${b.statusDetails})` : ""}, not AVAILABLE; nothing moved`,
