@@ -254,7 +254,8 @@ async function main(argv: string[]): Promise<void> {
             new Option(
                 "--steps <list|preset>",
                 `weights of the new color: whole percents from 1 to 100, strictly rising, ending at 100, comma-separated with no spaces (e.g. 10,25,50,100; at most ${opt.MAX_STEPS}), ` +
-                    `or a preset: ${Object.keys(cut.PRESETS).join(", ")} (default: switchyard:cutover.steps, else linear-25; 100 for database mode replicated, which refuses any split: one switchover step). ` +
+                    `or a preset: ${Object.keys(cut.PRESETS).join(", ")} (default: switchyard:cutover.steps, else linear-25; 100 for database mode replicated or rds-blue-green, which refuse any split: one switchover step; ` +
+                    "rds-blue-green's RDS SwitchoverTimeout is switchyard:cutover.switchoverTimeout, default 300 s, and a revert after it moves the listener only: RDS has no switchback). " +
                     `Flag steps go among them: flag:<name>=internal or flag:<name>=<percent>, a flag of switchyard:flags, its stages rising ` +
                     `(e.g. flag:new-checkout=internal,flag:new-checkout=10,flag:new-checkout=50,100); each is set at once, read back, recorded through up, ` +
                     `and judged on the requests served with the flag on; a revert turns the flags off first`,
