@@ -16,10 +16,10 @@ import * as assert from "assert";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { Action as ListenerAction, CreateListenerCommand, CreateTargetGroupCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { RDSClient } from "@aws-sdk/client-rds";
-import { createBlueGreen, describeBlueGreen, describeInstance, waitForBlueGreen } from "../components/aws/rdsApi";
+import { createBlueGreen, describeBlueGreen, describeInstance, switchoverBlueGreen, waitForBlueGreen } from "../components/aws/rdsApi";
 import { motoAlb, motoDb, useMoto } from "../test/support/moto";
 import { AwsCutoverPort } from "./aws";
-import { makePlan, operatorRevert, start } from "./core";
+import { makePlan, operatorRevert, resume, start } from "./core";
 import { formatEvent } from "./display";
 import { DbSwitchRefused } from "./dbswitch";
 import { rdsDatabaseSwitch } from "./rdsSwitch";
@@ -283,8 +283,8 @@ describe("rds-blue-green switchover against moto: lag gate, SwitchoverBlueGreenD
         store.router = pair;
         let clock = T + 300_000;
         (pair as CutoverPort).databases = rdsDatabaseSwitch(pairOutputs, { route: (w) => pair.applyNow(w), rds, cloudwatch, pollMs: 100, now: () => new Date(clock) });
-        // No traffic in moto's ALB: the one window after the step is judged on target health alone.
-        const plan = makePlan({ current: BLUE, databaseMode: cutoverDatabaseMode(pairOutputs), pretest: false, backup: false, gate: { intervalMs: 200, tickMs: 100, minRequests: 0, windowsPerStep: 1 } });
+        // No traffic in moto's ALB: the one window after the step is judged on target health alone (1 s: moto reads whole seconds).
+        const plan = makePlan({ current: BLUE, databaseMode: cutoverDatabaseMode(pairOutputs), pretest: false, backup: false, gate: { intervalMs: 1000, tickMs: 250, minRequests: 0, windowsPerStep: 1 } });
         assert.deepStrictEqual(plan.steps, [100]);
         const events: CutoverEvent[] = [];
         const onEvent = (e: CutoverEvent) => events.push(e);
@@ -316,6 +316,32 @@ describe("rds-blue-green switchover against moto: lag gate, SwitchoverBlueGreenD
         assert.match(formatEvent(kept) ?? "", /switchover green → blue: router only, the database NOT moved: .*RDS has no switchback/);
         assert.strictEqual((await describeBlueGreen(rds, created.identifier))?.status, "SWITCHOVER_COMPLETED", "the database stays switched over");
         assert.deepStrictEqual(await pair.servedWeights(), BLUE);
+    });
+    it("resumed after a kill between the RDS switchover and the router: no second SwitchoverBlueGreenDeployment, the router follows, up records it", async () => {
+        await motoDb(rds, "shop-db4");
+        const created = await createBlueGreen(rds, { name: "shop-db4-bluegreen", sourceArn: (await describeInstance(rds, "shop-db4"))!.arn! });
+        await waitForBlueGreen(rds, created.identifier, "AVAILABLE", { intervalMs: 100, timeoutMs: 10_000 });
+        const pairOutputs = { ...outputs, rdsBlueGreenDeploymentId: created.identifier };
+        const store = new RecordingStore(pairOutputs);
+        const pair = new AwsCutoverPort(store, pairOutputs, { elbv2, cloudwatch, rds });
+        store.router = pair;
+        const sw = rdsDatabaseSwitch(pairOutputs, { route: (w) => pair.applyNow(w), rds, cloudwatch, pollMs: 100, now: () => new Date(T + 600_000) })!;
+        (pair as CutoverPort).databases = sw;
+        const plan = makePlan({ current: BLUE, databaseMode: "rds-blue-green", pretest: false, backup: false, gate: { intervalMs: 1000, tickMs: 250, minRequests: 0, windowsPerStep: 1 } });
+        const first = start(plan, BLUE, "c1", new Date(T).toISOString());
+        // The cutover recorded its switch intent and called SwitchoverBlueGreenDeployment, then was killed.
+        await store.recordIntent({ action: "switch", weights: { blue: 0, green: 100 } });
+        const before = switchovers.length;
+        await switchoverBlueGreen(rds, created.identifier, { wait: false, switchoverTimeoutSeconds: 60 });
+        assert.deepStrictEqual(await pair.servedWeights(), BLUE);
+
+        assert.deepStrictEqual(await sw.reconcile(), [`none since the switchover of RDS blue/green deployment ${created.identifier}: RDS has no switchback: since the switchover of blue/green deployment ${created.identifier} nothing replicates back to shop-db4-old1, so switching the database back would lose the writes made since`]);
+        const cp = await drive(pair, plan, resume(first.checkpoint, plan, new Date(T).toISOString()));
+        assert.strictEqual(cp.phase, "promoted", cp.reason);
+        assert.strictEqual(switchovers.length, before + 1, "only the call before the kill");
+        assert.deepStrictEqual(store.log, ["intent switch 0/100", "intent switch 0/100", "up 0/100 (router 0/100)"]);
+        assert.deepStrictEqual(await pair.servedWeights(), { blue: 0, green: 100 });
+        await pair.applyNow(BLUE); // the listener back for any later test
     });
 });
 
