@@ -27,7 +27,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { openStack, projectOf, StackTarget, StateResource, stateResources, UserError } from "../stack/run";
-import { chooseComponent, componentsIn } from "../stack/pairs";
+import { chooseSandbox } from "../stack/pairs";
 import { migrationsDir as projectMigrationsDir } from "../stack/impactRun";
 import { REHEARSAL_SUITE } from "../stack/impact";
 import { recordTestRun, sandboxTarget } from "../stack/testRuns";
@@ -141,16 +141,13 @@ function runCommand(command: string, args: string, url: string, cwd: string, pha
 async function sandboxOf(target: StackTarget, sandboxName?: string): Promise<{ url?: string; config: MigrationsConfig; replicatedProduction?: string }> {
     const stack = await openStack(target);
     const resources = await stateResources(stack);
-    const sandboxes = componentsIn(resources, "sandbox");
-    if (sandboxes.length === 0) {
-        const pairs = componentsIn(resources, "pair");
-        throw new UserError(
-            `stack "${target.stackName}" ${pairs.length ? `holds a blue-green pair (${pairs.map((p) => p.name).join(", ")}), which is production` : "has no sandbox in its state (is it up?)"}: ` +
-                "migrations are rehearsed on a sandbox, never on production. " +
-                "Bring up a sandbox restored from production's latest snapshot (e.g. `switchyard up local-sandbox`) and rehearse there",
-        );
-    }
-    const sb = chooseComponent(sandboxes, "sandbox", target.stackName, sandboxName);
+    const sb = chooseSandbox(
+        resources,
+        target.stackName,
+        "migrations are rehearsed on a sandbox, never on production. " +
+            "Bring up a sandbox restored from production's latest snapshot (e.g. `switchyard up local-sandbox`) and rehearse there",
+        sandboxName,
+    );
     const raw = (await stack.getAllConfig())[CONFIG_KEYS.migrations]?.value;
     let config: MigrationsConfig = {};
     try {
