@@ -233,8 +233,8 @@ async function main(argv: string[]): Promise<void> {
 
     program
         .command("demo")
-        .description("the local demo: a blue-green pair, a sandbox cloned from it, a migration rehearsal and two cutovers under load")
-        .option("--down", "tear the demo down: destroy the sandbox and the pair")
+        .description("the local demo: a blue-green pair, a sandbox cloned from it, a migration rehearsal, two cutovers under load, and a replicated pair's switchover and revert under writes (rows lost and duplicated counted)")
+        .option("--down", "tear the demo down: destroy the sandbox, the replicated pair and the pair")
         .addOption(new Option("--requests <n>", "requests sent through the router to show the split").default(200).argParser(opt.numberParser("--requests")))
         .action(async (o: { down?: boolean; requests: number }) => {
             await runDemo({ down: Boolean(o.down), requests: o.requests, onOutput: display(false), project: projectDir ?? PACKAGE_ROOT });
@@ -330,7 +330,10 @@ async function main(argv: string[]): Promise<void> {
 
     program
         .command("status")
-        .description("the weights in stack state, the weights the router serves, each flag's stage in config, state and served file, and the last cutover's checkpoint")
+        .description(
+            "the weights in stack state, the weights the router serves, each flag's stage in config, state and served file, the last cutover's checkpoint,\n" +
+                "and for a replicated pair the replication's direction (blue → green, green → blue, or none/both after a cut-short switchover), its lag and each color's write gate",
+        )
         .argument("<stack>", "a blue-green stack", opt.parseStackName)
         .option("--json", "print JSON")
         .action(async (stack: string, o: { json?: boolean; pair?: string }) => {
@@ -349,6 +352,8 @@ async function main(argv: string[]): Promise<void> {
                     `intent:           ${s.intent ? `${s.intent.action}${s.intent.weights ? ` to ${cut.formatWeights(s.intent.weights)}` : ""} (cutover ${s.intent.id}, ${s.intent.at}), not finished` : "none pending"}`,
                     ...(s.flags ?? []).map((f) => `${`flag ${f.name}:`.padEnd(17)} ${cut.formatFlagPlaces(f)}`),
                     ...(s.flagsUnread ? [`flags:            could not be read (${s.flagsUnread})`] : []),
+                    ...(s.replication ? cut.formatReplication(s.replication) : []),
+                    ...(s.replicationUnread ? [`replication:      could not be read (${s.replicationUnread})`] : []),
                     ...s.disagreements.map((d) => `DISAGREES: ${d}`),
                     ...(cut.describeWatch(cp, new Date()) ? [`watch:            ${cut.describeWatch(cp, new Date())}`] : []),
                     cp

@@ -20,6 +20,7 @@ import { formatDuration, RolloutSettings, rolloutSettings, scaleDownDue, windows
 import { refuseOutsideWindows } from "./windows";
 import { formatStage, RolloutStage } from "../components/flags";
 import { cutoverDatabaseMode, deploymentIdOf, RDS_BLUE_GREEN, switchoverTimeoutOf } from "./rdsSwitchPlan";
+import { readReplicationStatus, ReplicationStatus } from "./replicationStatus";
 
 export * from "./types";
 export * from "./core";
@@ -36,6 +37,7 @@ export { CommandMigrations, CommandMigrationsOptions, commandMigrations } from "
 export { dataDropped, pointOfNoReturn, sqlSections, SAFE_TO_REVERSE } from "./migrationsPlan";
 export { parseDuration, formatDuration, rolloutSettings, RolloutSettings, scaleDownDue, DEFAULT_KEEP_WARM_MS } from "./watch";
 export { parseWindows, refuseOutsideWindows, nextOpening, openingAt, describeOpening } from "./windows";
+export { judgeReplication, readReplicationStatus, formatReplication, ReplicationStatus, ReplicationDirection } from "./replicationStatus";
 
 /** Which pair of the stack a command acts on: `--pair`, needed when the stack has several. */
 export interface PairOption {
@@ -377,6 +379,10 @@ export interface CutoverStatus {
     readonly flags?: readonly FlagPlaces[];
     /** Why the flags could not be read (the served file or object unreachable); their places are then unknown. */
     readonly flagsUnread?: string;
+    /** A `replicated` pair's replication: direction, lag, write gates (its problems are among the disagreements). */
+    readonly replication?: ReplicationStatus;
+    /** Why a replicated pair's replication could not be read (a database server unreachable). */
+    readonly replicationUnread?: string;
     /** Every disagreement, named; empty when intent, state, config, router and the flags' places agree. */
     readonly disagreements: string[];
     readonly inAgreement: boolean;
@@ -454,9 +460,26 @@ export async function status(target: StackTarget, o: PairOption = {}): Promise<C
         intent: state.intent,
         ...(flags && "places" in flags ? { flags: flags.places } : {}),
     };
-    const problems = disagreements(base, target.stackName);
-    const unread = flags && "unread" in flags ? { flagsUnread: flags.unread } : {};
+    const replication = state.platform === "local" ? await replicationOf(state.outputs, target.stackName) : undefined;
+    const problems = [...disagreements(base, target.stackName), ...(replication?.status?.problems ?? [])];
+    const unread = {
+        ...(flags && "unread" in flags ? { flagsUnread: flags.unread } : {}),
+        ...(replication?.status ? { replication: replication.status } : {}),
+        ...(replication?.unread ? { replicationUnread: replication.unread } : {}),
+    };
     return { platform: port.platform, pair: state.pair, ...base, ...unread, disagreements: problems, inAgreement: problems.length === 0 };
+}
+
+/** A local replicated pair's replication (undefined for any other mode), or why it could not be read. */
+async function replicationOf(outputs: Record<string, unknown>, stack: string): Promise<{ status?: ReplicationStatus; unread?: string } | undefined> {
+    const { replicatedSidesOf } = await import("./switchStep");
+    const sides = replicatedSidesOf(outputs);
+    if (!sides) return undefined;
+    try {
+        return { status: await readReplicationStatus({ ...sides, stack }) };
+    } catch (e) {
+        return { unread: (e as Error).message };
+    }
 }
 
 /** Each served flag's stage in config, state and served file (`switchyard flags`' reading, no app asked). */

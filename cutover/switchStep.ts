@@ -75,6 +75,16 @@ function sideOf(color: Color, url: unknown, key: string): DbSide {
     return { color, port: Number(u.port || 5432), database: decodeURIComponent(u.pathname.replace(/^\//, "")) };
 }
 
+/** A `replicated` pair's router socket and its two database servers, from its outputs; undefined for any other mode. */
+export function replicatedSidesOf(outputs: Record<string, unknown>): { socketPath: string; blue: DbSide; green: DbSide } | undefined {
+    if (databaseModeOf(outputs) !== "replicated") return undefined;
+    return {
+        socketPath: outputs.adminSocket as string,
+        blue: sideOf("blue", outputs.databaseUrl, "databaseUrl"),
+        green: sideOf("green", outputs.greenDatabaseUrl, "greenDatabaseUrl"),
+    };
+}
+
 /** The local switch of a `replicated` pair, from its outputs; undefined for any other mode. */
 export function localDatabaseSwitch(outputs: Record<string, unknown>, o: { lagLimit?: { maxBytes?: number; maxMs?: number } } = {}): DatabaseSwitch | undefined {
     if (databaseModeOf(outputs) !== "replicated") return undefined;
