@@ -48,6 +48,9 @@ const CASES: [string, string, string[]][] = [
     ["DELETE inside a WITH, its rows saved into a new table", "CREATE TABLE old_items (LIKE items);\nWITH d AS (DELETE FROM items WHERE id < 10 RETURNING *) INSERT INTO old_items SELECT * FROM d;", ["dml@2 public.items"]],
     ["INSERT into a new table from a replicated one (reads only)", "CREATE TABLE item_names (name text PRIMARY KEY);\nINSERT INTO item_names SELECT DISTINCT name FROM items;", []],
     ["COPY into a replicated table", "COPY items (name) FROM STDIN;", ["dml@1 public.items"]],
+    ["a function whose body writes (defined, not run)", "CREATE FUNCTION touch() RETURNS void LANGUAGE sql BEGIN ATOMIC UPDATE items SET sku = 'x'; END;", []],
+    ["a rule whose action writes (defined, not run)", "CREATE VIEW v AS SELECT id, name FROM items;\nCREATE RULE v_del AS ON DELETE TO v DO INSTEAD DELETE FROM items WHERE id = OLD.id;", []],
+    ["EXPLAIN ANALYZE runs what it explains", "EXPLAIN ANALYZE DELETE FROM items WHERE id = 1;", ["dml@1 public.items"]],
     ["a DO block", "DO $$ BEGIN UPDATE items SET sku = 'x'; END $$;", ["unverifiable@1 -"]],
     // additive objects
     ["a view, a function, a comment, a grant", "CREATE VIEW v AS SELECT id FROM items;\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\nCOMMENT ON TABLE items IS 'the catalogue';\nGRANT SELECT ON items TO PUBLIC;", []],

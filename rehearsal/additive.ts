@@ -326,12 +326,16 @@ const constraintName = (contype: string) => ({ CONSTR_PRIMARY: "a primary key", 
 
 const DML: Record<string, string> = { InsertStmt: "inserts", UpdateStmt: "updates", DeleteStmt: "deletes", MergeStmt: "merges" };
 
-/** Every INSERT, UPDATE, DELETE and MERGE in a statement's tree, with its target. */
+/** Statements that define code holding DML without running it: a function's `BEGIN ATOMIC` body, a rule's actions. */
+const DEFINES = new Set(["CreateFunctionStmt", "RuleStmt"]);
+
+/** Every INSERT, UPDATE, DELETE and MERGE a statement runs, anywhere in its tree, with its target. */
 function dmlIn(node: unknown, out: [string, RangeVar | undefined][] = []): [string, RangeVar | undefined][] {
     if (Array.isArray(node)) {
         for (const n of node) dmlIn(n, out);
     } else if (node && typeof node === "object") {
         for (const [k, v] of Object.entries(node)) {
+            if (DEFINES.has(k)) continue;
             if (DML[k] && v && typeof v === "object") out.push([DML[k], (v as { relation?: RangeVar }).relation]);
             dmlIn(v, out);
         }
