@@ -372,6 +372,11 @@ describe("a replicated pair's cutover through the library: one switchover step (
         assert.deepStrictEqual(st.disagreements, [], "intent, state, config and router agree");
         assert.deepStrictEqual(st.weightsServed, live === "blue" ? { blue: 100, green: 0 } : { blue: 0, green: 100 });
         assert.deepStrictEqual(await streams(), [`${live}→${live === "blue" ? "green" : "blue"}`], "replication runs one way, from the live color");
+        // status reads the same: the direction, the stream's lag, the idle color's gate closed.
+        const other = live === "blue" ? "green" : "blue";
+        assert.strictEqual(st.replication?.direction, `${live} → ${other}`, JSON.stringify(st.replication ?? st.replicationUnread));
+        assert.deepStrictEqual(st.replication?.writeGates, { [live]: "open", [other]: "closed" });
+        assert.ok(st.replication?.lag?.slotExists && typeof st.replication.lag.lagBytes === "number", JSON.stringify(st.replication?.lag));
     }
 
     /** Stops the load, waits for the idle side, and checks every id in both databases. */
@@ -466,6 +471,14 @@ describe("a replicated pair's cutover through the library: one switchover step (
             await exited;
             const st = await inEnv(() => cut.status(target()));
             assert.strictEqual(st.intent?.action, "switch", "the switch step's intent is what the kill left");
+            // status names what the kill left: no stream running; killed before the weights moved, blue still live behind a closed gate.
+            const rs = st.replication;
+            assert.strictEqual(rs?.direction, "none", JSON.stringify(rs ?? st.replicationUnread));
+            assert.deepStrictEqual(rs?.paused, ["blue→green"]);
+            assert.deepStrictEqual(rs?.writeGates, { blue: "closed", green: "open" });
+            assert.strictEqual(rs?.live, live);
+            assert.ok(st.disagreements.some((d) => /no replication runs/.test(d) && /switchyard resume pair` or `switchyard revert pair/.test(d)), st.disagreements.join("\n"));
+            assert.strictEqual(st.disagreements.some((d) => /^blue's write gate is closed: blue refuses every write/.test(d)), live === "blue", st.disagreements.join("\n"));
             const events: cut.CutoverEvent[] = [];
             const onEvent = (e: cut.CutoverEvent) => events.push(e);
             const cp = then === "revert" ? await inEnv(() => cut.revert(target(), { onEvent })) : await inEnv(() => cut.resume(target(), GATE, { onEvent }));
