@@ -277,7 +277,7 @@ async function main(argv: string[]): Promise<void> {
                 "runs `<command> down <n>` once traffic is back and checks the bookkeeping table; from that step on a revert moves traffic only, and says why",
         )
         .option("--dry-run", "print the plan (pretest, backup, migrate, steps, the point of no return) and change nothing")
-        .option("--force", "start outside the stack's rollout windows (switchyard:cutover.window, e.g. \"Sat 02:00-05:00 UTC\"); without it such a cutover is refused, naming the next window")
+        .option("--force", "start outside the stack's rollout windows (switchyard:cutover.window, e.g. \"Sat 02:00-05:00 UTC\"); without it such a cutover is refused, naming the next window; a forced one runs to its end, with no pause when a window closes")
         .addOption(
             new Option(
                 "--watch <duration>",
@@ -303,7 +303,7 @@ async function main(argv: string[]): Promise<void> {
         .command("resume")
         .description("pick up an interrupted cutover at the step it stood at")
         .argument("<stack>", "a blue-green stack with an unfinished cutover", opt.parseStackName)
-        .option("--force", "go on with the steps outside the stack's rollout windows (switchyard:cutover.window)")
+        .option("--force", "go on with the steps outside the stack's rollout windows (switchyard:cutover.window), to the end, with no pause when a window closes")
         .action(async (stack: string, o: GateFlags & OutputFlags & { force?: boolean }) => {
             await withOutputs(stack, o, "promoted", (drive) => cut.resume(target(stack, !o.verbose), gateOf(o), { ...drive, force: o.force }));
         });
