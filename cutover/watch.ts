@@ -11,9 +11,10 @@
  * Pure: durations are parsed strictly, time comes in as an argument.
  */
 import { parseWindows, RolloutWindow } from "./windows";
+import { CONFIG_KEYS } from "../components/types";
 
 /** The settings key; each setting is a path under it (`switchyard:cutover.window`). */
-export const ROLLOUT_KEY = "switchyard:cutover";
+export const ROLLOUT_KEY = CONFIG_KEYS.cutover;
 
 /**
  * How long the old color stays warm after the watch when `keepWarm` is not given.
