@@ -260,8 +260,9 @@ export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, 
             return scaleDownWith(port, cp, opts);
         }
         let forced = false;
-        if (cp && !FINAL_PHASES.includes(cp.phase) && cp.phase !== "reverting" && cp.phase !== "watching") {
-            // Going on with the steps is refused outside the windows; a revert or a watch is not.
+        if (cp && !cp.windowsForced && !FINAL_PHASES.includes(cp.phase) && cp.phase !== "reverting" && cp.phase !== "watching") {
+            // Going on with the steps is refused outside the windows; a revert or a watch is not, nor a
+            // cutover already forced outside them (`windowsForced`: it runs to its end, also after a kill).
             forced = refuseOutsideWindow(target, cp.windows, now, opts.force, "resuming the cutover");
         }
         if (!cp || FINAL_PHASES.includes(cp.phase)) {

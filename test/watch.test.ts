@@ -10,7 +10,8 @@
  * `resume --force` to the end, `status` showing the watch and the keep-warm deadline.
  *
  * Durations are tiny: a 2-second gate window, a watch of 6 s, keep-warm 2 s. The kills' seed is
- * printed; `SWITCHYARD_KILL_SEED=<n>` repeats a run.
+ * printed; `SWITCHYARD_KILL_SEED=<n>` repeats a run. The two scale-down kills start from the promoted
+ * cutover the test before each left (each makes one when run alone, with --grep).
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -328,6 +329,91 @@ describe("rollout windows, the watch after promotion and keep-warm (local: real 
         return n;
     }
 
+    /**
+     * The scale-down kills: two, the first inside the engine's `up`, the second inside it or anywhere
+     * in the command's first seconds (seeded); one followed by `scale-down`, the other by `revert`.
+     * Each round starts from a promoted cutover: the one the test before it left, or a new one.
+     */
+    const kills = (() => {
+        const seed = Number(process.env.SWITCHYARD_KILL_SEED ?? Date.now() % 1_000_000);
+        const rng = rngOf(seeded(seed));
+        return { seed, rng, aims: ["inside-up", rng.pick(["inside-up", "anywhere"] as const)], recoveries: rng.shuffle(["scale-down", "revert"] as const) };
+    })();
+
+    /** One SIGKILL of `switchyard scale-down` at a seeded instant, then `scale-down` or `revert`, checked. */
+    async function killScaleDown(round: number): Promise<void> {
+        const { rng, aims, recoveries } = kills;
+        if (round === 0) process.stdout.write(`      seed ${kills.seed} (SWITCHYARD_KILL_SEED=${kills.seed} repeats it)\n`);
+        let cp = (await inEnv(() => cut.status(target()))).checkpoint;
+        if (cp?.phase !== "promoted" || cp.scaledDown) {
+            const to: cut.Color = cp?.phase === "promoted" ? cp.from : (await readWeights(out.adminSocket as string)).green === 100 ? "blue" : "green";
+            cp = await inEnv(() => cut.cutover(target(), { to, steps: [100], gate, pretest: false, backup: false }, { force: true }));
+        }
+        await refreshOutputs();
+        const old = cp.from;
+        assert.strictEqual(cp.phase, "promoted");
+        await sleep(Math.max(0, Date.parse(cp.scaleDownAt!) - Date.now()) + 100);
+        const oldPid = pidOf(old);
+        assert.ok(isAlive(oldPid), `${old} runs warm before its scale-down`);
+
+        const down = cli(["scale-down", STACK, "--json"]);
+        const pgid = down.child.pid as number;
+        let engineSeen = false;
+        const aim = aims[round];
+        const t0 = Date.now();
+        /** Waits `ms`, or until `stop` holds, noting whether the engine's `up` ran meanwhile. */
+        const watchGroup = async (ms: number, stop = () => false) => {
+            const end = Date.now() + ms;
+            while (Date.now() < end && down.child.exitCode === null && !stop()) {
+                if (engineUp(groupCommands(pgid))) engineSeen = true;
+                await sleep(40);
+            }
+        };
+        // Inside the `up`: the engine seen in the command's process group, then a seeded delay; or anywhere in its first seconds.
+        if (aim === "inside-up") await watchGroup(60_000, () => engineSeen);
+        await watchGroup(aim === "inside-up" ? rng.int(0, 2500) : rng.int(0, 9000));
+        const engineNow = engineUp(groupCommands(pgid));
+        const scaledOut = down.events.some((e) => e.type === "scaled");
+        const finished = down.child.exitCode !== null;
+        await killGroup(down).catch((e) => {
+            if (!finished) throw e;
+        });
+        const strays = killEngineStrays();
+        const landed = finished ? "after it had finished" : scaledOut ? "after the scale-down was recorded" : engineNow ? "inside the engine's `up`" : engineSeen ? "after the engine's `up`" : "before the engine's `up`";
+        const recovery = recoveries[round];
+        process.stdout.write(`      kill ${round + 1}: ${aim}, ${Date.now() - t0} ms in, ${landed}${strays ? ` (${strays} engine plugin process(es) outside the group killed too)` : ""}; then \`${recovery}\`\n`);
+
+        const killed = await inEnv(() => cut.status(target()));
+        if (!finished && !scaledOut) assert.ok(killed.intent === undefined || killed.intent.action === "scaleDown", JSON.stringify(killed.intent));
+        if (engineSeen && !scaledOut && !finished) assert.strictEqual(killed.intent?.action, "scaleDown", "a scale-down cut short inside its `up` leaves its intent");
+        if (recovery === "scale-down") {
+            // `switchyard scale-down` again (the library call the command makes).
+            await inEnv(() => cut.scaleDown(target())).catch((e: Error) => assert.match(e.message, /already scaled down/, "only a scale-down already recorded is refused"));
+            assert.ok(!isAlive(oldPid), `${old}'s process ${oldPid} is gone`);
+            assert.strictEqual(await portOpen(appPort(old)), false, `${old}'s port is closed`);
+            assert.strictEqual(String(warmInConfig(old)), "false", `switchyard:colors.${old}.warm is false in the config file`);
+            const s = await consistent(cut.allOn(cp.to));
+            assert.ok(s.checkpoint?.scaledDown, "the checkpoint records the scale-down");
+            assert.match(cut.describeWatch(s.checkpoint, new Date()) ?? "", new RegExp(`^${old} scaled down at \\S+Z`));
+        } else {
+            // `switchyard revert` (the library call the command makes).
+            const back: cut.CutoverEvent[] = [];
+            await inEnv(() => cut.revert(target(), { onEvent: (e) => back.push(e) }));
+            const up = back.find((e) => e.type === "scaled") as Extract<cut.CutoverEvent, { type: "scaled" }> | undefined;
+            if (up) process.stdout.write(`      ${old} brought back up in ${up.tookMs} ms\n`);
+            else assert.ok(!engineSeen && !engineNow, `a scale-down that had begun is brought back up first: ${back.map((e) => e.type).join(", ")}`);
+            await refreshOutputs();
+            assert.strictEqual(String(warmInConfig(old) ?? true), "true", `switchyard:colors.${old}.warm is true again`);
+            assert.ok(isAlive(pidOf(old)), `${old} runs again`);
+            const s = await consistent(cut.allOn(old));
+            assert.strictEqual(s.checkpoint?.phase, "reverted");
+            const answers = await countColors(out.url as string, 100, 4);
+            assert.deepStrictEqual([answers.colors[old], answers.failed], [100, 0], `${old} serves through HAProxy: ${JSON.stringify(answers)}`);
+        }
+    }
+
+    it("SIGKILL of `scale-down` inside its engine `up`, then `scale-down` again or `revert` (seeded), ends consistent", () => killScaleDown(0));
+
     it("a window closing mid-cutover pauses it at the next step boundary, naming the next opening; `resume --force` finishes it; `status` shows the watch and the keep-warm deadline", async () => {
         // A window that is open now and closes at a minute's turn 10 to 22 s ahead (waiting for one when needed).
         let now = Date.now();
@@ -343,11 +429,11 @@ describe("rollout windows, the watch after promotion and keep-warm (local: real 
         });
         const live = (await inEnv(() => cut.status(target()))).weightsServed;
         const to: cut.Color = live.green === 100 ? "blue" : "green";
-        // Six steps of at least 4 s each (a 4-second gate window): more than the time to the window's end.
-        const steps = [10, 20, 30, 40, 50, 100];
+        // Five steps of at least 5 s each (a 5-second gate window): more than the time to the window's end.
+        const steps = [10, 20, 30, 40, 100];
         process.stdout.write(`      window ${window}, closing ${Math.round((end - now) / 1000)} s after the start; steps ${steps.join(", ")} to ${to}\n`);
         const events: cut.CutoverEvent[] = [];
-        const r = { events, cp: await inEnv(() => cut.cutover(target(), { to, steps, gate: { ...gate, intervalMs: 4000 }, pretest: false, backup: false }, { onEvent: (e) => events.push(e) })) };
+        const r = { events, cp: await inEnv(() => cut.cutover(target(), { to, steps, gate: { ...gate, intervalMs: 5000 }, pretest: false, backup: false }, { onEvent: (e) => events.push(e) })) };
         const paused = r.events.find((e) => e.type === "paused") as Extract<cut.CutoverEvent, { type: "paused" }>;
         assert.ok(paused, `it paused: ${r.events.map((e) => e.type).join(", ")}`);
         assert.strictEqual(r.cp.phase, "paused");
@@ -386,82 +472,5 @@ describe("rollout windows, the watch after promotion and keep-warm (local: real 
         });
     });
 
-    it("SIGKILL of `scale-down` at seeded instants (inside its engine `up` too), then `scale-down` again or `revert`, ends consistent", async () => {
-        const seed = Number(process.env.SWITCHYARD_KILL_SEED ?? Date.now() % 1_000_000);
-        const rng = rngOf(seeded(seed));
-        process.stdout.write(`      seed ${seed} (SWITCHYARD_KILL_SEED=${seed} repeats it)\n`);
-        // Two kills: the first inside the engine's `up`, the second inside it or anywhere in the
-        // command's first seconds (seeded); one followed by `scale-down`, the other by `revert`.
-        const aims = ["inside-up", rng.pick(["inside-up", "anywhere"] as const)];
-        const recoveries = rng.shuffle(["scale-down", "revert"] as const);
-        for (let round = 0; round < aims.length; round++) {
-            // A promoted cutover whose keep-warm time is over (the one before this test's, or a new one).
-            let cp = (await inEnv(() => cut.status(target()))).checkpoint;
-            if (cp?.phase !== "promoted" || cp.scaledDown) {
-                const to: cut.Color = cp?.phase === "promoted" ? cp.from : (await readWeights(out.adminSocket as string)).green === 100 ? "blue" : "green";
-                cp = await inEnv(() => cut.cutover(target(), { to, steps: [100], gate, pretest: false, backup: false }, { force: true }));
-            }
-            await refreshOutputs();
-            const old = cp.from;
-            assert.strictEqual(cp.phase, "promoted");
-            await sleep(Math.max(0, Date.parse(cp.scaleDownAt!) - Date.now()) + 100);
-            const oldPid = pidOf(old);
-            assert.ok(isAlive(oldPid), `${old} runs warm before its scale-down`);
-
-            const down = cli(["scale-down", STACK, "--json"]);
-            const pgid = down.child.pid as number;
-            let engineSeen = false;
-            const aim = aims[round];
-            const t0 = Date.now();
-            /** Waits `ms`, or until `stop` holds, noting whether the engine's `up` ran meanwhile. */
-            const watchGroup = async (ms: number, stop = () => false) => {
-                const end = Date.now() + ms;
-                while (Date.now() < end && down.child.exitCode === null && !stop()) {
-                    if (engineUp(groupCommands(pgid))) engineSeen = true;
-                    await sleep(40);
-                }
-            };
-            // Inside the `up`: the engine seen in the command's process group, then a seeded delay; or anywhere in its first seconds.
-            if (aim === "inside-up") await watchGroup(60_000, () => engineSeen);
-            await watchGroup(aim === "inside-up" ? rng.int(0, 2500) : rng.int(0, 9000));
-            const engineNow = engineUp(groupCommands(pgid));
-            const scaledOut = down.events.some((e) => e.type === "scaled");
-            const finished = down.child.exitCode !== null;
-            await killGroup(down).catch((e) => {
-                if (!finished) throw e;
-            });
-            const strays = killEngineStrays();
-            const landed = finished ? "after it had finished" : scaledOut ? "after the scale-down was recorded" : engineNow ? "inside the engine's `up`" : engineSeen ? "after the engine's `up`" : "before the engine's `up`";
-            const recovery = recoveries[round];
-            process.stdout.write(`      kill ${round + 1}: ${aim}, ${Date.now() - t0} ms in, ${landed}${strays ? ` (${strays} engine plugin process(es) outside the group killed too)` : ""}; then \`${recovery}\`\n`);
-
-            const killed = await inEnv(() => cut.status(target()));
-            if (!finished && !scaledOut) assert.ok(killed.intent === undefined || killed.intent.action === "scaleDown", JSON.stringify(killed.intent));
-            if (engineSeen && !scaledOut && !finished) assert.strictEqual(killed.intent?.action, "scaleDown", "a scale-down cut short inside its `up` leaves its intent");
-            if (recovery === "scale-down") {
-                // `switchyard scale-down` again (the library call the command makes).
-                await inEnv(() => cut.scaleDown(target())).catch((e: Error) => assert.match(e.message, /already scaled down/, "only a scale-down already recorded is refused"));
-                assert.ok(!isAlive(oldPid), `${old}'s process ${oldPid} is gone`);
-                assert.strictEqual(await portOpen(appPort(old)), false, `${old}'s port is closed`);
-                assert.strictEqual(String(warmInConfig(old)), "false", `switchyard:colors.${old}.warm is false in the config file`);
-                const s = await consistent(cut.allOn(cp.to));
-                assert.ok(s.checkpoint?.scaledDown, "the checkpoint records the scale-down");
-                assert.match(cut.describeWatch(s.checkpoint, new Date()) ?? "", new RegExp(`^${old} scaled down at \\S+Z`));
-            } else {
-                // `switchyard revert` (the library call the command makes).
-                const back: cut.CutoverEvent[] = [];
-                await inEnv(() => cut.revert(target(), { onEvent: (e) => back.push(e) }));
-                const up = back.find((e) => e.type === "scaled") as Extract<cut.CutoverEvent, { type: "scaled" }> | undefined;
-                if (up) process.stdout.write(`      ${old} brought back up in ${up.tookMs} ms\n`);
-                else assert.ok(!engineSeen && !engineNow, `a scale-down that had begun is brought back up first: ${back.map((e) => e.type).join(", ")}`);
-                await refreshOutputs();
-                assert.strictEqual(String(warmInConfig(old) ?? true), "true", `switchyard:colors.${old}.warm is true again`);
-                assert.ok(isAlive(pidOf(old)), `${old} runs again`);
-                const s = await consistent(cut.allOn(old));
-                assert.strictEqual(s.checkpoint?.phase, "reverted");
-                const answers = await countColors(out.url as string, 100, 4);
-                assert.deepStrictEqual([answers.colors[old], answers.failed], [100, 0], `${old} serves through HAProxy: ${JSON.stringify(answers)}`);
-            }
-        }
-    });
+    it("SIGKILL of `scale-down` at a seeded instant, then the other of `scale-down` and `revert`, ends consistent", () => killScaleDown(1));
 });
