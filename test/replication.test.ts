@@ -22,6 +22,7 @@ import * as cut from "../cutover";
 import { freePort, portBlock } from "./support/ports";
 import { localPairConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
+import { rngOf, seeded } from "./support/kills";
 
 const ROOT = path.resolve(__dirname, "..");
 const APP = path.join(ROOT, "examples", "app");
@@ -495,4 +496,71 @@ describe("a replicated pair's cutover through the library: one switchover step (
             await checkIds(w, prefix);
         });
     }
+
+    it("SIGKILL of the process group at a seeded random instant of the switch step (intent, switchover, its engine up), then a seeded resume or revert: consistent, one direction, 0 rows lost", async () => {
+        const seed = process.env.SWITCH_KILL_SEED ? Number(process.env.SWITCH_KILL_SEED) : Math.floor(Math.random() * 2 ** 31);
+        const r = rngOf(seeded(seed));
+        const delayMs = r.int(0, 9000);
+        const then = r.pick(["resume", "revert"] as const);
+        console.log(`      seed ${seed} (SWITCH_KILL_SEED=${seed} repeats it): kill ${delayMs} ms after the cutover's first event, then ${then}`);
+        const prefix = `${run}kr`;
+        const w = startWriteLoad(url, { rate: 250, connections: 10, prefix, durationMs: 240_000 });
+        await ops.sleep(1000);
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("test", "fixtures", "switch-cutover-child.ts"), proj.root], {
+            cwd: ROOT,
+            env: { ...process.env, ...env(), HOLD_AT: "" },
+            detached: true,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        children.push(child.pid!);
+        let text = "";
+        let ended = false;
+        const exited = new Promise<void>((res) => child.on("exit", () => ((ended = true), res())));
+        const started = new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`the cutover printed no event in 120 s: ${text.slice(-2000)}`)), 120_000);
+            const on = (d: Buffer) => {
+                text += String(d);
+                if (text.includes("{")) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            };
+            child.stdout!.on("data", on);
+            child.stderr!.on("data", on);
+        });
+        await Promise.race([started, exited]);
+        await Promise.race([ops.sleep(delayMs), exited]);
+        const lines = text.trim().split("\n");
+        const landed = ended ? `after the cutover ended (${lines[lines.length - 1]})` : `after: ${lines[lines.length - 1].slice(0, 160)}`;
+        try {
+            process.kill(-child.pid!, "SIGKILL");
+        } catch {
+            /* already gone */
+        }
+        await exited;
+        console.log(`      killed ${landed}`);
+        const before = await inEnv(() => cut.status(target()));
+        const pending = before.intent !== undefined || (before.checkpoint !== undefined && !cut.FINAL_PHASES.includes(before.checkpoint.phase));
+        let live: "blue" | "green";
+        if (then === "resume" && pending) {
+            const cp = await inEnv(() => cut.resume(target(), GATE));
+            assert.strictEqual(cp.phase, "promoted", cp.reason);
+            live = "green";
+        } else if (then === "revert" && (pending || before.weightsServed.green === 100)) {
+            const cp = await inEnv(() => cut.revert(target()));
+            assert.strictEqual(cp.phase, "reverted", cp.reason);
+            live = "blue";
+        } else {
+            // Nothing to resume or to revert: the kill came before the cutover wrote anything, or after it ended.
+            live = before.weightsServed.green === 100 ? "green" : "blue";
+            console.log(`      nothing pending for ${then}: ${live} live`);
+        }
+        await consistent(live);
+        if (live === "green") {
+            const rv = await inEnv(() => cut.revert(target()));
+            assert.strictEqual(rv.phase, "reverted", rv.reason);
+            await consistent("blue");
+        }
+        await checkIds(w, prefix);
+    });
 });
