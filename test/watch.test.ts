@@ -415,11 +415,12 @@ describe("rollout windows, the watch after promotion and keep-warm (local: real 
     it("SIGKILL of `scale-down` inside its engine `up`, then `scale-down` again or `revert` (seeded), ends consistent", () => killScaleDown(0));
 
     it("a window closing mid-cutover pauses it at the next step boundary, naming the next opening; `resume --force` finishes it; `status` shows the watch and the keep-warm deadline", async () => {
-        // A window that is open now and closes at a minute's turn 10 to 22 s ahead (waiting for one when needed).
+        // A window that is open now and closes at a minute's turn 20 to 35 s ahead (waiting for one when needed):
+        // room for a slow start (the impact preview, the first step's up) on a busy machine.
         let now = Date.now();
         let end = Math.ceil((now + 1) / 60_000) * 60_000;
-        if (end - now < 10_000) end += 60_000;
-        if (end - now > 22_000) await sleep(end - now - 22_000);
+        if (end - now < 20_000) end += 60_000;
+        if (end - now > 35_000) await sleep(end - now - 35_000);
         now = Date.now();
         const opens = hhmm(new Date(end - 600_000));
         const window = `daily ${opens}-${hhmm(new Date(end))} UTC`;
@@ -429,8 +430,8 @@ describe("rollout windows, the watch after promotion and keep-warm (local: real 
         });
         const live = (await inEnv(() => cut.status(target()))).weightsServed;
         const to: cut.Color = live.green === 100 ? "blue" : "green";
-        // Five steps of at least 5 s each (a 5-second gate window): more than the time to the window's end.
-        const steps = [10, 20, 30, 40, 100];
+        // Eight steps of at least 5 s each (a 5-second gate window): more than the time to the window's end.
+        const steps = [10, 20, 30, 40, 50, 60, 80, 100];
         process.stdout.write(`      window ${window}, closing ${Math.round((end - now) / 1000)} s after the start; steps ${steps.join(", ")} to ${to}\n`);
         const events: cut.CutoverEvent[] = [];
         const r = { events, cp: await inEnv(() => cut.cutover(target(), { to, steps, gate: { ...gate, intervalMs: 5000 }, pretest: false, backup: false }, { onEvent: (e) => events.push(e) })) };
