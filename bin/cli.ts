@@ -233,8 +233,8 @@ async function main(argv: string[]): Promise<void> {
 
     program
         .command("demo")
-        .description("the local demo: a blue-green pair, a sandbox cloned from it, a migration rehearsal and two cutovers under load")
-        .option("--down", "tear the demo down: destroy the sandbox and the pair")
+        .description("the local demo: a blue-green pair, a sandbox cloned from it, a migration rehearsal, two cutovers under load, and a replicated pair's switchover and revert under writes (rows lost and duplicated counted)")
+        .option("--down", "tear the demo down: destroy the sandbox, the replicated pair and the pair")
         .addOption(new Option("--requests <n>", "requests sent through the router to show the split").default(200).argParser(opt.numberParser("--requests")))
         .action(async (o: { down?: boolean; requests: number }) => {
             await runDemo({ down: Boolean(o.down), requests: o.requests, onOutput: display(false), project: projectDir ?? PACKAGE_ROOT });
@@ -254,7 +254,8 @@ async function main(argv: string[]): Promise<void> {
             new Option(
                 "--steps <list|preset>",
                 `weights of the new color: whole percents from 1 to 100, strictly rising, ending at 100, comma-separated with no spaces (e.g. 10,25,50,100; at most ${opt.MAX_STEPS}), ` +
-                    `or a preset: ${Object.keys(cut.PRESETS).join(", ")} (default: switchyard:cutover.steps, else linear-25; 100 for database mode replicated, which refuses any split: one switchover step). ` +
+                    `or a preset: ${Object.keys(cut.PRESETS).join(", ")} (default: switchyard:cutover.steps, else linear-25; 100 for database mode replicated or rds-blue-green, which refuse any split: one switchover step; ` +
+                    "rds-blue-green's RDS SwitchoverTimeout is switchyard:cutover.switchoverTimeout, default 300 s, and a revert after it moves the listener only: RDS has no switchback). " +
                     `Flag steps go among them: flag:<name>=internal or flag:<name>=<percent>, a flag of switchyard:flags, its stages rising ` +
                     `(e.g. flag:new-checkout=internal,flag:new-checkout=10,flag:new-checkout=50,100); each is set at once, read back, recorded through up, ` +
                     `and judged on the requests served with the flag on; a revert turns the flags off first`,
@@ -276,7 +277,7 @@ async function main(argv: string[]): Promise<void> {
                 "runs `<command> down <n>` once traffic is back and checks the bookkeeping table; from that step on a revert moves traffic only, and says why",
         )
         .option("--dry-run", "print the plan (pretest, backup, migrate, steps, the point of no return) and change nothing")
-        .option("--force", "start outside the stack's rollout windows (switchyard:cutover.window, e.g. \"Sat 02:00-05:00 UTC\"); without it such a cutover is refused, naming the next window")
+        .option("--force", "start outside the stack's rollout windows (switchyard:cutover.window, e.g. \"Sat 02:00-05:00 UTC\"); without it such a cutover is refused, naming the next window; a forced one runs to its end, with no pause when a window closes")
         .addOption(
             new Option(
                 "--watch <duration>",
@@ -302,7 +303,7 @@ async function main(argv: string[]): Promise<void> {
         .command("resume")
         .description("pick up an interrupted cutover at the step it stood at")
         .argument("<stack>", "a blue-green stack with an unfinished cutover", opt.parseStackName)
-        .option("--force", "go on with the steps outside the stack's rollout windows (switchyard:cutover.window)")
+        .option("--force", "go on with the steps outside the stack's rollout windows (switchyard:cutover.window), to the end, with no pause when a window closes")
         .action(async (stack: string, o: GateFlags & OutputFlags & { force?: boolean }) => {
             await withOutputs(stack, o, "promoted", (drive) => cut.resume(target(stack, !o.verbose), gateOf(o), { ...drive, force: o.force }));
         });
@@ -329,7 +330,10 @@ async function main(argv: string[]): Promise<void> {
 
     program
         .command("status")
-        .description("the weights in stack state, the weights the router serves, each flag's stage in config, state and served file, and the last cutover's checkpoint")
+        .description(
+            "the weights in stack state, the weights the router serves, each flag's stage in config, state and served file, the last cutover's checkpoint,\n" +
+                "and for a replicated pair the replication's direction (blue → green, green → blue, or none/both after a cut-short switchover), its lag and each color's write gate",
+        )
         .argument("<stack>", "a blue-green stack", opt.parseStackName)
         .option("--json", "print JSON")
         .action(async (stack: string, o: { json?: boolean; pair?: string }) => {
@@ -348,6 +352,8 @@ async function main(argv: string[]): Promise<void> {
                     `intent:           ${s.intent ? `${s.intent.action}${s.intent.weights ? ` to ${cut.formatWeights(s.intent.weights)}` : ""} (cutover ${s.intent.id}, ${s.intent.at}), not finished` : "none pending"}`,
                     ...(s.flags ?? []).map((f) => `${`flag ${f.name}:`.padEnd(17)} ${cut.formatFlagPlaces(f)}`),
                     ...(s.flagsUnread ? [`flags:            could not be read (${s.flagsUnread})`] : []),
+                    ...(s.replication ? cut.formatReplication(s.replication) : []),
+                    ...(s.replicationUnread ? [`replication:      could not be read (${s.replicationUnread})`] : []),
                     ...s.disagreements.map((d) => `DISAGREES: ${d}`),
                     ...(cut.describeWatch(cp, new Date()) ? [`watch:            ${cut.describeWatch(cp, new Date())}`] : []),
                     cp
@@ -394,7 +400,10 @@ async function main(argv: string[]): Promise<void> {
                 "with a fingerprint of every table after each phase and amcheck on every index. Never on production.\n" +
                 "Each migration's SQL is linted (NOT NULL without default, index without CONCURRENTLY, type change, " +
                 "rename, constraint without NOT VALID, no lock_timeout: each named with its fix), and its run time and " +
-                "table locks are measured while it runs forward: the expected cost in production.",
+                "table locks are measured while it runs forward: the expected cost in production.\n" +
+                "When the production pair is in database mode replicated (or with --replicated), the SQL must also be additive for " +
+                "replication, as it runs on green alone while blue's writes replicate to it: a drop, rename, type change, NOT NULL " +
+                "without default, SET NOT NULL, new unique or check constraint, TRUNCATE or data change on a replicated table fails it, named.",
         )
         .argument("<stack>", "a sandbox stack that is up", opt.parseStackName)
         .option("--command <cmd>", "migration command: `<cmd> up` and `<cmd> down <n>` (default: switchyard:migrations.command)")
@@ -404,7 +413,8 @@ async function main(argv: string[]): Promise<void> {
         .option("--database-url <url>", "the database (default: the sandbox's databaseUrl output)")
         .option("--json", "print the verdict and fingerprints as JSON")
         .option("--no-record", "do not record the rehearsal in the sandbox's state (a test run of the suite `rehearsal`, which a high-risk cutover of the version requires)")
-        .action(async (stack: string, o: { command?: string; last?: number; table?: string; migrationsDir?: string; databaseUrl?: string; json?: boolean; record: boolean }) => {
+        .option("--replicated", "check the SQL is additive for replication even when the production pair is not in database mode replicated (default: when it is)")
+        .action(async (stack: string, o: { command?: string; last?: number; table?: string; migrationsDir?: string; databaseUrl?: string; json?: boolean; record: boolean; replicated?: boolean }) => {
             try {
                 const r = await rehearse(target(stack, true), {
                     record: o.record,
@@ -413,6 +423,7 @@ async function main(argv: string[]): Promise<void> {
                     table: o.table,
                     dir: o.migrationsDir,
                     databaseUrl: o.databaseUrl,
+                    ...(o.replicated ? { replicated: true } : {}),
                     onProgress: o.json ? undefined : (l) => process.stdout.write(`${l}\n`),
                 });
                 process.stdout.write((o.json ? JSON.stringify(r, null, 2) : formatVerdict(r.verdict)) + "\n");

@@ -4,6 +4,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { DeclaredRollout, declaredRollout } from "../cutover/watch";
 import { checkDatabaseMode, checkTraffic, Color, COLORS, CONFIG_KEYS, CONFIG_NAMESPACE, configName, DatabaseMode, Platform, Role, ROLES, TrafficWeights } from "./types";
 
 /**
@@ -25,6 +26,20 @@ export const TRAFFIC_CONFIG_KEY = CONFIG_KEYS.traffic;
 /** The weights in the stack's configuration (`switchyard:traffic`), or undefined when it is not set. */
 export function trafficFromConfig(): TrafficWeights | undefined {
     return new pulumi.Config(CONFIG_NAMESPACE).getObject<TrafficWeights>(configName(TRAFFIC_CONFIG_KEY));
+}
+
+/**
+ * The rollout settings the stack's configuration declares (`switchyard:cutover.window`, `.watch`,
+ * `.keepWarm`) as written, unchecked, for a pair to record in its state: the policy pack checks them
+ * there (`rollout-settings-valid`; a stack policy is shown resources, not the stack's configuration).
+ * Undefined when none is set, or when `switchyard:cutover` is not JSON (the cutover names that itself).
+ */
+export function rolloutFromConfig(): DeclaredRollout | undefined {
+    try {
+        return declaredRollout(new pulumi.Config(CONFIG_NAMESPACE).getObject<unknown>(configName(CONFIG_KEYS.cutover)));
+    } catch {
+        return undefined;
+    }
 }
 
 /** `switchyard:sandbox` */

@@ -8,6 +8,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RESTORE_FROM_KEY } from "./aws/restoreFrom";
 
+/**
+ * The RDS switchover's timeout of a pair in database mode `rds-blue-green` (RDS's SwitchoverTimeout,
+ * 30 to 3,600 seconds): a number of seconds or a duration such as "5m", in the `switchyard:cutover`
+ * object. @default 300
+ */
+export const SWITCHOVER_TIMEOUT_KEY = "switchyard:cutover.switchoverTimeout";
+
 /** Message patterns, each with the key (or a function of the match giving it) the value came from. */
 export type ConfigKeyMap = readonly (readonly [RegExp, string | ((m: RegExpExecArray) => string)])[];
 

@@ -25,8 +25,9 @@ import { breachEvidence } from "./sequential";
 import { pointOfNoReturn } from "./migrationsPlan";
 import { checkFlagSteps, FlagStep, flagsOn, formatFlagStep, isFlagStep, StepSpec, stepFromConfig } from "./flags";
 import { after, formatDuration, windowsOf } from "./watch";
-import { openingAt } from "./windows";
+import { describeOpening, nextOpening, openingAt } from "./windows";
 import { checkReplicatedSteps } from "../components/local/ops/replicationPlan";
+import { checkRdsBlueGreenSteps, RDS_BLUE_GREEN } from "./rdsSwitchPlan";
 
 /** A plan or gate the user asked for cannot be carried out; the message says why and what to do. */
 export class CutoverError extends Error {
@@ -132,6 +133,7 @@ export interface PlanRequest {
     /**
      * The pair's database mode (its `databaseMode` output). `replicated`: the cutover is one
      * switchover step (`switchStep.ts`); a gradual shift is refused, and the steps default to [100].
+     * `rds-blue-green` (an AWS pair with an RDS blue/green deployment, `rdsSwitch.ts`): the same.
      * @default undefined (one shared database)
      */
     readonly databaseMode?: string;
@@ -159,7 +161,7 @@ export function makePlan(req: PlanRequest): CutoverPlan {
         }
         given = preset;
     } else {
-        given = req.steps ?? (req.databaseMode === "replicated" ? PRESETS["all-at-once"] : PRESETS["linear-25"]);
+        given = req.steps ?? (req.databaseMode === "replicated" || req.databaseMode === RDS_BLUE_GREEN ? PRESETS["all-at-once"] : PRESETS["linear-25"]);
     }
     const steps = given.filter((s): s is number => !isFlagStep(s));
     const flags = given.filter(isFlagStep);
@@ -167,7 +169,7 @@ export function makePlan(req: PlanRequest): CutoverPlan {
     if (problem) {
         throw new CutoverError(problem);
     }
-    const split = req.databaseMode === "replicated" ? checkReplicatedSteps(steps) : undefined;
+    const split = req.databaseMode === "replicated" ? checkReplicatedSteps(steps) : req.databaseMode === RDS_BLUE_GREEN ? checkRdsBlueGreenSteps(steps) : undefined;
     if (split) {
         throw new CutoverError(split);
     }
@@ -518,10 +520,24 @@ function promote(cp: Checkpoint, warmFrom: string, now: string): Transition {
  * Why a cutover stops at this step boundary: its rollout windows are all closed now. Undefined when
  * it has none or one is open.
  */
-export function windowClosed(cp: Pick<Checkpoint, "windows">, now: string): string | undefined {
+export function windowClosed(cp: Pick<Checkpoint, "windows" | "windowsForced">, now: string): string | undefined {
     const windows = windowsOf(cp.windows);
-    if (windows.length === 0 || openingAt(windows, new Date(now))) return undefined;
-    return `the rollout window closed (${windows.map((w) => w.text).join("; ")}): paused at this step boundary; \`switchyard resume\` goes on in the next window, or now with --force`;
+    const at = new Date(now);
+    if (cp.windowsForced || windows.length === 0 || openingAt(windows, at)) return undefined;
+    const next = nextOpening(windows, at);
+    return (
+        `the rollout window closed (${windows.map((w) => w.text).join("; ")}): paused at this step boundary; ` +
+        `the next one opens ${next ? describeOpening(next, at) : "never"}; \`switchyard resume\` goes on then, or now with --force`
+    );
+}
+
+/**
+ * A cutover the operator started or resumed outside its rollout windows (`--force`): the waiver is
+ * recorded in its checkpoint, and it runs on to its end without pausing at a window's closing (a
+ * forced start inside a window records none: that window's end still pauses it).
+ */
+export function forcedOutsideWindows(t: Transition, now: string): Transition {
+    return { ...t, checkpoint: { ...t.checkpoint, windowsForced: now } };
 }
 
 /**

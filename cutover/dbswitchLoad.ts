@@ -9,6 +9,7 @@
  * const r = await w.stop(); // r.acked: ids answered 2xx; r.failed: answered otherwise; r.unknown: no answer
  */
 import autocannon from "autocannon";
+import { paceClient } from "./traffic";
 
 export interface WriteLoadOptions {
     /** Writes per second over all connections. @default 250 */
@@ -67,26 +68,8 @@ export function startWriteLoad(url: string, o: WriteLoadOptions): RunningWriteLo
         {
             url,
             connections,
-            // Evenly paced, as cutover/traffic.ts paces (autocannon's own rates send each second's share in a burst).
-            setupClient: ((client: { _doRequest: () => void; destroyed?: boolean }) => {
-                const send = client._doRequest.bind(client);
-                let slot = performance.now() + (intervalMs * clientIndex++) / connections;
-                let waiting: NodeJS.Timeout | undefined;
-                client._doRequest = () => {
-                    if (waiting) return;
-                    const now = performance.now();
-                    if (now >= slot) {
-                        slot = Math.max(slot, now - intervalMs) + intervalMs;
-                        send();
-                        return;
-                    }
-                    waiting = setTimeout(() => {
-                        waiting = undefined;
-                        slot += intervalMs;
-                        if (!client.destroyed) send();
-                    }, slot - now);
-                };
-            }) as never,
+            // Evenly paced (paceClient): autocannon's own rates send each second's share in a burst.
+            setupClient: ((client: { _doRequest: () => void; destroyed?: boolean }) => paceClient(client, intervalMs, (intervalMs * clientIndex++) / connections)) as never,
             duration: (o.durationMs ?? 60_000) / 1000,
             timeout: 10,
             requests: [

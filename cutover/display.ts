@@ -47,6 +47,7 @@ export function formatEvent(e: CutoverEvent): string | undefined {
         case "reconciled":
             return `${time(e.at)} replication: ${e.did}`;
         case "switchover":
+            if (e.detail !== undefined) return `${time(e.at)} switchover ${e.from} → ${e.to}: ${e.detail}${e.databaseMoved === false ? "" : ` (lag before: ${e.lag})`}`;
             return `${time(e.at)} switchover ${e.from} → ${e.to}: writes paused ${e.pauseMs} ms, ${e.refusedWrites} refused; replication now ${e.to} → ${e.from} (lag before: ${e.lag})`;
         case "revert":
             return `${time(e.at)} REVERT to ${formatWeights(e.weights)}: ${e.reason}`;

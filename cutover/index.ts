@@ -7,7 +7,7 @@
  */
 import { projectEnv, projectOf, StackTarget, UserError } from "../stack/run";
 import { checkStateStorage } from "../stack/storage";
-import { CutoverError, describeStep, formatWeights, makePlan, plannedSteps, operatorRevert, planOf, PlanRequest, resume as resumeCore, sameSplit, start } from "./core";
+import { CutoverError, describeStep, forcedOutsideWindows, formatWeights, makePlan, plannedSteps, operatorRevert, planOf, PlanRequest, resume as resumeCore, sameSplit, start } from "./core";
 import { utcStamp } from "../stack/snapshot";
 import { drive, DriveOptions } from "./run";
 import { AutomationStackStore, Intent, lockCutover, StackState, StackStore } from "./stackState";
@@ -19,6 +19,8 @@ import { CommandMigrations, commandMigrations } from "./migrations";
 import { formatDuration, RolloutSettings, rolloutSettings, scaleDownDue, windowsOf } from "./watch";
 import { refuseOutsideWindows } from "./windows";
 import { formatStage, RolloutStage } from "../components/flags";
+import { cutoverDatabaseMode, deploymentIdOf, RDS_BLUE_GREEN, switchoverTimeoutOf } from "./rdsSwitchPlan";
+import { readReplicationStatus, ReplicationStatus } from "./replicationStatus";
 
 export * from "./types";
 export * from "./core";
@@ -35,6 +37,7 @@ export { CommandMigrations, CommandMigrationsOptions, commandMigrations } from "
 export { dataDropped, pointOfNoReturn, sqlSections, SAFE_TO_REVERSE } from "./migrationsPlan";
 export { parseDuration, formatDuration, rolloutSettings, RolloutSettings, scaleDownDue, DEFAULT_KEEP_WARM_MS } from "./watch";
 export { parseWindows, refuseOutsideWindows, nextOpening, openingAt, describeOpening } from "./windows";
+export { judgeReplication, readReplicationStatus, formatReplication, ReplicationStatus, ReplicationDirection } from "./replicationStatus";
 
 /** Which pair of the stack a command acts on: `--pair`, needed when the stack has several. */
 export interface PairOption {
@@ -86,6 +89,16 @@ async function open(target: StackTarget, store: AutomationStackStore): Promise<{
         const databases = localDatabaseSwitch(state.outputs);
         if (databases) port.databases = databases;
     }
+    // An AWS pair with an RDS blue/green deployment: its step is the RDS switchover, its revert moves the router only (no switchback).
+    // A bad switchyard:cutover.switchoverTimeout refuses the switchover itself (and a new cutover's plan), never a revert or `status`.
+    if (state.platform === "aws" && deploymentIdOf(state.outputs) !== undefined) {
+        const timeout = switchoverTimeoutOf(state.cutoverDeclared);
+        const { rdsDatabaseSwitch } = await import("./rdsSwitch");
+        const databases =
+            port.applyNow &&
+            rdsDatabaseSwitch(state.outputs, { route: (w) => port.applyNow!(w), ...(typeof timeout === "number" ? { switchoverTimeoutSeconds: timeout } : { refusal: `stack "${target.stackName}": ${timeout}` }) });
+        if (databases) port.databases = databases;
+    }
     return { store, state, port };
 }
 
@@ -114,11 +127,14 @@ function rolloutFor(target: StackTarget, state: StackState, opts: { watch?: stri
     return settings;
 }
 
-/** Refused (nothing changed) outside every rollout window, naming the next one, unless `force`. */
-function refuseOutsideWindow(target: StackTarget, windows: readonly string[] | undefined, now: Date, force?: boolean, what = "a cutover"): void {
-    if (force) return;
+/**
+ * Refused (nothing changed) outside every rollout window, naming the next one, unless `force`.
+ * Returns true when `force` overrode a refusal: the cutover then records the waiver and runs on.
+ */
+function refuseOutsideWindow(target: StackTarget, windows: readonly string[] | undefined, now: Date, force?: boolean, what = "a cutover"): boolean {
     const refusal = refuseOutsideWindows(windowsOf(windows), now);
-    if (refusal) throw new UserError(`stack "${target.stackName}": ${what} is refused ${refusal}`);
+    if (refusal && !force) throw new UserError(`stack "${target.stackName}": ${what} is refused ${refusal}`);
+    return refusal !== undefined;
 }
 
 /** The migrate step of a plan: the stack's pending migrations and what their backward migrations drop. */
@@ -194,7 +210,7 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
         refuseUnfinished(target, effectiveCheckpoint(state));
         const plan = await planFor(target, req, opts, state, port);
         const now = (opts.now ?? (() => new Date()))();
-        refuseOutsideWindow(target, plan.windows, now, opts.force);
+        const forced = refuseOutsideWindow(target, plan.windows, now, opts.force);
         if (plan.flagSteps && !port.flags) {
             throw new UserError(`stack "${target.stackName}" serves no flag file (no flagsFile output on ${port.platform}): a plan with flag steps cannot run; run \`switchyard up ${target.stackName}\` with switchyard:flags declared`);
         }
@@ -203,16 +219,19 @@ export async function cutover(target: StackTarget, req: Omit<PlanRequest, "curre
         // The impact map (with `impact`): shown, and a plan its risk tier does not allow refused, nothing changed.
         if (opts.impact) await impactGate(target, plan, state.outputs, opts.impact);
         // Back to a color scaled down after an earlier cutover: up first, health-checked (its new process read again).
-        const ready = (await bringBackUp(port, effectiveCheckpoint(state), plan.to, opts)) ? (await open(target, store)).port : port;
-        return drive(ready, plan, start(plan, state.weights, newId(now), now.toISOString()), opts);
+        const ready = (await bringBackUp(port, withScaleDownCutShort(state), plan.to, opts)) ? (await open(target, store)).port : port;
+        const first = start(plan, state.weights, newId(now), now.toISOString());
+        return drive(ready, plan, forced ? forcedOutsideWindows(first, now.toISOString()) : first, opts);
     });
 }
 
 async function planFor(target: StackTarget, req: Omit<PlanRequest, "current" | "migrate">, opts: CutoverOptions, state: StackState, port: CutoverPort): Promise<CutoverPlan> {
     const migrate = opts.migrate ? await migratePlan(target, port) : undefined;
     const rollout = rolloutFor(target, state, opts);
+    const timeout = cutoverDatabaseMode(state.outputs) === RDS_BLUE_GREEN ? switchoverTimeoutOf(state.cutoverDeclared) : undefined;
+    if (typeof timeout === "string") throw new UserError(`stack "${target.stackName}": ${timeout}`);
     return asUserError(() =>
-        makePlan({ ...req, ...rollout, current: state.weights, databaseMode: typeof state.outputs.databaseMode === "string" ? state.outputs.databaseMode : undefined, steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate), ...(migrate ? { migrate } : {}) }),
+        makePlan({ ...req, ...rollout, current: state.weights, databaseMode: cutoverDatabaseMode(state.outputs), steps: req.steps ?? plannedSteps(state.plannedSteps), flagNames: Object.keys(state.flags ?? {}), gate: withDefaults(port, req.gate), ...(migrate ? { migrate } : {}) }),
     );
 }
 
@@ -240,15 +259,18 @@ export async function resume(target: StackTarget, gate: Partial<GateSpec> = {}, 
             // A promoted cutover whose keep-warm time is over: its due scale-down is what is left.
             return scaleDownWith(port, cp, opts);
         }
-        if (cp && !FINAL_PHASES.includes(cp.phase) && cp.phase !== "reverting" && cp.phase !== "watching") {
-            // Going on with the steps is refused outside the windows; a revert or a watch is not.
-            refuseOutsideWindow(target, cp.windows, now, opts.force, "resuming the cutover");
+        let forced = false;
+        if (cp && !cp.windowsForced && !FINAL_PHASES.includes(cp.phase) && cp.phase !== "reverting" && cp.phase !== "watching") {
+            // Going on with the steps is refused outside the windows; a revert or a watch is not, nor a
+            // cutover already forced outside them (`windowsForced`: it runs to its end, also after a kill).
+            forced = refuseOutsideWindow(target, cp.windows, now, opts.force, "resuming the cutover");
         }
         if (!cp || FINAL_PHASES.includes(cp.phase)) {
             throw new UserError(`stack "${target.stackName}" has no unfinished cutover to resume${cp ? ` (the last one, ${cp.id}, ${cp.phase})` : ""}`);
         }
         const plan = asUserError(() => planOf(cp, withDefaults(port, gate)));
-        return drive(port, plan, asUserError(() => resumeCore(cp, plan, now.toISOString())), opts);
+        const first = asUserError(() => resumeCore(cp, plan, now.toISOString()));
+        return drive(port, plan, forced ? forcedOutsideWindows(first, now.toISOString()) : first, opts);
     });
 }
 
@@ -260,7 +282,7 @@ export async function revert(target: StackTarget, opts: DriveOptions & PairOptio
         await discardPartialBackups(target, port);
         await reconcileDatabases(port, opts);
         const last = effectiveCheckpoint(state);
-        await bringBackUp(port, last, last?.from, opts);
+        await bringBackUp(port, withScaleDownCutShort(state), last?.from, opts);
         const now = (opts.now ?? (() => new Date()))();
         const first = operatorRevert(state.weights, last, newId(now), now.toISOString(), opts.reason);
         return drive(port, planOf(first.checkpoint), first, opts);
@@ -281,9 +303,23 @@ async function bringBackUp(port: CutoverPort, last: Checkpoint | undefined, to: 
     return true;
 }
 
-/** Scales the old color of a promoted cutover down and records it; emits `scaled`. */
+/**
+ * The checkpoint to go on from, with its old color counted as scaled down when a scale-down was cut
+ * short (its `scaleDown` intent left behind by a kill): its config already says cold and its process
+ * may be gone, so a `revert` (or a cutover back to it) brings it up first.
+ */
+function withScaleDownCutShort(state: Pick<StackState, "checkpoint" | "intent">): Checkpoint | undefined {
+    const cp = effectiveCheckpoint(state);
+    return cp && state.intent?.action === "scaleDown" ? { ...cp, scaledDown: cp.scaledDown ?? state.intent.at } : cp;
+}
+
+/**
+ * Scales the old color of a promoted cutover down and records it; emits `scaled`. The intent comes
+ * first: one cut short is finished by `scale-down` or `resume`, or undone by `revert`.
+ */
 async function scaleDownWith(port: CutoverPort, cp: Checkpoint, opts: DriveOptions): Promise<Checkpoint> {
     const t0 = performance.now();
+    await port.recordIntent({ id: cp.id, action: "scaleDown", checkpoint: cp, at: (opts.now ?? (() => new Date()))().toISOString() });
     await port.scale!(cp.from, false);
     const at = (opts.now ?? (() => new Date()))().toISOString();
     const done: Checkpoint = { ...cp, scaledDown: at, updatedAt: at };
@@ -344,6 +380,10 @@ export interface CutoverStatus {
     readonly flags?: readonly FlagPlaces[];
     /** Why the flags could not be read (the served file or object unreachable); their places are then unknown. */
     readonly flagsUnread?: string;
+    /** A `replicated` pair's replication: direction, lag, write gates (its problems are among the disagreements). */
+    readonly replication?: ReplicationStatus;
+    /** Why a replicated pair's replication could not be read (a database server unreachable). */
+    readonly replicationUnread?: string;
     /** Every disagreement, named; empty when intent, state, config, router and the flags' places agree. */
     readonly disagreements: string[];
     readonly inAgreement: boolean;
@@ -421,9 +461,26 @@ export async function status(target: StackTarget, o: PairOption = {}): Promise<C
         intent: state.intent,
         ...(flags && "places" in flags ? { flags: flags.places } : {}),
     };
-    const problems = disagreements(base, target.stackName);
-    const unread = flags && "unread" in flags ? { flagsUnread: flags.unread } : {};
+    const replication = state.platform === "local" ? await replicationOf(state.outputs, target.stackName) : undefined;
+    const problems = [...disagreements(base, target.stackName), ...(replication?.status?.problems ?? [])];
+    const unread = {
+        ...(flags && "unread" in flags ? { flagsUnread: flags.unread } : {}),
+        ...(replication?.status ? { replication: replication.status } : {}),
+        ...(replication?.unread ? { replicationUnread: replication.unread } : {}),
+    };
     return { platform: port.platform, pair: state.pair, ...base, ...unread, disagreements: problems, inAgreement: problems.length === 0 };
+}
+
+/** A local replicated pair's replication (undefined for any other mode), or why it could not be read. */
+async function replicationOf(outputs: Record<string, unknown>, stack: string): Promise<{ status?: ReplicationStatus; unread?: string } | undefined> {
+    const { replicatedSidesOf } = await import("./switchStep");
+    const sides = replicatedSidesOf(outputs);
+    if (!sides) return undefined;
+    try {
+        return { status: await readReplicationStatus({ ...sides, stack }) };
+    } catch (e) {
+        return { unread: (e as Error).message };
+    }
 }
 
 /** Each served flag's stage in config, state and served file (`switchyard flags`' reading, no app asked). */

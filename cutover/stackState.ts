@@ -27,7 +27,7 @@ import { sameWeights } from "./core";
 export interface Intent {
     /** The cutover it belongs to. */
     readonly id: string;
-    readonly action: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown" | "switch";
+    readonly action: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown" | "switch" | "scaleDown";
     /** The weights it is about to set (apply, revert), or keep (flag). */
     readonly weights?: TrafficWeights;
     /** The flag step it is about to take (flag). */

@@ -28,6 +28,13 @@ export interface SwitchoverReport {
     readonly refusedWrites: number;
     /** The lag when it started, in words. */
     readonly lag: string;
+    /**
+     * False when only the router moved and the database stayed (an RDS blue/green deployment
+     * switched over already: RDS has no switchback). @default true
+     */
+    readonly databaseMoved?: boolean;
+    /** What happened, in words, where the replicated pair's pause and reverse replication do not apply (RDS). @default none */
+    readonly detail?: string;
 }
 
 /** Moves the writes of a pair whose colors each have their own database. */
@@ -66,6 +73,16 @@ function sideOf(color: Color, url: unknown, key: string): DbSide {
     if (typeof url !== "string") throw new Error(`the pair exports no ${key}: run \`switchyard up\` with database mode "replicated" first`);
     const u = new URL(url);
     return { color, port: Number(u.port || 5432), database: decodeURIComponent(u.pathname.replace(/^\//, "")) };
+}
+
+/** A `replicated` pair's router socket and its two database servers, from its outputs; undefined for any other mode. */
+export function replicatedSidesOf(outputs: Record<string, unknown>): { socketPath: string; blue: DbSide; green: DbSide } | undefined {
+    if (databaseModeOf(outputs) !== "replicated") return undefined;
+    return {
+        socketPath: outputs.adminSocket as string,
+        blue: sideOf("blue", outputs.databaseUrl, "databaseUrl"),
+        green: sideOf("green", outputs.greenDatabaseUrl, "greenDatabaseUrl"),
+    };
 }
 
 /** The local switch of a `replicated` pair, from its outputs; undefined for any other mode. */

@@ -152,6 +152,31 @@ interface ClientInternals extends EventEmitter {
 }
 
 /**
+ * Paces one autocannon client to a request every `intervalMs`, its first at `offsetMs` (spread the
+ * clients' offsets over one interval): autocannon's own rates send each second's share in a burst.
+ * A request waiting for its slot goes then, on whatever connection is current.
+ */
+export function paceClient(client: { _doRequest: () => void; destroyed?: boolean }, intervalMs: number, offsetMs: number): void {
+    const send = client._doRequest.bind(client);
+    let slot = performance.now() + offsetMs;
+    let waiting: NodeJS.Timeout | undefined;
+    client._doRequest = () => {
+        if (waiting) return;
+        const now = performance.now();
+        if (now >= slot) {
+            slot = Math.max(slot, now - intervalMs) + intervalMs;
+            send();
+            return;
+        }
+        waiting = setTimeout(() => {
+            waiting = undefined;
+            slot += intervalMs;
+            if (!client.destroyed) send();
+        }, slot - now);
+    };
+}
+
+/**
  * Starts load on `url` in the background.
  *
  * @example
@@ -249,25 +274,7 @@ export function startLoad(url: string, o: LoadOptions = {}): RunningLoad {
                 connect();
             }
         };
-        if (intervalMs > 0) {
-            const send = c._doRequest.bind(c);
-            let slot = performance.now() + (intervalMs * clientIndex++) / connections;
-            let waiting: NodeJS.Timeout | undefined;
-            c._doRequest = () => {
-                if (waiting) return; // the request already waiting for its slot goes then, on whatever connection is current
-                const now = performance.now();
-                if (now >= slot) {
-                    slot = Math.max(slot, now - intervalMs) + intervalMs;
-                    send();
-                    return;
-                }
-                waiting = setTimeout(() => {
-                    waiting = undefined;
-                    slot += intervalMs;
-                    if (!c.destroyed) send();
-                }, slot - now);
-            };
-        }
+        if (intervalMs > 0) paceClient(c, intervalMs, (intervalMs * clientIndex++) / connections);
     };
 
     const onResponse = (status: number, body: string, _context: object, headers: Record<string, unknown>) => {

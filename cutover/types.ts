@@ -250,6 +250,11 @@ export interface Checkpoint {
     readonly migrate?: MigrationRecord;
     /** The plan's rollout windows, as declared (absent: any time). */
     readonly windows?: readonly string[];
+    /**
+     * When the operator forced this cutover to start or go on outside its windows (`--force`): it
+     * then runs to its end without pausing when a window closes (absent: not forced).
+     */
+    readonly windowsForced?: string;
     /** The plan's watch after 100%, in milliseconds (absent: none). */
     readonly watchMs?: number;
     /** When the watch ends (set as it starts, phase `watching`). */
@@ -327,7 +332,19 @@ export type CutoverEvent =
     /** A `replicated` pair's replication put in agreement with the router (after a switchover cut short): one change, in words. */
     | { readonly type: "reconciled"; readonly at: string; readonly did: string }
     /** A `replicated` pair's switchover (`switchStep.ts`): writes moved from `from` to `to`, paused `pauseMs`. */
-    | { readonly type: "switchover"; readonly at: string; readonly from: Color; readonly to: Color; readonly pauseMs: number; readonly refusedWrites: number; readonly lag: string }
+    | {
+          readonly type: "switchover";
+          readonly at: string;
+          readonly from: Color;
+          readonly to: Color;
+          readonly pauseMs: number;
+          readonly refusedWrites: number;
+          readonly lag: string;
+          /** False: the router alone moved, the database stayed (RDS has no switchback; `rdsSwitch.ts`). */
+          readonly databaseMoved?: boolean;
+          /** What happened in words, for an RDS switchover (`rdsSwitch.ts`). */
+          readonly detail?: string;
+      }
     | { readonly type: "done"; readonly at: string; readonly phase: Phase; readonly weights: TrafficWeights; readonly reason?: string };
 
 /** A window being observed on one color, read at every tick. */
@@ -351,7 +368,7 @@ export interface CutoverPort {
     /** The weights in stack state, the checkpoint and any unfinished intent. */
     readState(): Promise<{ weights: TrafficWeights; checkpoint?: Checkpoint }>;
     /** Records, durably and before anything changes, the action about to be taken. */
-    recordIntent(intent: { id: string; action: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown" | "switch"; weights?: TrafficWeights; flag?: FlagStep; checkpoint: Checkpoint; at: string }): Promise<void>;
+    recordIntent(intent: { id: string; action: "apply" | "revert" | "backup" | "flag" | "migrate" | "migrateDown" | "switch" | "scaleDown"; weights?: TrafficWeights; flag?: FlagStep; checkpoint: Checkpoint; at: string }): Promise<void>;
     /**
      * Puts the weights in the stack's config and runs `up`, so state agrees; records the checkpoint.
      * With `flags`, those flags' stages go into the stack's `switchyard:flags` first, so config, state

@@ -3,7 +3,7 @@
  * transitions, time as an argument.
  */
 import * as assert from "assert";
-import { advance, makePlan, operatorRevert, planOf, resume, start, Transition, windowClosed } from "./core";
+import { advance, forcedOutsideWindows, makePlan, operatorRevert, planOf, resume, start, Transition, windowClosed } from "./core";
 import { Checkpoint, CutoverPlan, DEFAULT_GATE, Input, Sample } from "./types";
 import { DEFAULT_KEEP_WARM_MS, formatDuration, parseDuration, rolloutSettings, scaleDownDue } from "./watch";
 import { formatEvent, formatPlan } from "./display";
@@ -121,6 +121,43 @@ describe("cutover core: rollout windows", () => {
         }
         assert.strictEqual(windowClosed({ windows: SAT }, IN), undefined);
         assert.match(windowClosed({ windows: SAT }, "2026-11-30T14:00:00.000Z")!, /closed/);
+    });
+
+    it("names the next opening when it pauses, and pauses only at a boundary: the step under way when the window closes finishes first", () => {
+        // Inputs a minute apart from 04:59: the window closes during step 1's window; step 1 passes, then the pause.
+        const t0 = "2026-12-05T04:59:00.000Z";
+        const { t, events } = run(plan({ windows: SAT }), [ok()], (i) => plus(t0, i * 60_000));
+        assert.deepStrictEqual(events, ["started", "step", "applied", "sample", "verdict", "paused"]);
+        assert.deepStrictEqual([t.checkpoint.step, t.checkpoint.weights], [0, { blue: 90, green: 10 }], "at step 1's weights, nothing half-done");
+        // Paused at 05:01 on Saturday: the next opening is the Saturday after.
+        assert.match(t.checkpoint.reason!, /the next one opens Sat 2026-12-12 02:00–05:00 UTC \(in 6 d 20 h\)/);
+        assert.match(windowClosed({ windows: ["daily 10:00-10:30 UTC"] }, "2026-11-30T14:00:00.000Z")!, /next one opens Tue 2026-12-01 10:00–10:30 UTC \(in 20 h 0 min\)/);
+    });
+
+    it("a cutover forced outside its windows (--force) runs to its end; a paused one resumed with --force goes on to the end", () => {
+        const out = "2026-11-30T14:00:00.000Z";
+        const p = plan({ windows: SAT, steps: [10, 25, 50, 100] });
+        const clock = (i: number) => plus(out, i * 1000);
+        // Not forced: it stops at the first boundary.
+        assert.strictEqual(run(p, [ok()], clock).t.checkpoint.phase, "paused");
+        // Forced: the waiver is in the checkpoint, no pause at any boundary.
+        const forced = forcedOutsideWindows(start(p, { blue: 100, green: 0 }, "c1", out), out);
+        const { t } = run(p, [ok()], clock, forced);
+        assert.deepStrictEqual([t.checkpoint.phase, t.checkpoint.windowsForced], ["promoted", out]);
+        assert.strictEqual(windowClosed(t.checkpoint, out), undefined);
+        // Paused by the window's closing, then resumed with --force: the remaining steps, no second pause.
+        const paused = run(p, [ok()], clock).t.checkpoint;
+        const later = plus(out, 3_600_000);
+        const r = forcedOutsideWindows(resume(paused, planOf(paused), later), later);
+        const end = run(planOf(paused), [ok()], (i) => plus(later, i * 1000), r);
+        assert.strictEqual(end.t.checkpoint.phase, "promoted");
+        assert.ok(!end.events.includes("paused"), end.events.join(","));
+        // Resumed without --force (inside the next window): it still pauses when that one closes.
+        const resumedIn = resume(paused, planOf(paused), "2026-12-05T04:58:00.000Z");
+        assert.strictEqual(resumedIn.checkpoint.windowsForced, undefined);
+        const again = run(planOf(paused), [ok()], (i) => plus("2026-12-05T04:58:00.000Z", i * 60_000), resumedIn);
+        assert.strictEqual(again.t.checkpoint.phase, "paused");
+        assert.strictEqual(again.t.checkpoint.step, 1);
     });
 });
 

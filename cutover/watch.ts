@@ -11,9 +11,10 @@
  * Pure: durations are parsed strictly, time comes in as an argument.
  */
 import { parseWindows, RolloutWindow } from "./windows";
+import { CONFIG_KEYS } from "../components/types";
 
 /** The settings key; each setting is a path under it (`switchyard:cutover.window`). */
-export const ROLLOUT_KEY = "switchyard:cutover";
+export const ROLLOUT_KEY = CONFIG_KEYS.cutover;
 
 /**
  * How long the old color stays warm after the watch when `keepWarm` is not given.
@@ -90,6 +91,25 @@ export function rolloutSettings(declared: unknown, flags: { watch?: string } = {
     const watchMs = flags.watch !== undefined ? duration(flags.watch, "--watch", 0) : duration(d.watch, `${ROLLOUT_KEY}.watch`, 0);
     const keepWarmMs = duration(d.keepWarm, `${ROLLOUT_KEY}.keepWarm`, DEFAULT_KEEP_WARM_MS);
     return { settings: { windows, watchMs, keepWarmMs }, errors };
+}
+
+/** The rollout settings' names under {@link ROLLOUT_KEY} (`switchyard:cutover.window`, …). */
+export const ROLLOUT_SETTINGS = ["window", "watch", "keepWarm"] as const;
+
+/** The rollout settings as a stack declares them, unchecked (what {@link rolloutSettings} reads). */
+export type DeclaredRollout = Partial<Record<(typeof ROLLOUT_SETTINGS)[number], unknown>>;
+
+/**
+ * The rollout settings of a `switchyard:cutover` object as written, unchecked: what a pair records in
+ * its state for the policy pack to check (`rollout-settings-valid`). Undefined when it declares none.
+ *
+ * @example declaredRollout({ steps: [10, 100], window: "Sat 02:00-05:00 UTC" }) // { window: "Sat 02:00-05:00 UTC" }
+ */
+export function declaredRollout(declared: unknown): DeclaredRollout | undefined {
+    if (!declared || typeof declared !== "object" || Array.isArray(declared)) return undefined;
+    const d = declared as Record<string, unknown>;
+    const out = Object.fromEntries(ROLLOUT_SETTINGS.filter((k) => d[k] !== undefined).map((k) => [k, d[k]]));
+    return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** The windows of a plan or checkpoint, parsed (they were checked when the plan was made). */

@@ -95,7 +95,8 @@ export function parseWindow(input: string): RolloutWindow | string {
 
 /** Parses a window or a list of them; throws nothing: a list of messages when any is wrong. */
 export function parseWindows(input: string | readonly string[]): { windows: RolloutWindow[]; errors: string[] } {
-    const list = typeof input === "string" ? [input] : [...input];
+    // Config values come untyped: a number or an object is one element that is not text, not a list.
+    const list: unknown[] = Array.isArray(input) ? [...input] : [input];
     const windows: RolloutWindow[] = [];
     const errors: string[] = [];
     if (list.length === 0) errors.push(`the window list is empty: give at least one window (${EXAMPLE}), or leave the key out`);

@@ -32,6 +32,7 @@ import { flagsValid, S3_OBJECT } from "./rules";
 import { flagdText } from "../components/flags";
 import { sandboxMaskingValid } from "./rules";
 import { AWS_ENV, envNamesDatabase, productionDatabases, sandboxNoProductionDb, STACK_REFERENCE_TYPE } from "./rules";
+import { rolloutSettingsValid } from "./rules";
 
 // The sentinels the policy framework uses for unknown values (internal to @pulumi/policy, so untyped).
 const { unknownBooleanValue, unknownNumberValue, unknownStringValue } = require("@pulumi/policy/proxy") as Record<string, unknown>;
@@ -804,6 +805,55 @@ describe("policies: rules", () => {
         });
     });
 
+    describe("rollout-settings-valid", () => {
+        const LOCAL_PAIR = "switchyard:local:BlueGreen";
+        const pair = (rollout: unknown, type = LOCAL_PAIR) => res(type, "shop", { platform: "local", weights: { blue: 100, green: 0 }, ...(rollout === undefined ? {} : { rollout }) });
+        const messages = (rollout: unknown, type?: string) => rolloutSettingsValid([pair(rollout, type)]).map((v) => v.message);
+        const TAIL = ". Correct it in the stack's configuration (switchyard:cutover), or remove it: a cutover would refuse it.";
+        const h = `${LOCAL_PAIR} "shop": rollout-settings-valid: `;
+
+        it("accepts well-formed windows and durations, and a pair that declares none", () => {
+            assert.deepStrictEqual(messages({ window: "Sat 02:00-05:00 UTC", watch: "24h", keepWarm: "1h30m" }), []);
+            assert.deepStrictEqual(messages({ window: ["Mon-Fri 22:00-02:00 Europe/Paris", "daily 23:00-24:00"], watch: "6s" }), []);
+            assert.deepStrictEqual(messages(undefined), []);
+        });
+
+        it("refuses a window nearly right, naming the key and the value", () => {
+            assert.deepStrictEqual(messages({ window: "Sat 25:00-05:00 UTC" }), [`${h}switchyard:cutover.window: window "Sat 25:00-05:00 UTC": "25:00" is not a time of day${TAIL}`]);
+            assert.deepStrictEqual(messages({ window: "Sat 02:00-02:00 UTC" }), [`${h}switchyard:cutover.window: window "Sat 02:00-02:00 UTC" is empty: its start and end are the same time${TAIL}`]);
+            assert.deepStrictEqual(messages({ window: "Sat 2:00-05:00 UTC" }), [`${h}switchyard:cutover.window: window "Sat 2:00-05:00 UTC": "2:00" is not a time: write HH:MM on a 24-hour clock${TAIL}`]);
+            assert.match(messages({ window: "Sta 02:00-05:00" })[0], /switchyard:cutover\.window: window "Sta 02:00-05:00": "Sta" is not a day/);
+            assert.match(messages({ window: "Sat 02:00-05:00 UTX" })[0], /switchyard:cutover\.window: window "Sat 02:00-05:00 UTX": "UTX" is not a time zone/);
+            assert.match(messages({ window: "Sat 02:00-24:01" })[0], /"24:01" is not a time of day/);
+        });
+
+        it("refuses an empty element of a window list, an empty list and a value that is not text, one message each", () => {
+            const got = messages({ window: ["Sat 02:00-05:00 UTC", "", 5] });
+            assert.strictEqual(got.length, 2, got.join("\n"));
+            assert.match(got[0], /^switchyard:local:BlueGreen "shop": rollout-settings-valid: switchyard:cutover\.window: window "" does not read as \[days\] HH:MM-HH:MM \[zone\]/);
+            assert.match(got[1], /switchyard:cutover\.window: window 5 is not text/);
+            assert.match(messages({ window: [] })[0], /switchyard:cutover\.window: the window list is empty/);
+            assert.match(messages({ window: 3 })[0], /window 3 is not text/, "a number is one element that is not text, not a crash");
+        });
+
+        it("refuses a malformed, negative, unitless, zero or too long duration, naming the key and the value", () => {
+            const dur = (key: string, v: unknown) =>
+                `${h}switchyard:cutover.${key} is ${JSON.stringify(v)}: give a duration such as 6s, 30m, 24h or 1h30m (whole numbers, units s, m, h, d; at most 7d)${TAIL}`;
+            for (const v of ["1.5.h", "-1h", "0.5", "1.5h", "30 m", "1h30", "0h", "8d", "", 30]) {
+                assert.deepStrictEqual(messages({ watch: v }), [dur("watch", v)], `watch ${JSON.stringify(v)}`);
+            }
+            assert.deepStrictEqual(messages({ keepWarm: "-1h" }), [dur("keepWarm", "-1h")]);
+            assert.deepStrictEqual(messages({ window: "Sat 02:00-02:00 UTC", watch: "0.5", keepWarm: "2h" }).length, 2, "each bad setting is reported");
+        });
+
+        it("checks an AWS pair alike, reports on the pair's urn, skips unknown settings and other resources", () => {
+            assert.deepStrictEqual(rolloutSettingsValid([pair({ watch: "-1h" }, "switchyard:aws:BlueGreen")]).map((v) => v.urn), ["urn:pulumi:test::switchyard::switchyard:aws:BlueGreen::shop"]);
+            assert.deepStrictEqual(rolloutSettingsValid([res(LOCAL.router, "shop-router", { rollout: { watch: "-1h" } }), res(STACK_TYPE, "s", { rollout: { watch: "-1h" } })]), []);
+            const unknown = res(LOCAL_PAIR, "shop", unknownCheckingProxy({ rollout: { window: unknownStringValue } }) as Record<string, unknown>);
+            assert.deepStrictEqual(rolloutSettingsValid([unknown]), []);
+        });
+    });
+
     describe("the rule table", () => {
         it("has every rule once, with its defaults in the config schema", () => {
             assert.deepStrictEqual(RULES.map((r) => r.name), [...RULE_NAMES]);
@@ -854,13 +904,14 @@ describe("policies: the pack (index.ts)", () => {
             "health-check-required": "mandatory",
             "stack-role-consistent": "mandatory",
             "sandbox-no-production-db": "mandatory",
+            "rollout-settings-valid": "mandatory",
         });
     });
 
     it("gives each policy a description and the right kind of validation, with valid config schemas", () => {
         for (const p of served!.args.policies) {
             assert.ok(typeof p.description === "string" && p.description.length > 0, `${p.name} description`);
-            const isStack = p.name === "stack-role-consistent" || p.name === "sandbox-no-production-db";
+            const isStack = ["stack-role-consistent", "sandbox-no-production-db", "rollout-settings-valid"].includes(p.name as string);
             assert.strictEqual(typeof (isStack ? p.validateStack : p.validateResource), "function", `${p.name} validation`);
             const schema = p.configSchema as { properties: Record<string, unknown> } | undefined;
             assert.ok(!schema || !("enforcementLevel" in schema.properties), `${p.name}: enforcementLevel may not be a config property`);

@@ -15,7 +15,8 @@
  * resource, before it is created, so a mandatory violation still blocks it.
  */
 import { EnforcementLevel, PolicyConfigSchema, UnknownValueError } from "@pulumi/policy";
-import { MAX_WEIGHT, RoleTag, TAGS, checkStepPlan, checkTraffic } from "../components/types";
+import { MAX_WEIGHT, PAIR_TOKENS, RoleTag, TAGS, checkStepPlan, checkTraffic } from "../components/types";
+import { ROLLOUT_KEY, rolloutSettings } from "../cutover/watch";
 import { PRODUCTION_DATABASE_TOKEN } from "../components/productionDatabase";
 import { checkFlagdDocument, checkFlags } from "../components/flags";
 import { checkMasking, DatabaseSchema, parseMasking } from "../components/masking";
@@ -283,6 +284,7 @@ export const RULE_NAMES = [
     "health-check-required",
     "stack-role-consistent",
     "sandbox-no-production-db",
+    "rollout-settings-valid",
 ] as const;
 export type RuleName = (typeof RULE_NAMES)[number];
 
@@ -1148,6 +1150,33 @@ export function sandboxNoProductionDb(resources: readonly RuleResource[]): Stack
 }
 
 // ---------------------------------------------------------------------------------------------
+// Rollout settings.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * rollout-settings-valid: the rollout settings a pair records from the stack's configuration
+ * (`switchyard:cutover.window`, `.watch`, `.keepWarm`; its `rollout` output) parse, by the cutover's
+ * own parsers (`rolloutSettings`): a window that reads as `[days] HH:MM-HH:MM [zone]` and is not
+ * empty, durations of whole numbers with a unit. Each message names the key and the value. A stack
+ * policy: a pair is a component, whose outputs only a stack policy is shown.
+ */
+export function rolloutSettingsValid(resources: readonly RuleResource[]): StackViolation[] {
+    const pairs = Object.values(PAIR_TOKENS);
+    return resources
+        .filter((r) => pairs.includes(r.type))
+        .flatMap((r) => {
+            const declared = resolve(at(r.props, "rollout"));
+            if (declared === UNKNOWN || declared === undefined) {
+                return [];
+            }
+            return rolloutSettings(declared).errors.map((e) => ({
+                urn: r.urn,
+                message: `${head(r, "rollout-settings-valid")}${e}. Correct it in the stack's configuration (${ROLLOUT_KEY}), or remove it: a cutover would refuse it.`,
+            }));
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
 // The rule table: one entry per policy, used by index.ts and the tests.
 // ---------------------------------------------------------------------------------------------
 
@@ -1339,5 +1368,12 @@ export const RULES: readonly RuleSpec[] = [
         description: "In a sandbox stack no app's environment names production's database (its URL, host and port), as read through the reference to production: a sandbox that could write to production is blocked.",
         enforcementLevel: "mandatory",
         check: (rs) => sandboxNoProductionDb(rs),
+    },
+    {
+        kind: "stack",
+        name: "rollout-settings-valid",
+        description: "A pair's rollout settings (switchyard:cutover.window, .watch, .keepWarm) parse: windows as [days] HH:MM-HH:MM [zone], none empty; durations such as 30m or 24h.",
+        enforcementLevel: "mandatory",
+        check: (rs) => rolloutSettingsValid(rs),
     },
 ];

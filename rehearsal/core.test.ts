@@ -1,6 +1,7 @@
 /** The rehearsal's pure judgement: fingerprints in, differences and verdicts out. */
 import * as assert from "assert";
 import { compare, DbFingerprint, formatVerdict, judgeRehearsal, TableFingerprint } from "./core";
+import { checkAdditive } from "./additive";
 
 const items = (over: Partial<TableFingerprint> = {}): TableFingerprint => ({
     columns: ["id bigint", "name text"],
@@ -75,6 +76,20 @@ describe("rehearsal: verdicts", () => {
         const bad = db({ "public.items": withSku() }, ["001", "002"], ["index public.items_pkey: item order invariant violated"]);
         const v = judgeRehearsal({ start: START, forward: bad, back: START, again: FORWARD });
         assert.deepStrictEqual(v.checks.find((x) => x.name.startsWith("indexes"))?.findings, ["forward: index public.items_pkey: item order invariant violated"]);
+    });
+    it("for a replicated pair, a statement that is not additive fails its own check, naming the file, the statement and why; an additive run passes it", async () => {
+        const breaks = await checkAdditive([{ id: "002", file: "migrations/002.up.sql", sql: "ALTER TABLE items RENAME COLUMN name TO title;" }], { replicated: ["public.items"] });
+        const because = "--replicated";
+        const v = judgeRehearsal({ start: START, forward: FORWARD, back: START, again: FORWARD }, { replication: { because, tables: ["public.items"], breaks } });
+        assert.strictEqual(v.ok, false);
+        assert.deepStrictEqual(v.replication?.breaks.map((b) => [b.kind, b.table]), [["rename", "public.items"]]);
+        const c = v.checks.find((x) => x.name.startsWith("applied to green alone"));
+        assert.strictEqual(c?.ok, false);
+        assert.match(c!.name, /\(--replicated\)$/);
+        assert.match(formatVerdict(v), /FAIL applied to green alone[^\n]*\n\s+migrations\/002\.up\.sql line 1: ALTER TABLE items RENAME COLUMN name TO title\n\s+public\.items: renames column name to title: rows streamed from blue/);
+        const fine = judgeRehearsal({ start: START, forward: FORWARD, back: START, again: FORWARD }, { replication: { because, tables: ["public.items"], breaks: [] } });
+        assert.ok(fine.ok && fine.checks.some((x) => x.name.startsWith("applied to green alone") && x.ok), formatVerdict(fine));
+        assert.ok(!judgeRehearsal({ start: START, forward: FORWARD, back: START, again: FORWARD }).checks.some((x) => x.name.startsWith("applied to green alone")), "not checked unless asked");
     });
     it("nothing pending is not a pass: it says how to rehearse what is applied", () => {
         const v = judgeRehearsal({ start: START, forward: START, back: START, again: START });

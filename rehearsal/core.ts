@@ -8,6 +8,7 @@
  */
 import { CostReport, formatCosts } from "./cost";
 import { formatFinding, LintFinding } from "./lint";
+import { formatReplicationBreak, ReplicationBreak } from "./additive";
 
 /** One table as the rehearsal sees it. */
 export interface TableFingerprint {
@@ -95,6 +96,18 @@ export interface RehearsalVerdict {
     readonly lint?: LintFinding[];
     /** How long each migration ran and held its locks on the sandbox: the expected cost in production. */
     readonly cost?: CostReport;
+    /** Whether the migrations, applied to green alone, are additive for replication (when checked). */
+    readonly replication?: ReplicationCheck;
+}
+
+/** The additivity check of a `replicated` pair's migrations: why it ran, over which tables, and what breaks replication. */
+export interface ReplicationCheck {
+    /** Why the check ran, e.g. 'production stack "organization/shop/local" is in database mode replicated' or "--replicated". */
+    readonly because: string;
+    /** The replicated tables (the live color's, as the sandbox holds them before the migrations), `schema.table`. */
+    readonly tables: string[];
+    /** Each statement that is not additive over them; empty when the migrations are additive. */
+    readonly breaks: ReplicationBreak[];
 }
 
 /** What the rehearsal read of the migrations' SQL and measured while they ran forward. */
@@ -105,6 +118,7 @@ export interface RehearsalExtras {
         readonly missing: string[];
     };
     readonly cost?: CostReport;
+    readonly replication?: ReplicationCheck;
 }
 
 /** The four fingerprints of a rehearsal: before, after forward, after back, after forward again. */
@@ -149,7 +163,18 @@ export function judgeRehearsal(f: RehearsalFingerprints, extras: RehearsalExtras
         const findings = [...extras.lint.missing, ...extras.lint.findings.map(formatFinding)];
         checks.push({ name: "the SQL takes no long lock and keeps the live version working (lint)", ok: findings.length === 0, findings });
     }
-    return { ok: checks.every((c) => c.ok), applied, checks, ...(extras.lint ? { lint: extras.lint.findings } : {}), ...(extras.cost ? { cost: extras.cost } : {}) };
+    if (extras.replication) {
+        const findings = extras.replication.breaks.map(formatReplicationBreak);
+        checks.push({ name: `applied to green alone, the SQL is additive: replication from blue keeps working (${extras.replication.because})`, ok: findings.length === 0, findings });
+    }
+    return {
+        ok: checks.every((c) => c.ok),
+        applied,
+        checks,
+        ...(extras.lint ? { lint: extras.lint.findings } : {}),
+        ...(extras.cost ? { cost: extras.cost } : {}),
+        ...(extras.replication ? { replication: extras.replication } : {}),
+    };
 }
 
 /** The verdict as operator lines. */

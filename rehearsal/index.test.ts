@@ -3,7 +3,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { migrationsDir, readMigrationSql } from "./index";
+import { migrationsDir, readMigrationSql, replicatedProductionIn } from "./index";
+import { StateResource } from "../stack/run";
 
 describe("rehearsal: the migrations' SQL", () => {
     let root: string;
@@ -37,5 +38,21 @@ describe("rehearsal: the migrations' SQL", () => {
         );
         assert.deepStrictEqual(r.missing, [`no SQL found for migration 004_d in ${dir}: set switchyard:migrations.dir (or --migrations-dir) to the folder of its .sql files`]);
         assert.match(readMigrationSql(path.join(root, "nowhere"), ["001_a"]).missing[0], /in .*nowhere \(no such folder, or empty\)/);
+    });
+});
+
+describe("rehearsal: is the sandbox's production pair replicated?", () => {
+    const ref = (name: string, outputs: Record<string, unknown>): StateResource => ({
+        urn: `urn:pulumi:sb::p::pulumi:pulumi:StackReference::${name}`,
+        type: "pulumi:pulumi:StackReference",
+        name,
+        outputs: { name, outputs, secretOutputNames: [] },
+    });
+    it("the referenced stack whose databaseMode output is replicated, else none", () => {
+        const other: StateResource = { urn: "u", type: "switchyard:local:Sandbox", name: "shop", outputs: { databaseMode: "replicated" } };
+        assert.strictEqual(replicatedProductionIn([other, ref("organization/shop/local", { role: "blue-green", databaseUrl: "postgres://x" })]), undefined, "a shared pair exports no databaseMode");
+        assert.strictEqual(replicatedProductionIn([ref("organization/shop/aws", { databaseMode: "rds-blue-green" })]), undefined);
+        assert.strictEqual(replicatedProductionIn([other, ref("organization/shop/local", { databaseMode: "replicated" })]), "organization/shop/local");
+        assert.strictEqual(replicatedProductionIn([]), undefined);
     });
 });

@@ -14,6 +14,11 @@
  * records how long each migration ran and held its table locks on the sandbox's copy of production
  * data: the expected cost in production (`cost.ts`).
  *
+ * When the sandbox's production pair is in database mode `replicated` (or when asked), the same SQL is
+ * checked to be additive over the tables the sandbox held before it (the live color's, all of which
+ * replicate): DDL is not replicated, so a migration applied to green alone must leave every row blue
+ * writes applicable on green (`additive.ts`).
+ *
  * @example
  * const r = await rehearse({ stackName: "local-sandbox" }, { command: "node examples/app/migrate.js" });
  * if (!r.verdict.ok) console.log(formatVerdict(r.verdict));
@@ -21,14 +26,15 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { openStack, projectOf, StackTarget, stateResources, UserError } from "../stack/run";
-import { chooseComponent, componentsIn } from "../stack/pairs";
+import { openStack, projectOf, StackTarget, StateResource, stateResources, UserError } from "../stack/run";
+import { chooseSandbox } from "../stack/pairs";
 import { migrationsDir as projectMigrationsDir } from "../stack/impactRun";
 import { REHEARSAL_SUITE } from "../stack/impact";
 import { recordTestRun, sandboxTarget } from "../stack/testRuns";
 import { OUTPUT_TAIL_CHARS } from "../components/testRuns";
 import { CONFIG_KEYS } from "../components/types";
-import { DbFingerprint, formatVerdict, judgeRehearsal, RehearsalFingerprints, RehearsalVerdict } from "./core";
+import { DbFingerprint, formatVerdict, judgeRehearsal, RehearsalFingerprints, RehearsalVerdict, ReplicationCheck } from "./core";
+import { checkAdditive } from "./additive";
 import { measureCosts } from "./cost";
 import { lintMigrations, MigrationSql } from "./lint";
 import { fingerprint, sampleActivity } from "./postgres";
@@ -36,6 +42,7 @@ import { fingerprint, sampleActivity } from "./postgres";
 export * from "./core";
 export * from "./cost";
 export * from "./lint";
+export * from "./additive";
 export { fingerprint, sampleActivity } from "./postgres";
 
 /** `application_name` of the migration command's connections (through `PGAPPNAME`), so the lock samples tell them from the app's. */
@@ -88,6 +95,13 @@ export interface RehearseOptions extends MigrationsConfig {
      * @default false (the CLI's `rehearse` records unless --no-record)
      */
     readonly record?: boolean;
+    /**
+     * Check that the migrations are additive for logical replication (they will run on green alone
+     * while blue's writes replicate to it): a statement that is not fails the rehearsal, named.
+     * @default true when the sandbox's production pair is in database mode `replicated` (as the
+     * sandbox's reference to the production stack read it at its last `up`), else false
+     */
+    readonly replicated?: boolean;
 }
 
 export interface RehearsalResult {
@@ -124,19 +138,16 @@ function runCommand(command: string, args: string, url: string, cwd: string, pha
  * Reads the sandbox's database URL from its state (the stack's sandbox component) and the migration
  * settings from its config. A stack with a blue-green pair and no sandbox is production: refused.
  */
-async function sandboxOf(target: StackTarget, sandboxName?: string): Promise<{ url?: string; config: MigrationsConfig }> {
+async function sandboxOf(target: StackTarget, sandboxName?: string): Promise<{ url?: string; config: MigrationsConfig; replicatedProduction?: string }> {
     const stack = await openStack(target);
     const resources = await stateResources(stack);
-    const sandboxes = componentsIn(resources, "sandbox");
-    if (sandboxes.length === 0) {
-        const pairs = componentsIn(resources, "pair");
-        throw new UserError(
-            `stack "${target.stackName}" ${pairs.length ? `holds a blue-green pair (${pairs.map((p) => p.name).join(", ")}), which is production` : "has no sandbox in its state (is it up?)"}: ` +
-                "migrations are rehearsed on a sandbox, never on production. " +
-                "Bring up a sandbox restored from production's latest snapshot (e.g. `switchyard up local-sandbox`) and rehearse there",
-        );
-    }
-    const sb = chooseComponent(sandboxes, "sandbox", target.stackName, sandboxName);
+    const sb = chooseSandbox(
+        resources,
+        target.stackName,
+        "migrations are rehearsed on a sandbox, never on production. " +
+            "Bring up a sandbox restored from production's latest snapshot (e.g. `switchyard up local-sandbox`) and rehearse there",
+        sandboxName,
+    );
     const raw = (await stack.getAllConfig())[CONFIG_KEYS.migrations]?.value;
     let config: MigrationsConfig = {};
     try {
@@ -144,7 +155,17 @@ async function sandboxOf(target: StackTarget, sandboxName?: string): Promise<{ u
     } catch {
         throw new UserError(`${CONFIG_KEYS.migrations} in stack "${target.stackName}" is not valid JSON: ${raw}`);
     }
-    return { url: sb.outputs.databaseUrl as string | undefined, config };
+    const replicatedProduction = replicatedProductionIn(resources);
+    return { url: sb.outputs.databaseUrl as string | undefined, config, ...(replicatedProduction ? { replicatedProduction } : {}) };
+}
+
+/**
+ * Pure: the production stack a sandbox's state references whose pair is in database mode
+ * `replicated` (its `databaseMode` output, as the sandbox's StackReference read it), or undefined.
+ */
+export function replicatedProductionIn(resources: readonly StateResource[]): string | undefined {
+    const ref = resources.find((r) => r.type === "pulumi:pulumi:StackReference" && (r.outputs.outputs as { databaseMode?: unknown } | undefined)?.databaseMode === "replicated");
+    return ref ? String(ref.outputs.name) : undefined;
 }
 
 /** Runs the rehearsal on a sandbox stack and judges it. */
@@ -233,6 +254,10 @@ async function rehearseOnce(target: StackTarget, opts: RehearseOptions): Promise
     const sql = readMigrationSql(dir, applied);
     const findings = await lintMigrations(sql.found);
     say(`lint:    ${findings.length} statement(s) named in the SQL of ${sql.found.length} migration(s) from ${path.relative(cwd, dir) || "."}${sql.missing.length ? `; ${sql.missing.length} not found` : ""}`);
+    const replication = await replicationCheck(opts.replicated, sb.replicatedProduction, start, sql.found);
+    if (replication) {
+        say(`replication: ${replication.breaks.length} statement(s) not additive over ${replication.tables.length} replicated table(s) (${replication.because})`);
+    }
     const cost = measureCosts(samples, sql.found, { intervalMs: interval, application: REHEARSAL_APPLICATION, ignoreTables: [opts.table ?? sb.config.table ?? "schema_migrations"] });
     const n = applied.length;
     say(`back:    ${command} down ${n}`);
@@ -246,7 +271,18 @@ async function rehearseOnce(target: StackTarget, opts: RehearseOptions): Promise
     const again = await fp();
     say(`         ${tables(again)}`);
     const fingerprints = { start, forward, back, again };
-    return { verdict: judgeRehearsal(fingerprints, { lint: { findings, missing: sql.missing }, cost }), fingerprints, databaseUrl: url };
+    return { verdict: judgeRehearsal(fingerprints, { lint: { findings, missing: sql.missing }, cost, ...(replication ? { replication } : {}) }), fingerprints, databaseUrl: url };
+}
+
+/**
+ * The additivity check, when asked or when production is `replicated`: over the tables the sandbox
+ * held before the migrations (production's live color's, every one of which its publication carries).
+ */
+async function replicationCheck(asked: boolean | undefined, production: string | undefined, start: DbFingerprint, sql: MigrationSql[]): Promise<ReplicationCheck | undefined> {
+    if (asked === false || (asked === undefined && !production)) return undefined;
+    const because = asked ? "--replicated" : `production stack "${production}" is in database mode replicated`;
+    const tables = Object.keys(start.tables).sort();
+    return { because, tables, breaks: await checkAdditive(sql, { replicated: tables }) };
 }
 
 /** The folder of the migrations' SQL (see the stack layer's `migrationsDir`), else `cwd/migrations`. */

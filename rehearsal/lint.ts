@@ -128,20 +128,12 @@ function lintSync(m: MigrationSql, created = new Set<string>()): LintFinding[] {
  * @param created tables new in this run, added to as the migration creates more
  */
 export function lintParsed(m: MigrationSql, parsed: ParseResult, created = new Set<string>()): LintFinding[] {
-    const bytes = Buffer.from(m.sql, "utf8");
     const out: LintFinding[] = [];
     const validated = new Set<string>();
     let lockTimeout = false;
     let lockTimeoutReported = false;
-    for (const raw of parsed.stmts ?? []) {
-        const start = raw.stmt_location ?? 0;
-        const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
-        const text = bytes.subarray(start, end).toString("utf8");
-        const lead = text.length - text.trimStart().length;
-        const line = lineAt(m.sql, bytes.subarray(0, start).toString("utf8").length + lead + skipComments(text.trimStart()));
-        const statement = oneLine(text);
+    for (const { stmt, line, statement } of locateStatements(m.sql, parsed)) {
         const add = (rule: LintRuleId, problem: string) => out.push(finding(m, rule, line, statement, problem));
-        const stmt = raw.stmt ?? ({} as Node);
         const [kind, body] = Object.entries(stmt)[0] ?? ["", {}];
         const existing = (r?: RangeVar) => !!r?.relname && !created.has(r.relname);
         let locks: string | undefined; // the table this statement locks against reads or writes
@@ -195,6 +187,27 @@ export function lintParsed(m: MigrationSql, parsed: ParseResult, created = new S
         }
     }
     return out;
+}
+
+/** A parsed statement with where it is: its line in the SQL (from 1, past leading comments) and its text on one line. */
+export interface LocatedStatement {
+    readonly stmt: Node;
+    readonly line: number;
+    /** The statement on one line, comments dropped, at most 100 characters. */
+    readonly statement: string;
+}
+
+/** Each statement of a parsed migration, located in its SQL (the linter's and the additivity check's one reading). */
+export function locateStatements(sql: string, parsed: ParseResult): LocatedStatement[] {
+    const bytes = Buffer.from(sql, "utf8");
+    return (parsed.stmts ?? []).map((raw) => {
+        const start = raw.stmt_location ?? 0;
+        const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
+        const text = bytes.subarray(start, end).toString("utf8");
+        const lead = text.length - text.trimStart().length;
+        const line = lineAt(sql, bytes.subarray(0, start).toString("utf8").length + lead + skipComments(text.trimStart()));
+        return { stmt: raw.stmt ?? ({} as Node), line, statement: oneLine(text) };
+    });
 }
 
 function lintAlter(cmd: AlterTableCmd, table: string, relname: string, validated: Set<string>, add: (rule: LintRuleId, problem: string) => void): void {
@@ -272,7 +285,8 @@ function skipComments(text: string): number {
     }
 }
 
-function lineAt(sql: string, index: number): number {
+/** The line (from 1) of a character index in the SQL. */
+export function lineAt(sql: string, index: number): number {
     return sql.slice(0, index).split("\n").length;
 }
 

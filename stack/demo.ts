@@ -1,10 +1,12 @@
 /**
  * The local demo: the blue-green pair, a snapshot of its database, a sandbox restored from it, a
  * migration rehearsal on the sandbox, and two cutovers under live load: one whose gate fails and
- * reverts, one that promotes green.
+ * reverts, one that promotes green; last, a replicated pair's switchover and revert under writes
+ * (stack/demoReplicated.ts).
  */
 import * as sy from "../index";
 import { countColors, load, startLoad } from "../cutover/traffic";
+import { demoReplicated } from "./demoReplicated";
 
 // The demo drives Switchyard's own project through the library's public API, as any program would.
 const run = sy.stack;
@@ -18,8 +20,8 @@ export interface DemoOptions {
     /** Requests sent through the router to show the split. */
     readonly requests: number;
     readonly onOutput: (s: string) => void;
-    /** Stacks. @default { production: "local", sandbox: "local-sandbox" } */
-    readonly stacks?: { production: string; sandbox: string };
+    /** Stacks. @default { production: "local", sandbox: "local-sandbox", replicated: "local-replicated" } */
+    readonly stacks?: { production: string; sandbox: string; replicated?: string };
     /** The project (or its folder). @default Switchyard's own project */
     readonly project?: sy.stack.Project | string;
 }
@@ -38,6 +40,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const project = o.project ?? run.PACKAGE_ROOT;
     const prod: sy.stack.StackTarget = { stackName: stacks.production, project, onOutput: o.onOutput };
     const sandbox: sy.stack.StackTarget = { stackName: stacks.sandbox, project, onOutput: o.onOutput };
+    const replicated: sy.stack.StackTarget = { stackName: stacks.replicated ?? "local-replicated", project, onOutput: o.onOutput };
     const policy = { policyPacks: [run.defaultPolicyPack()] };
 
     if (o.down) {
@@ -45,6 +48,9 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         await cut.resetWeights(prod, { blue: 100, green: 0 });
         say(`destroy ${stacks.sandbox}`);
         await run.destroy(sandbox);
+        say(`destroy ${replicated.stackName} (the replicated pair)`);
+        await cut.resetWeights(replicated, { blue: 100, green: 0 });
+        await run.destroy(replicated);
         say(`destroy ${stacks.production}`);
         await run.destroy(prod);
         say("demo torn down: no process, port or data directory is left");
@@ -94,6 +100,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 
     await demoCutovers(prod, url, up.outputs, o);
 
+    await demoReplicated(replicated);
+
     say("where to reach it");
     process.stdout.write(
         [
@@ -107,6 +115,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
             `  where traffic stands:  npx switchyard status ${stacks.production}`,
             `  back to blue at once:  npx switchyard revert ${stacks.production}`,
             `  a cutover of your own: npx switchyard cutover ${stacks.production} --steps 10,50,100`,
+            `  replicated pair:       npx switchyard status ${replicated.stackName}   (replication direction, lag, write gates)`,
             "  tear down:             npm run demo -- --down",
             "",
         ].join("\n"),

@@ -10,7 +10,7 @@
  */
 import { maskDatabase, MaskResult } from "../components/local/ops/mask";
 import { MASKING_CONFIG_KEY } from "../components/masking";
-import { chooseComponent, componentsIn } from "./pairs";
+import { chooseSandbox } from "./pairs";
 import { openStack, StackTarget, stateResources, UserError } from "./run";
 
 export interface MaskSandboxOptions {
@@ -29,18 +29,7 @@ export interface MaskSandboxResult extends MaskResult {
 export async function maskSandbox(target: StackTarget, opts: MaskSandboxOptions = {}): Promise<MaskSandboxResult> {
     const stack = await openStack(target);
     const resources = await stateResources(stack);
-    const sandboxes = componentsIn(resources, "sandbox");
-    if (sandboxes.length === 0) {
-        const pairs = componentsIn(resources, "pair");
-        throw new UserError(
-            pairs.length
-                ? `masking refuses stack "${target.stackName}": it holds the blue-green pair ${pairs
-                      .map((p) => `${p.name} (database ${String(p.outputs.databaseUrl ?? "unknown")})`)
-                      .join(", ")}, which is production; masking runs only on a sandbox's copy`
-                : `stack "${target.stackName}" has no sandbox in its state (is it up?)`,
-        );
-    }
-    const sb = chooseComponent(sandboxes, "sandbox", target.stackName, opts.sandbox);
+    const sb = chooseSandbox(resources, target.stackName, "masking runs only on a sandbox's copy", opts.sandbox);
     if (sb.platform !== "local") {
         throw new UserError(`sandbox ${sb.name} of stack "${target.stackName}" is on ${sb.platform}: switchyard mask masks local sandboxes`);
     }

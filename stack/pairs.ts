@@ -4,6 +4,7 @@
  */
 import { Stack } from "@pulumi/pulumi/automation";
 import { PAIR_TOKENS, Platform, PLATFORMS, SANDBOX_TOKENS } from "../components/types";
+import { withoutPassword } from "../components/productionDatabase";
 import { UserError } from "./errors";
 import { stateResources, StateResource } from "./run";
 
@@ -39,13 +40,14 @@ export function chooseComponent(unsorted: readonly ComponentRef[], kind: "pair" 
     const found = [...unsorted].sort((a, b) => a.name.localeCompare(b.name));
     const tokens = Object.values(kind === "pair" ? PAIR_TOKENS : SANDBOX_TOKENS).join(" or ");
     const what = kind === "pair" ? "blue-green pair" : "sandbox";
+    const whats = kind === "pair" ? "blue-green pairs" : "sandboxes";
     const flag = kind === "pair" ? "--pair" : "--sandbox";
     if (wanted !== undefined) {
         const hit = found.find((c) => c.name === wanted);
         if (!hit) {
             throw new UserError(
                 `stack "${stack}" has no ${what} named "${wanted}"` +
-                    (found.length ? `; its ${what}s: ${found.map((c) => c.name).join(", ")}` : `: looked for a resource of type ${tokens} in its state`),
+                    (found.length ? `; its ${whats}: ${found.map((c) => c.name).join(", ")}` : `: looked for a resource of type ${tokens} in its state`),
             );
         }
         return hit;
@@ -58,10 +60,34 @@ export function chooseComponent(unsorted: readonly ComponentRef[], kind: "pair" 
     }
     if (found.length > 1) {
         throw new UserError(
-            `stack "${stack}" has ${found.length} ${what}s: ${found.map((c) => `${c.name} (${c.type})`).join(", ")}; name one with ${flag} <name>`,
+            `stack "${stack}" has ${found.length} ${whats}: ${found.map((c) => `${c.name} (${c.type})`).join(", ")}; name one with ${flag} <name>`,
         );
     }
     return found[0];
+}
+
+/**
+ * Pure: the sandbox a command acts on, from a stack's state: the one named by `wanted`
+ * (`--sandbox`), else the only one. Never production: a stack with no sandbox is refused, naming
+ * the blue-green pairs it holds (and their databases, without a password) as production, and `why`
+ * the command runs on a sandbox only.
+ *
+ * @example
+ * chooseSandbox(await stateResources(stack), "local", "masking runs only on a sandbox's copy");
+ */
+export function chooseSandbox(resources: readonly StateResource[], stack: string, why: string, wanted?: string): ComponentRef {
+    const sandboxes = componentsIn(resources, "sandbox");
+    if (sandboxes.length === 0) {
+        const pairs = componentsIn(resources, "pair");
+        const databases = pairs.flatMap((p) => (typeof p.outputs.databaseUrl === "string" ? [`${p.name}: ${withoutPassword(p.outputs.databaseUrl)}`] : []));
+        throw new UserError(
+            pairs.length
+                ? `stack "${stack}" holds a blue-green pair (${pairs.map((p) => p.name).join(", ")}), which is production: ${why}` +
+                      (databases.length ? ` (production's database, ${databases.join("; ")})` : "")
+                : `stack "${stack}" has no sandbox in its state (is it up?): ${why}`,
+        );
+    }
+    return chooseComponent(sandboxes, "sandbox", stack, wanted);
 }
 
 /** The pair (or sandbox) of a stack, from its state. */

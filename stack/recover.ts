@@ -24,9 +24,14 @@ export interface EngineLock {
     readonly timestamp?: string;
 }
 
+/** The folder of a stack's locks in a file backend: `.pulumi/locks/organization/<project>/<stack>`. */
+function lockDirOf(backendDir: string, project: string, stack: string): string {
+    return path.join(backendDir, ".pulumi", "locks", "organization", project, stack);
+}
+
 /** The locks held on a stack of a file backend. */
 export function engineLocks(backendDir: string, project: string, stack: string): EngineLock[] {
-    const dir = path.join(backendDir, ".pulumi", "locks", "organization", project, stack);
+    const dir = lockDirOf(backendDir, project, stack);
     if (!fs.existsSync(dir)) {
         return [];
     }
@@ -83,7 +88,7 @@ export function clearStaleLocks(backendDir: string, project: string, stack: stri
  * since an engine starting right now may still be renaming its own.
  */
 export function clearLockTempFiles(backendDir: string, project: string, stack: string, minAgeMs = 10_000, now = Date.now()): string[] {
-    const dir = path.join(backendDir, ".pulumi", "locks", "organization", project, stack);
+    const dir = lockDirOf(backendDir, project, stack);
     if (!fs.existsSync(dir)) {
         return [];
     }

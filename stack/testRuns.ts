@@ -20,7 +20,7 @@ import * as YAML from "yaml";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { CONFIG_KEYS } from "../components/types";
 import { appendRun, checkSuiteName, checkTestRuns, OUTPUT_TAIL_CHARS, tailOf, TEST_RUN_LOG_NAME, TEST_RUN_LOG_TOKEN, TEST_RUNS_KEY, TestRun } from "../components/testRuns";
-import { chooseComponent, componentsIn } from "./pairs";
+import { chooseSandbox, componentsIn } from "./pairs";
 import { knownStacks, stackConfigFile } from "./project";
 import { openStack, projectEnv, projectOf, StackTarget, stateResources, StateResource, UserError } from "./run";
 
@@ -73,15 +73,7 @@ export function testRunsIn(resources: readonly StateResource[]): TestRun[] {
 /** Reads what a suite runs against from a sandbox stack; a production stack is refused. */
 export async function sandboxTarget(stack: Stack, stackName: string, sandboxName?: string): Promise<SandboxTarget> {
     const resources = await stateResources(stack);
-    const sandboxes = componentsIn(resources, "sandbox");
-    if (sandboxes.length === 0) {
-        const pairs = componentsIn(resources, "pair");
-        throw new UserError(
-            `stack "${stackName}" ${pairs.length ? `holds a blue-green pair (${pairs.map((p) => p.name).join(", ")}), which is production` : "has no sandbox in its state (is it up?)"}: ` +
-                "test suites run against a sandbox restored from production, never against production",
-        );
-    }
-    const sb = chooseComponent(sandboxes, "sandbox", stackName, sandboxName);
+    const sb = chooseSandbox(resources, stackName, "test suites run against a sandbox restored from production, never against production", sandboxName);
     const url = sb.outputs.url;
     if (typeof url !== "string" || url === "") {
         throw new UserError(`sandbox "${sb.name}" of stack "${stackName}" has no url in its state: run \`switchyard up ${stackName}\``);

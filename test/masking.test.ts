@@ -101,7 +101,7 @@ describe("masking a sandbox when it comes up (real engine, PostgreSQL, app)", fu
         assert.match(lines.join("\n"), /masked items \(name: fake\)/);
         await assert.rejects(
             inEnv(() => maskSandbox(target("pair"))),
-            (e: Error) => e.name === "UserError" && /masking refuses stack "pair": it holds the blue-green pair \S+ \(database postgres:\/\/postgres@127\.0\.0\.1:\d+\/shop\), which is production/.test(e.message),
+            (e: Error) => e.name === "UserError" && /stack "pair" holds a blue-green pair \(\S+\), which is production: masking runs only on a sandbox's copy \(production's database, \S+: postgres:\/\/postgres@127\.0\.0\.1:\d+\/shop\)/.test(e.message),
         );
     });
 });

@@ -12,7 +12,7 @@ import { tempProject, TempProject, withEnv } from "./support/project";
 const PACK = path.resolve(__dirname, "..", "policies");
 const BASE = 20800 + (process.pid % 50) * 10; // previews only, but clear of the other suites all the same
 
-function stackYaml(steps: number[]): string {
+function stackYaml(steps: number[], rollout: Record<string, unknown> = { window: "Sat 02:00-05:00 UTC", watch: "30m" }): string {
     return YAML.stringify({
         config: {
             "switchyard:platform": "local",
@@ -22,7 +22,7 @@ function stackYaml(steps: number[]): string {
             "switchyard:colors": { blue: { version: "1.0.0" }, green: { version: "1.1.0" } },
             "switchyard:app": { command: "node examples/app/server.js", healthCheck: { path: "/healthz" } },
             "switchyard:database": { mode: "shared", name: "shop" },
-            "switchyard:cutover": { steps },
+            "switchyard:cutover": { steps, ...rollout },
             "switchyard:local": { ports: { router: BASE, test: BASE + 1, blue: BASE + 2, green: BASE + 3, database: BASE + 4 } },
         },
     });
@@ -38,7 +38,12 @@ describe("policy pack on the real engine (preview of a local stack)", function (
     this.timeout(180_000);
     let proj: TempProject;
     before(() => {
-        proj = tempProject({ risky: stackYaml([60, 100]), careful: stackYaml([10, 25, 50, 100]) });
+        proj = tempProject({
+            risky: stackYaml([60, 100]),
+            careful: stackYaml([10, 25, 50, 100]),
+            // Rollout settings nearly right, read by a program of one's own (the ready-made one refuses them itself).
+            "own-rollout": stackYaml([10, 25, 50, 100], { window: ["Sat 02:00-05:00 UTC", "Sat 25:00-05:00 UTC"], watch: "1.5.h", keepWarm: "-1h" }),
+        });
     });
     after(() => proj.cleanup());
     const env = () => ({ PULUMI_BACKEND_URL: `file://${proj.stateDir}`, SWITCHYARD_HOME: path.join(proj.root, "home") });
@@ -51,12 +56,12 @@ describe("policy pack on the real engine (preview of a local stack)", function (
     };
 
     /** Previews a stack with the pack (and a policy config file); returns what was shown, never throws. */
-    async function preview(stackName: string, configFile?: string): Promise<{ passed: boolean; creates: number; text: string }> {
+    async function preview(stackName: string, configFile?: string, prog: () => Promise<unknown> = program): Promise<{ passed: boolean; creates: number; text: string }> {
         let text = "";
         try {
             const r = await withEnv(env(), () =>
                 run.preview(
-                    { stackName, root: proj.root, program, onOutput: (s) => (text += s) },
+                    { stackName, root: proj.root, program: prog as typeof program, onOutput: (s) => (text += s) },
                     { policyPacks: [PACK], policyPackConfigs: configFile ? [configFile] : undefined },
                 ),
             );
@@ -78,6 +83,33 @@ describe("policy pack on the real engine (preview of a local stack)", function (
         const r = await preview("careful");
         assert.ok(r.passed && r.creates > 0, r.text);
         assert.doesNotMatch(r.text, /\[(mandatory|advisory)\]/, "no policy reports anything");
+    });
+
+    it("rollout settings a program of one's own does not check are refused from the pair's state, naming each key and value", async () => {
+        // The pair component records switchyard:cutover's window, watch and keepWarm; the stack policy checks them.
+        const own = async () => {
+            const { LocalBlueGreen } = await import("../components/local/blueGreen");
+            const p = new LocalBlueGreen("shop", {
+                app: { command: "node examples/app/server.js", healthCheck: { path: "/healthz" } },
+                colors: { blue: { version: "1.0.0" }, green: { version: "1.1.0" } },
+                database: { mode: "shared", name: "shop" },
+                cutover: { steps: [10, 25, 50, 100] },
+                ports: { router: BASE, test: BASE + 1, blue: BASE + 2, green: BASE + 3, database: BASE + 4 },
+            });
+            return { url: p.url };
+        };
+        const r = await preview("own-rollout", undefined, own);
+        assert.strictEqual(r.passed, false, r.text);
+        const head = 'switchyard:local:BlueGreen "shop": rollout-settings-valid: ';
+        for (const m of [
+            'switchyard:cutover.window: window "Sat 25:00-05:00 UTC": "25:00" is not a time of day',
+            'switchyard:cutover.watch is "1.5.h": give a duration',
+            'switchyard:cutover.keepWarm is "-1h": give a duration',
+        ]) {
+            assert.ok(r.text.includes(head + m), `${m}:\n${r.text}`);
+        }
+        assert.match(r.text, /\[mandatory\]\s+rollout-settings-valid/);
+        assert.ok(!fs.existsSync(path.join(proj.root, "home", "data", "own-rollout")), "a preview creates nothing");
     });
 
     it("policy config turns the rule advisory: the preview passes with a warning", async () => {

@@ -12,7 +12,7 @@ import { Client } from "pg";
 import * as run from "../stack/run";
 import { snapshotStack } from "../stack/snapshot";
 import { program } from "../index";
-import { fingerprint, formatVerdict, MigrationFailed, rehearse } from "../rehearsal";
+import { fingerprint, formatVerdict, MigrationFailed, rehearse, replicatedProductionIn } from "../rehearsal";
 import { destroyExpired, judgeExpiry, listSandboxes } from "../stack/expiry";
 import { isAlive } from "../components/local/ops/proc";
 import { testRunsFor } from "../stack/testRuns";
@@ -151,6 +151,45 @@ describe("migration rehearsal on a sandbox (real PostgreSQL)", function () {
             await db.end();
         }
         assert.strictEqual((await fingerprint(sandboxUrl)).tables["public.items"].rows, 4, "the sandbox is back to production's rows for the next tests");
+    });
+
+    it("for a replicated pair (--replicated): the additive release passes; a CHECK … NOT VALID, fine for a shared database, fails that check alone, named with its file and table", async () => {
+        const root = path.resolve(__dirname, "..");
+        // The pair here shares its database: the sandbox's reference to it, read from the real state, says so
+        const resources = await inEnv(async () => run.stateResources(await run.openStack(target("sandbox"))));
+        const ref = resources.find((r) => r.type === "pulumi:pulumi:StackReference");
+        assert.strictEqual((ref?.outputs.outputs as Record<string, unknown> | undefined)?.role, "blue-green", JSON.stringify(ref?.outputs));
+        assert.strictEqual(replicatedProductionIn(resources), undefined);
+
+        const additive = await inEnv(() => rehearse(target("sandbox"), { last: 1, replicated: true, cwd: root }));
+        assert.ok(additive.verdict.ok, formatVerdict(additive.verdict));
+        assert.deepStrictEqual(additive.verdict.replication?.breaks, []);
+        assert.strictEqual(additive.verdict.replication?.because, "--replicated");
+        assert.ok(additive.verdict.replication?.tables.includes("public.items"), JSON.stringify(additive.verdict.replication));
+
+        const c = candidate("name_check", "SET lock_timeout = '5s';\nALTER TABLE items ADD CONSTRAINT items_name_not_blank CHECK (name <> '') NOT VALID;", "ALTER TABLE items DROP CONSTRAINT items_name_not_blank;");
+        const migrate = (...args: string[]) =>
+            execFileSync("node", ["examples/app/migrate.js", ...args], { cwd: root, env: { ...process.env, DATABASE_URL: r0.databaseUrl, MIGRATIONS_DIR: c.dir }, encoding: "utf8" });
+        const r0 = await inEnv(() => rehearse(target("sandbox"), { ...c, replicated: true, cwd: root }));
+        try {
+            const v = r0.verdict;
+            assert.strictEqual(v.ok, false);
+            assert.deepStrictEqual(v.applied, ["003_name_check"]);
+            assert.deepStrictEqual(
+                v.replication?.breaks.map((b) => [b.kind, b.table, b.file, b.line, b.statement]),
+                [["new-constraint", "public.items", path.join(c.dir, "003_name_check.up.sql"), 2, "ALTER TABLE items ADD CONSTRAINT items_name_not_blank CHECK (name <> '') NOT VALID"]],
+            );
+            const failed = v.checks.filter((x) => !x.ok).map((x) => x.name);
+            assert.deepStrictEqual(failed, ["applied to green alone, the SQL is additive: replication from blue keeps working (--replicated)"], formatVerdict(v));
+            assert.match(formatVerdict(v), /003_name_check\.up\.sql line 2: ALTER TABLE items ADD CONSTRAINT items_name_not_blank CHECK \(name <> ''\) NOT VALID\n\s+public\.items: adds a check constraint items_name_not_blank \(NOT VALID\): blue does not have it/);
+            // The same candidate for a shared database: the check is not asked for, and it passes
+            const shared = await inEnv(() => rehearse(target("sandbox"), { ...c, last: 1, cwd: root }));
+            assert.ok(shared.verdict.ok, formatVerdict(shared.verdict));
+            assert.strictEqual(shared.verdict.replication, undefined);
+        } finally {
+            migrate("down", "1"); // the sandbox as it was for the next tests
+        }
+        assert.deepStrictEqual((await fingerprint(r0.databaseUrl)).migrations, ["001_items", "002_items_add_sku"]);
     });
 
     it("a candidate whose down loses rows fails the rehearsal, naming the table and the loss", async () => {

@@ -22,6 +22,7 @@ import * as cut from "../cutover";
 import { freePort, portBlock } from "./support/ports";
 import { localPairConfig } from "./support/stacks";
 import { tempProject, TempProject, withEnv } from "./support/project";
+import { rngOf, seeded } from "./support/kills";
 
 const ROOT = path.resolve(__dirname, "..");
 const APP = path.join(ROOT, "examples", "app");
@@ -372,6 +373,11 @@ describe("a replicated pair's cutover through the library: one switchover step (
         assert.deepStrictEqual(st.disagreements, [], "intent, state, config and router agree");
         assert.deepStrictEqual(st.weightsServed, live === "blue" ? { blue: 100, green: 0 } : { blue: 0, green: 100 });
         assert.deepStrictEqual(await streams(), [`${live}→${live === "blue" ? "green" : "blue"}`], "replication runs one way, from the live color");
+        // status reads the same: the direction, the stream's lag, the idle color's gate closed.
+        const other = live === "blue" ? "green" : "blue";
+        assert.strictEqual(st.replication?.direction, `${live} → ${other}`, JSON.stringify(st.replication ?? st.replicationUnread));
+        assert.deepStrictEqual(st.replication?.writeGates, { [live]: "open", [other]: "closed" });
+        assert.ok(st.replication?.lag?.slotExists && typeof st.replication.lag.lagBytes === "number", JSON.stringify(st.replication?.lag));
     }
 
     /** Stops the load, waits for the idle side, and checks every id in both databases. */
@@ -466,6 +472,14 @@ describe("a replicated pair's cutover through the library: one switchover step (
             await exited;
             const st = await inEnv(() => cut.status(target()));
             assert.strictEqual(st.intent?.action, "switch", "the switch step's intent is what the kill left");
+            // status names what the kill left: no stream running; killed before the weights moved, blue still live behind a closed gate.
+            const rs = st.replication;
+            assert.strictEqual(rs?.direction, "none", JSON.stringify(rs ?? st.replicationUnread));
+            assert.deepStrictEqual(rs?.paused, ["blue→green"]);
+            assert.deepStrictEqual(rs?.writeGates, { blue: "closed", green: "open" });
+            assert.strictEqual(rs?.live, live);
+            assert.ok(st.disagreements.some((d) => /no replication runs/.test(d) && /switchyard resume pair` or `switchyard revert pair/.test(d)), st.disagreements.join("\n"));
+            assert.strictEqual(st.disagreements.some((d) => /^blue's write gate is closed: blue refuses every write/.test(d)), live === "blue", st.disagreements.join("\n"));
             const events: cut.CutoverEvent[] = [];
             const onEvent = (e: cut.CutoverEvent) => events.push(e);
             const cp = then === "revert" ? await inEnv(() => cut.revert(target(), { onEvent })) : await inEnv(() => cut.resume(target(), GATE, { onEvent }));
@@ -482,4 +496,71 @@ describe("a replicated pair's cutover through the library: one switchover step (
             await checkIds(w, prefix);
         });
     }
+
+    it("SIGKILL of the process group at a seeded random instant of the switch step (intent, switchover, its engine up), then a seeded resume or revert: consistent, one direction, 0 rows lost", async () => {
+        const seed = process.env.SWITCH_KILL_SEED ? Number(process.env.SWITCH_KILL_SEED) : Math.floor(Math.random() * 2 ** 31);
+        const r = rngOf(seeded(seed));
+        const delayMs = r.int(0, 9000);
+        const then = r.pick(["resume", "revert"] as const);
+        console.log(`      seed ${seed} (SWITCH_KILL_SEED=${seed} repeats it): kill ${delayMs} ms after the cutover's first event, then ${then}`);
+        const prefix = `${run}kr`;
+        const w = startWriteLoad(url, { rate: 250, connections: 10, prefix, durationMs: 240_000 });
+        await ops.sleep(1000);
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("test", "fixtures", "switch-cutover-child.ts"), proj.root], {
+            cwd: ROOT,
+            env: { ...process.env, ...env(), HOLD_AT: "" },
+            detached: true,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        children.push(child.pid!);
+        let text = "";
+        let ended = false;
+        const exited = new Promise<void>((res) => child.on("exit", () => ((ended = true), res())));
+        const started = new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`the cutover printed no event in 120 s: ${text.slice(-2000)}`)), 120_000);
+            const on = (d: Buffer) => {
+                text += String(d);
+                if (text.includes("{")) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            };
+            child.stdout!.on("data", on);
+            child.stderr!.on("data", on);
+        });
+        await Promise.race([started, exited]);
+        await Promise.race([ops.sleep(delayMs), exited]);
+        const lines = text.trim().split("\n");
+        const landed = ended ? `after the cutover ended (${lines[lines.length - 1]})` : `after: ${lines[lines.length - 1].slice(0, 160)}`;
+        try {
+            process.kill(-child.pid!, "SIGKILL");
+        } catch {
+            /* already gone */
+        }
+        await exited;
+        console.log(`      killed ${landed}`);
+        const before = await inEnv(() => cut.status(target()));
+        const pending = before.intent !== undefined || (before.checkpoint !== undefined && !cut.FINAL_PHASES.includes(before.checkpoint.phase));
+        let live: "blue" | "green";
+        if (then === "resume" && pending) {
+            const cp = await inEnv(() => cut.resume(target(), GATE));
+            assert.strictEqual(cp.phase, "promoted", cp.reason);
+            live = "green";
+        } else if (then === "revert" && (pending || before.weightsServed.green === 100)) {
+            const cp = await inEnv(() => cut.revert(target()));
+            assert.strictEqual(cp.phase, "reverted", cp.reason);
+            live = "blue";
+        } else {
+            // Nothing to resume or to revert: the kill came before the cutover wrote anything, or after it ended.
+            live = before.weightsServed.green === 100 ? "green" : "blue";
+            console.log(`      nothing pending for ${then}: ${live} live`);
+        }
+        await consistent(live);
+        if (live === "green") {
+            const rv = await inEnv(() => cut.revert(target()));
+            assert.strictEqual(rv.phase, "reverted", rv.reason);
+            await consistent("blue");
+        }
+        await checkIds(w, prefix);
+    });
 });

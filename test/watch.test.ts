@@ -4,16 +4,21 @@
  * Asserts what an operator sees: a refusal outside the window naming the next one (exit 2, nothing
  * changed); a breach during the watch reverting at once; the old color's process gone after
  * `scale-down` (pid dead, port closed) and back, serving, after `revert`; and a SIGKILL during the
- * watch followed by `revert` or `resume` ending with intent, state and router agreeing.
+ * watch followed by `revert` or `resume` ending with intent, state and router agreeing; a SIGKILL of
+ * `scale-down` at seeded instants (inside its engine `up` too) followed by `scale-down` or `revert`;
+ * and a window closing mid-cutover: a pause at the next step boundary naming the next opening, then
+ * `resume --force` to the end, `status` showing the watch and the keep-warm deadline.
  *
- * Durations are tiny: a 2-second gate window, a watch of 6 s, keep-warm 2 s.
+ * Durations are tiny: a 2-second gate window, a watch of 6 s, keep-warm 2 s. The kills' seed is
+ * printed; `SWITCHYARD_KILL_SEED=<n>` repeats a run. The two scale-down kills start from the promoted
+ * cutover the test before each left (each makes one when run alone, with --grep).
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as run from "../stack/run";
 import * as cut from "../cutover";
 import { readWeights } from "../components/local/ops/haproxy";
@@ -22,6 +27,7 @@ import { countColors, portOpen, startLoad } from "./support/http";
 import { localPairConfig } from "./support/stacks";
 import { withEnv } from "./support/project";
 import { portBlock } from "./support/ports";
+import { rngOf, seeded } from "./support/kills";
 
 const ROOT = path.resolve(__dirname, "..");
 const BIN = path.join(ROOT, "bin", "switchyard");
@@ -37,6 +43,22 @@ function closedWindow(now = new Date()): string {
     const hh = (d: Date) => `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;
     return `daily ${hh(at)}-${hh(new Date(at.getTime() + 3600_000))} UTC`;
 }
+
+/** The command lines of a process group's processes (`ps`): where a kill of the group lands. */
+function groupCommands(pgid: number): string[][] {
+    const out = execFileSync("ps", ["-e", "-o", "pgid=,args="], { encoding: "utf8" });
+    return out
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/))
+        .filter(([g]) => Number(g) === pgid)
+        .map(([, ...args]) => args);
+}
+
+/** Whether one of them is the engine's `up` (`pulumi up …`, the CLI's own path first). */
+const engineUp = (cmds: string[][]) => cmds.some((a) => path.basename(a[0] ?? "") === "pulumi" && a.includes("up"));
+
+/** `HH:MM` of an instant, UTC. */
+const hhmm = (d: Date) => `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;
 
 describe("rollout windows, the watch after promotion and keep-warm (local: real engine, HAProxy, apps, load)", function () {
     this.timeout(600_000);
@@ -267,4 +289,189 @@ describe("rollout windows, the watch after promotion and keep-warm (local: real 
         const answers = await countColors(out.url as string, 200, 4);
         assert.deepStrictEqual([answers.colors[old], answers.failed], [200, 0], JSON.stringify(answers));
     });
+    /** The stack's `switchyard:cutover` object in its config file, changed by `fn` (no command runs meanwhile). */
+    function editCutoverConfig(fn: (c: Record<string, unknown>) => void): void {
+        const file = path.join(root, "stacks", `Pulumi.${STACK}.yaml`);
+        const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+        const c = { ...(doc.config["switchyard:cutover"] as Record<string, unknown>) };
+        fn(c);
+        doc.config["switchyard:cutover"] = c;
+        fs.writeFileSync(file, YAML.stringify(doc));
+    }
+
+    /** `switchyard:colors.<color>.warm` in the stack's config file (undefined: never set, warm). */
+    function warmInConfig(c: cut.Color): unknown {
+        const doc = YAML.parse(fs.readFileSync(path.join(root, "stacks", `Pulumi.${STACK}.yaml`), "utf8")) as { config: Record<string, Record<string, { warm?: unknown }>> };
+        return doc.config["switchyard:colors"]?.[c]?.warm;
+    }
+
+    const pidOf = (c: cut.Color) => (out.appPids as number[])[c === "blue" ? 0 : 1];
+    const gate = { intervalMs: 2000, minRequests: 5 };
+
+    /**
+     * Engine processes of this stack outside the killed command's process group (Pulumi starts its
+     * plugins, the dynamic provider among them, in their own groups): killed, and counted.
+     */
+    function killEngineStrays(): number {
+        let n = 0;
+        for (const ent of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)) {
+            try {
+                const env = fs.readFileSync(`/proc/${ent}/environ`, "utf8");
+                const cmd = fs.readFileSync(`/proc/${ent}/cmdline`, "utf8");
+                if (env.includes(`PULUMI_BACKEND_URL=file://${stateDir}\0`) && /pulumi/.test(cmd)) {
+                    process.kill(Number(ent), "SIGKILL");
+                    n++;
+                }
+            } catch {
+                /* gone, or not ours */
+            }
+        }
+        return n;
+    }
+
+    /**
+     * The scale-down kills: two, the first inside the engine's `up`, the second inside it or anywhere
+     * in the command's first seconds (seeded); one followed by `scale-down`, the other by `revert`.
+     * Each round starts from a promoted cutover: the one the test before it left, or a new one.
+     */
+    const kills = (() => {
+        const seed = Number(process.env.SWITCHYARD_KILL_SEED ?? Date.now() % 1_000_000);
+        const rng = rngOf(seeded(seed));
+        return { seed, rng, aims: ["inside-up", rng.pick(["inside-up", "anywhere"] as const)], recoveries: rng.shuffle(["scale-down", "revert"] as const) };
+    })();
+
+    /** One SIGKILL of `switchyard scale-down` at a seeded instant, then `scale-down` or `revert`, checked. */
+    async function killScaleDown(round: number): Promise<void> {
+        const { rng, aims, recoveries } = kills;
+        if (round === 0) process.stdout.write(`      seed ${kills.seed} (SWITCHYARD_KILL_SEED=${kills.seed} repeats it)\n`);
+        let cp = (await inEnv(() => cut.status(target()))).checkpoint;
+        if (cp?.phase !== "promoted" || cp.scaledDown) {
+            const to: cut.Color = cp?.phase === "promoted" ? cp.from : (await readWeights(out.adminSocket as string)).green === 100 ? "blue" : "green";
+            cp = await inEnv(() => cut.cutover(target(), { to, steps: [100], gate, pretest: false, backup: false }, { force: true }));
+        }
+        await refreshOutputs();
+        const old = cp.from;
+        assert.strictEqual(cp.phase, "promoted");
+        await sleep(Math.max(0, Date.parse(cp.scaleDownAt!) - Date.now()) + 100);
+        const oldPid = pidOf(old);
+        assert.ok(isAlive(oldPid), `${old} runs warm before its scale-down`);
+
+        const down = cli(["scale-down", STACK, "--json"]);
+        const pgid = down.child.pid as number;
+        let engineSeen = false;
+        const aim = aims[round];
+        const t0 = Date.now();
+        /** Waits `ms`, or until `stop` holds, noting whether the engine's `up` ran meanwhile. */
+        const watchGroup = async (ms: number, stop = () => false) => {
+            const end = Date.now() + ms;
+            while (Date.now() < end && down.child.exitCode === null && !stop()) {
+                if (engineUp(groupCommands(pgid))) engineSeen = true;
+                await sleep(40);
+            }
+        };
+        // Inside the `up`: the engine seen in the command's process group, then a seeded delay; or anywhere in its first seconds.
+        if (aim === "inside-up") await watchGroup(60_000, () => engineSeen);
+        await watchGroup(aim === "inside-up" ? rng.int(0, 2500) : rng.int(0, 9000));
+        const engineNow = engineUp(groupCommands(pgid));
+        const scaledOut = down.events.some((e) => e.type === "scaled");
+        const finished = down.child.exitCode !== null;
+        await killGroup(down).catch((e) => {
+            if (!finished) throw e;
+        });
+        const strays = killEngineStrays();
+        const landed = finished ? "after it had finished" : scaledOut ? "after the scale-down was recorded" : engineNow ? "inside the engine's `up`" : engineSeen ? "after the engine's `up`" : "before the engine's `up`";
+        const recovery = recoveries[round];
+        process.stdout.write(`      kill ${round + 1}: ${aim}, ${Date.now() - t0} ms in, ${landed}${strays ? ` (${strays} engine plugin process(es) outside the group killed too)` : ""}; then \`${recovery}\`\n`);
+
+        const killed = await inEnv(() => cut.status(target()));
+        if (!finished && !scaledOut) assert.ok(killed.intent === undefined || killed.intent.action === "scaleDown", JSON.stringify(killed.intent));
+        if (engineSeen && !scaledOut && !finished) assert.strictEqual(killed.intent?.action, "scaleDown", "a scale-down cut short inside its `up` leaves its intent");
+        if (recovery === "scale-down") {
+            // `switchyard scale-down` again (the library call the command makes).
+            await inEnv(() => cut.scaleDown(target())).catch((e: Error) => assert.match(e.message, /already scaled down/, "only a scale-down already recorded is refused"));
+            assert.ok(!isAlive(oldPid), `${old}'s process ${oldPid} is gone`);
+            assert.strictEqual(await portOpen(appPort(old)), false, `${old}'s port is closed`);
+            assert.strictEqual(String(warmInConfig(old)), "false", `switchyard:colors.${old}.warm is false in the config file`);
+            const s = await consistent(cut.allOn(cp.to));
+            assert.ok(s.checkpoint?.scaledDown, "the checkpoint records the scale-down");
+            assert.match(cut.describeWatch(s.checkpoint, new Date()) ?? "", new RegExp(`^${old} scaled down at \\S+Z`));
+        } else {
+            // `switchyard revert` (the library call the command makes).
+            const back: cut.CutoverEvent[] = [];
+            await inEnv(() => cut.revert(target(), { onEvent: (e) => back.push(e) }));
+            const up = back.find((e) => e.type === "scaled") as Extract<cut.CutoverEvent, { type: "scaled" }> | undefined;
+            if (up) process.stdout.write(`      ${old} brought back up in ${up.tookMs} ms\n`);
+            else assert.ok(!engineSeen && !engineNow, `a scale-down that had begun is brought back up first: ${back.map((e) => e.type).join(", ")}`);
+            await refreshOutputs();
+            assert.strictEqual(String(warmInConfig(old) ?? true), "true", `switchyard:colors.${old}.warm is true again`);
+            assert.ok(isAlive(pidOf(old)), `${old} runs again`);
+            const s = await consistent(cut.allOn(old));
+            assert.strictEqual(s.checkpoint?.phase, "reverted");
+            const answers = await countColors(out.url as string, 100, 4);
+            assert.deepStrictEqual([answers.colors[old], answers.failed], [100, 0], `${old} serves through HAProxy: ${JSON.stringify(answers)}`);
+        }
+    }
+
+    it("SIGKILL of `scale-down` inside its engine `up`, then `scale-down` again or `revert` (seeded), ends consistent", () => killScaleDown(0));
+
+    it("a window closing mid-cutover pauses it at the next step boundary, naming the next opening; `resume --force` finishes it; `status` shows the watch and the keep-warm deadline", async () => {
+        // A window that is open now and closes at a minute's turn 20 to 35 s ahead (waiting for one when needed):
+        // room for a slow start (the impact preview, the first step's up) on a busy machine.
+        let now = Date.now();
+        let end = Math.ceil((now + 1) / 60_000) * 60_000;
+        if (end - now < 20_000) end += 60_000;
+        if (end - now > 35_000) await sleep(end - now - 35_000);
+        now = Date.now();
+        const opens = hhmm(new Date(end - 600_000));
+        const window = `daily ${opens}-${hhmm(new Date(end))} UTC`;
+        editCutoverConfig((c) => {
+            c.window = window;
+            c.watch = "4s";
+        });
+        const live = (await inEnv(() => cut.status(target()))).weightsServed;
+        const to: cut.Color = live.green === 100 ? "blue" : "green";
+        // Eight steps of at least 5 s each (a 5-second gate window): more than the time to the window's end.
+        const steps = [10, 20, 30, 40, 50, 60, 80, 100];
+        process.stdout.write(`      window ${window}, closing ${Math.round((end - now) / 1000)} s after the start; steps ${steps.join(", ")} to ${to}\n`);
+        const events: cut.CutoverEvent[] = [];
+        const r = { events, cp: await inEnv(() => cut.cutover(target(), { to, steps, gate: { ...gate, intervalMs: 5000 }, pretest: false, backup: false }, { onEvent: (e) => events.push(e) })) };
+        const paused = r.events.find((e) => e.type === "paused") as Extract<cut.CutoverEvent, { type: "paused" }>;
+        assert.ok(paused, `it paused: ${r.events.map((e) => e.type).join(", ")}`);
+        assert.strictEqual(r.cp.phase, "paused");
+        assert.match(paused.reason!, new RegExp(`the rollout window closed \\(${window}\\): paused at this step boundary; the next one opens \\w{3} \\d{4}-\\d\\d-\\d\\d ${opens}–${hhmm(new Date(end))} UTC \\(in 23 h \\d+ min\\)`));
+        // At a boundary: every step began before the window's end; the step under way then finished
+        // with a passing verdict, and the pause came at once after it, at that step's weights.
+        const stepsRun = r.events.filter((e) => e.type === "step") as Extract<cut.CutoverEvent, { type: "step" }>[];
+        for (const st of stepsRun) assert.ok(Date.parse(st.at) < end, `step ${st.step} began at ${st.at}, before the window's end`);
+        assert.ok(Date.parse(paused.at) >= end, `paused at ${paused.at}, after the window's end`);
+        assert.ok(stepsRun.length < steps.length, "it stopped before the last step");
+        assert.strictEqual(paused.step, stepsRun.length, "paused at the step last begun");
+        const before = r.events[r.events.indexOf(paused) - 1] as Extract<cut.CutoverEvent, { type: "verdict" }>;
+        assert.deepStrictEqual([before.type, before.verdict.outcome], ["verdict", "pass"]);
+        const at = stepsRun[stepsRun.length - 1].weights;
+        assert.deepStrictEqual(paused.weights, at);
+        const s = await consistent(at);
+        assert.strictEqual(s.checkpoint?.phase, "paused");
+        process.stdout.write(`      paused at step ${paused.step} (${cut.formatWeights(at)}), ${Date.parse(paused.at) - end} ms after the window closed\n`);
+
+        // Outside the window `resume` is refused, naming the next one; `resume --force` goes on to the end.
+        await assert.rejects(inEnv(() => cut.resume(target(), gate)), /resuming the cutover is refused outside the rollout window .*the next one opens .*--force/);
+        const res = cli(["resume", STACK, "--force", "--interval", "1", "--min-requests", "3", "--json"]);
+        await res.until((e) => e.type === "watching");
+        // What `switchyard status` prints on its `watch:` line, read during the watch.
+        const watching = await inEnv(() => cut.status(target()));
+        assert.match(cut.describeWatch(watching.checkpoint, new Date()) ?? "", new RegExp(`^watching ${to} until \\S+Z \\(a 4s watch\\)`), JSON.stringify(watching.checkpoint));
+        assert.strictEqual(await res.exit, 0, res.text());
+        assert.ok(!res.events.some((e) => e.type === "paused"), "no second pause after --force");
+        const done = await consistent(cut.allOn(to));
+        assert.strictEqual(done.checkpoint?.phase, "promoted");
+        assert.ok(done.checkpoint?.windowsForced, "the waiver is recorded");
+        assert.match(cut.describeWatch(done.checkpoint, new Date()) ?? "", new RegExp(`^${done.checkpoint!.from} kept warm until ${done.checkpoint!.scaleDownAt}`));
+        editCutoverConfig((c) => {
+            delete c.window;
+            delete c.watch;
+        });
+    });
+
+    it("SIGKILL of `scale-down` at a seeded instant, then the other of `scale-down` and `revert`, ends consistent", () => killScaleDown(1));
 });

@@ -20,7 +20,7 @@ import {
     throwIfInvalid,
     TYPE_TOKENS,
 } from "../types";
-import { resolveTraffic } from "../config";
+import { resolveTraffic, rolloutFromConfig } from "../config";
 import { ColorEnvironment, ColorEnvironmentArgs, ImageBuildArgs, checkColorEnvironmentArgs } from "./colorEnvironment";
 import { Engine, checkEngine, checkNow, checkedOutput, childTags, deferred, parameterGroupFamily } from "./common";
 import { FrontDoorTransforms, frontDoor } from "./frontDoor";
@@ -508,10 +508,12 @@ export class BlueGreen extends pulumi.ComponentResource {
         this.engineVersion = this.database.engineVersion;
         this.rdsBlueGreenDeploymentId = pulumi.output(this.rdsBlueGreenDeployment?.identifier);
 
+        const rollout = rolloutFromConfig(); // checked by the policy pack (rollout-settings-valid)
         this.registerOutputs({
             platform: "aws",
             weights: traffic,
             trafficConfigKey: this.trafficConfigKey,
+            ...(rollout ? { rollout } : {}),
             url: this.url,
             testUrl: this.testUrl,
             listenerArn: this.listenerArn,

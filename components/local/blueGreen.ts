@@ -20,7 +20,8 @@ import {
     TYPE_TOKENS,
     ROLE_TAGS,
 } from "../types";
-import { localStackDataDir, resolveTraffic } from "../config";
+import { localStackDataDir, resolveTraffic, rolloutFromConfig } from "../config";
+import { DeclaredRollout } from "../../cutover/watch";
 import { AppProcess, DataDirectory, PostgresServer, ReplicaServer, Router } from "./resources";
 import { checkReplicatedSteps } from "./ops/replicationPlan";
 import { FLAGS_FILE_ENV, FlagsConfig } from "../flags";
@@ -280,6 +281,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
         this.url = pulumi.interpolate`http://127.0.0.1:${this.router.port}`;
         this.testUrl = pulumi.interpolate`http://127.0.0.1:${this.router.testPort}`;
         // What the CLI reads from the state to cut this pair over, take its snapshots, and show it.
+        const rollout = rolloutFromConfig(); // checked by the policy pack (rollout-settings-valid)
         const outputs: LocalPairOutputs = {
             platform: "local",
             url: this.url,
@@ -296,6 +298,7 @@ export class LocalBlueGreen extends pulumi.ComponentResource {
             routerPid: this.router.pid,
             versions: { blue: args.colors.blue.version, green: args.colors.green.version },
             ...(args.cutover ? { cutoverSteps: args.cutover.steps } : {}),
+            ...(rollout ? { rollout } : {}),
             ...(this.flagsFile ? { flagsFile: this.flagsFile.path, flagsConfigKey: this.flagsConfigKey } : {}),
             databaseMode: mode,
             ...(this.greenDatabase && this.greenDatabaseUrl
@@ -331,6 +334,8 @@ export interface LocalPairOutputs {
     readonly versions: Record<Color, pulumi.Input<string>>;
     /** The step plan the pair declares (`cutover.steps`), the cutover's default. */
     readonly cutoverSteps?: number[];
+    /** The stack's rollout settings (`switchyard:cutover.window`, `.watch`, `.keepWarm`) as written, unchecked. */
+    readonly rollout?: DeclaredRollout;
     /** `shared` or `replicated`. */
     readonly databaseMode?: DatabaseMode;
     /** Mode `replicated`: green's own database. */
