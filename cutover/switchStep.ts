@@ -16,26 +16,9 @@
 import { DbSide, judgeLag } from "../components/local/ops/replication";
 import { checkReplicatedSteps } from "../components/local/ops/replicationPlan";
 import { DbSwitchRefused, reconcileReplication, switchDatabases } from "./dbswitch";
-import type { Color } from "./types";
+import type { Color, SwitchoverReport } from "./types";
 
-/** What a switchover did, as the `switchover` event reports it. */
-export interface SwitchoverReport {
-    readonly from: Color;
-    readonly to: Color;
-    /** Milliseconds writes waited (lock asked for → weights changed). */
-    readonly pauseMs: number;
-    /** Writes that waited and were refused on the old side (nothing committed). */
-    readonly refusedWrites: number;
-    /** The lag when it started, in words. */
-    readonly lag: string;
-    /**
-     * False when only the router moved and the database stayed (an RDS blue/green deployment
-     * switched over already: RDS has no switchback). @default true
-     */
-    readonly databaseMoved?: boolean;
-    /** What happened, in words, where the replicated pair's pause and reverse replication do not apply (RDS). @default none */
-    readonly detail?: string;
-}
+export type { SwitchoverReport };
 
 /** Moves the writes of a pair whose colors each have their own database. */
 export interface DatabaseSwitch {

@@ -303,6 +303,25 @@ export type Input =
      */
     | { readonly kind: "error"; readonly message: string; readonly routerReverted?: boolean; readonly unmoved?: boolean };
 
+/** What a switchover did, as the `switchover` event reports it. */
+export interface SwitchoverReport {
+    readonly from: Color;
+    readonly to: Color;
+    /** Milliseconds writes waited (lock asked for → weights changed). */
+    readonly pauseMs: number;
+    /** Writes that waited and were refused on the old side (nothing committed). */
+    readonly refusedWrites: number;
+    /** The lag when it started, in words. */
+    readonly lag: string;
+    /**
+     * False when only the router moved and the database stayed (an RDS blue/green deployment
+     * switched over already: RDS has no switchback). @default true
+     */
+    readonly databaseMoved?: boolean;
+    /** What happened, in words, where the replicated pair's pause and reverse replication do not apply (RDS). @default none */
+    readonly detail?: string;
+}
+
 /** The one event stream: the terminal display, `--json` lines and reports all listen to it. */
 export type CutoverEvent =
     | { readonly type: "started"; readonly at: string; readonly from: Color; readonly to: Color; readonly steps: number[]; readonly flagSteps?: Readonly<Record<number, FlagStep>> }
@@ -332,19 +351,7 @@ export type CutoverEvent =
     /** A `replicated` pair's replication put in agreement with the router (after a switchover cut short): one change, in words. */
     | { readonly type: "reconciled"; readonly at: string; readonly did: string }
     /** A `replicated` pair's switchover (`switchStep.ts`): writes moved from `from` to `to`, paused `pauseMs`. */
-    | {
-          readonly type: "switchover";
-          readonly at: string;
-          readonly from: Color;
-          readonly to: Color;
-          readonly pauseMs: number;
-          readonly refusedWrites: number;
-          readonly lag: string;
-          /** False: the router alone moved, the database stayed (RDS has no switchback; `rdsSwitch.ts`). */
-          readonly databaseMoved?: boolean;
-          /** What happened in words, for an RDS switchover (`rdsSwitch.ts`). */
-          readonly detail?: string;
-      }
+    | ({ readonly type: "switchover"; readonly at: string } & SwitchoverReport)
     | { readonly type: "done"; readonly at: string; readonly phase: Phase; readonly weights: TrafficWeights; readonly reason?: string };
 
 /** A window being observed on one color, read at every tick. */

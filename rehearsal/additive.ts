@@ -22,7 +22,7 @@
  */
 import { loadModule, parseSync } from "libpg-query";
 import type { AlterTableCmd, ColumnDef, Constraint, Node, ParseResult, RangeVar, RenameStmt } from "libpg-query";
-import { lineAt, locateStatements, MigrationSql } from "./lint";
+import { lineAt, locateStatements, MigrationSql, notNullWithoutDefault } from "./lint";
 
 /** What breaks replication from the live color, one id per kind. */
 export type ReplicationBreakKind =
@@ -288,12 +288,9 @@ function alterCmd(cmd: AlterTableCmd, table: string, add: (kind: ReplicationBrea
     switch (cmd.subtype) {
         case "AT_AddColumn": {
             const col = def?.ColumnDef;
-            const types = (col?.constraints ?? []).map((k) => (k as { Constraint?: Constraint }).Constraint?.contype);
-            const notNull = types.includes("CONSTR_NOTNULL") || types.includes("CONSTR_PRIMARY");
-            const filled = types.some((t) => t === "CONSTR_DEFAULT" || t === "CONSTR_IDENTITY" || t === "CONSTR_GENERATED");
             // A constraint on the new column alone (UNIQUE, CHECK) sees only its default or NULL in blue's rows, which it
             // accepted for every existing row when the column was added: it cannot stop replication.
-            if (notNull && !filled) add("not-null-without-default", table, `adds column ${col?.colname} NOT NULL with no default`);
+            if (notNullWithoutDefault(col)) add("not-null-without-default", table, `adds column ${col?.colname} NOT NULL with no default`);
             return;
         }
         case "AT_DropColumn":

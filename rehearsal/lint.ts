@@ -210,15 +210,20 @@ export function locateStatements(sql: string, parsed: ParseResult): LocatedState
     });
 }
 
+/** A column added NOT NULL (or as the primary key) with nothing to fill existing rows: no default, identity or generation. */
+export function notNullWithoutDefault(col: ColumnDef | undefined): boolean {
+    const types = (col?.constraints ?? []).map((k) => (k as { Constraint?: Constraint }).Constraint?.contype);
+    const notNull = types.includes("CONSTR_NOTNULL") || types.includes("CONSTR_PRIMARY");
+    const filled = types.some((t) => t === "CONSTR_DEFAULT" || t === "CONSTR_IDENTITY" || t === "CONSTR_GENERATED");
+    return notNull && !filled;
+}
+
 function lintAlter(cmd: AlterTableCmd, table: string, relname: string, validated: Set<string>, add: (rule: LintRuleId, problem: string) => void): void {
     const def = cmd.def as { ColumnDef?: ColumnDef; Constraint?: Constraint } | undefined;
     switch (cmd.subtype) {
         case "AT_AddColumn": {
             const col = def?.ColumnDef;
-            const types = (col?.constraints ?? []).map((k) => (k as { Constraint?: Constraint }).Constraint?.contype);
-            const notNull = types.includes("CONSTR_NOTNULL") || types.includes("CONSTR_PRIMARY");
-            const filled = types.some((t) => t === "CONSTR_DEFAULT" || t === "CONSTR_IDENTITY" || t === "CONSTR_GENERATED");
-            if (notNull && !filled) {
+            if (notNullWithoutDefault(col)) {
                 add("not-null-without-default", `adds column ${table}.${col?.colname} NOT NULL with no default: it fails on a table with rows, and the live version's INSERTs, which do not name it, fail`);
             }
             return;
