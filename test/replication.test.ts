@@ -380,6 +380,27 @@ describe("a replicated pair's cutover through the library: one switchover step (
         assert.ok(st.replication?.lag?.slotExists && typeof st.replication.lag.lagBytes === "number", JSON.stringify(st.replication?.lag));
     }
 
+    /** `live` consistent; then, when green is live (inside keep-warm), the revert is the switchover back, and blue is. */
+    async function consistentThenBlue(live: "blue" | "green"): Promise<void> {
+        await consistent(live);
+        if (live !== "green") return;
+        const rv = await inEnv(() => cut.revert(target()));
+        assert.strictEqual(rv.phase, "reverted", rv.reason);
+        await consistent("blue");
+    }
+
+    /** The library's cutover of the pair in a child process group of its own, held at the switchover's step `hold` ("" for none). */
+    function cutoverChild(hold: string) {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("test", "fixtures", "switch-cutover-child.ts"), proj.root], {
+            cwd: ROOT,
+            env: { ...process.env, ...env(), HOLD_AT: hold },
+            detached: true,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        children.push(child.pid!);
+        return child;
+    }
+
     /** Stops the load, waits for the idle side, and checks every id in both databases. */
     async function checkIds(w: ReturnType<typeof startWriteLoad>, prefix: string): Promise<WriteLoadResult> {
         await ops.sleep(1000);
@@ -446,13 +467,7 @@ describe("a replicated pair's cutover through the library: one switchover step (
             const prefix = `${run}k${hold}`;
             const w = startWriteLoad(url, { rate: 250, connections: 10, prefix, durationMs: 240_000 });
             await ops.sleep(1000);
-            const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("test", "fixtures", "switch-cutover-child.ts"), proj.root], {
-                cwd: ROOT,
-                env: { ...process.env, ...env(), HOLD_AT: hold },
-                detached: true,
-                stdio: ["ignore", "pipe", "pipe"],
-            });
-            children.push(child.pid!);
+            const child = cutoverChild(hold);
             let text = "";
             const exited = new Promise<void>((r) => child.on("exit", () => r()));
             await new Promise<void>((resolve, reject) => {
@@ -486,13 +501,7 @@ describe("a replicated pair's cutover through the library: one switchover step (
             console.log(`      killed at ${hold}; ${then}: ${events.filter((e) => e.type === "reconciled" || e.type === "switchover").map((e) => cut.formatEvent(e)).join("; ")}`);
             assert.strictEqual(cp.phase, then === "revert" ? "reverted" : "promoted", cp.reason);
             assert.ok(events.some((e) => e.type === "reconciled"), "replication was put in agreement with the router");
-            await consistent(live);
-            if (live === "green") {
-                // Inside keep-warm: the revert is the switchover the other way.
-                const rv = await inEnv(() => cut.revert(target()));
-                assert.strictEqual(rv.phase, "reverted", rv.reason);
-                await consistent("blue");
-            }
+            await consistentThenBlue(live);
             await checkIds(w, prefix);
         });
     }
@@ -506,13 +515,7 @@ describe("a replicated pair's cutover through the library: one switchover step (
         const prefix = `${run}kr`;
         const w = startWriteLoad(url, { rate: 250, connections: 10, prefix, durationMs: 240_000 });
         await ops.sleep(1000);
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("test", "fixtures", "switch-cutover-child.ts"), proj.root], {
-            cwd: ROOT,
-            env: { ...process.env, ...env(), HOLD_AT: "" },
-            detached: true,
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        children.push(child.pid!);
+        const child = cutoverChild("");
         let text = "";
         let ended = false;
         const exited = new Promise<void>((res) => child.on("exit", () => ((ended = true), res())));
@@ -555,12 +558,7 @@ describe("a replicated pair's cutover through the library: one switchover step (
             live = before.weightsServed.green === 100 ? "green" : "blue";
             console.log(`      nothing pending for ${then}: ${live} live`);
         }
-        await consistent(live);
-        if (live === "green") {
-            const rv = await inEnv(() => cut.revert(target()));
-            assert.strictEqual(rv.phase, "reverted", rv.reason);
-            await consistent("blue");
-        }
+        await consistentThenBlue(live);
         await checkIds(w, prefix);
     });
 });
